@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from accounts.request_context import current_request_id
+from accounts.two_factor import needs_enrolment, needs_verification
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the proxy's X-Request-ID when well-formed) for logs and audit."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = current_request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+# Pages reachable before two-factor: signing out, the two-factor pages themselves, account
+# e-mail confirmation, static files and the health check. The API checks two-factor itself
+# (accounts.permissions.TwoFactorSatisfied) because token requests carry no session.
+_EXEMPT_PREFIXES = (
+    "/accounts/logout/",
+    "/accounts/2fa/",
+    "/accounts/confirm-email/",
+    "/static/",
+    "/healthz",
+    "/api/",
+)
+
+
+class TwoFactorRequiredMiddleware:
+    """Sends roles that need two-factor to enrolment or verification before any other page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(_EXEMPT_PREFIXES)
+        ):
+            if needs_enrolment(user):
+                return redirect(_with_next(reverse("two_factor_enrol"), request))
+            if needs_verification(user):
+                return redirect(_with_next(reverse("two_factor_verify"), request))
+        return self.get_response(request)
+
+
+def _with_next(url: str, request) -> str:
+    return f"{url}?{urlencode({'next': request.get_full_path()})}"

@@ -1,0 +1,34 @@
+"""Reads for accounts."""
+
+from __future__ import annotations
+
+from axes.handlers.proxy import AxesProxyHandler
+from django_otp import devices_for_user, match_token
+from django_otp.plugins.otp_static.models import StaticDevice
+
+from accounts.models import User
+
+
+def otp_device_matching(*, user: User, token: str):
+    """The confirmed device (TOTP or a backup code) that accepts this code, or None.
+
+    django-otp refuses a TOTP code at or before the last one used, so a code never works twice,
+    and a backup code is deleted when it is used.
+    """
+    token = (token or "").strip().replace(" ", "")
+    if not token.isdigit() or not 6 <= len(token) <= 8:
+        return None
+    return match_token(user, token)
+
+
+def two_factor_enabled(*, user: User) -> bool:
+    return any(not isinstance(d, StaticDevice) for d in devices_for_user(user, confirmed=True))
+
+
+def backup_codes_left(*, user: User) -> int:
+    device = StaticDevice.objects.filter(user=user, confirmed=True).first()
+    return device.token_set.count() if device else 0
+
+
+def login_locked_out(*, request, email: str) -> bool:
+    return AxesProxyHandler.is_locked(request, credentials={"email": email})

@@ -1,0 +1,112 @@
+"""Writes for accounts: users, API tokens and two-factor devices."""
+
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+
+import qrcode
+import qrcode.image.svg
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import ApiToken, Role, User
+
+BACKUP_CODE_COUNT = 10
+
+
+@transaction.atomic
+def user_create(
+    *, email: str, role: str, password: str | None, display_name: str = "", verified: bool = True
+) -> User:
+    """Create a user of any role (staff and the createuser command use this)."""
+    if role not in Role.values:
+        raise ValueError(f"Unknown role {role!r}: choose one of {', '.join(Role.values)}.")
+    user = User.objects.create_user(
+        email=email,
+        password=password,
+        role=role,
+        display_name=display_name,
+        is_staff=role == Role.STAFF,
+    )
+    if verified:
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+@transaction.atomic
+def api_token_issue(*, user: User, otp_verified: bool) -> tuple[ApiToken, str]:
+    """Issue a token; the raw key is returned once and only its hash is kept."""
+    raw = ApiToken.new_raw_key()
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        key_hash=ApiToken.hash(raw),
+        created_at=now,
+        expires_at=now + settings.API_TOKEN_TTL,
+        otp_verified=otp_verified,
+    )
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """An unconfirmed TOTP device; any earlier unconfirmed one is replaced."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+@transaction.atomic
+def totp_device_confirm(*, device: TOTPDevice, token: str) -> list[str] | None:
+    """Confirm the device with a first code; returns fresh backup codes, or None if wrong."""
+    if not device.verify_token(token):
+        return None
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return backup_codes_regenerate(user=device.user)
+
+
+@transaction.atomic
+def backup_codes_regenerate(*, user: User) -> list[str]:
+    """Replace the user's one-time backup codes; each works once (django-otp deletes it)."""
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name="Backup codes", defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [f"{secrets.randbelow(10**8):08d}" for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    return codes
+
+
+def two_factor_disable(*, user: User) -> None:
+    """Patients may turn two-factor off again; other roles may not."""
+    if user.role != Role.PATIENT:
+        raise PermissionError("Two-factor authentication is required for your role.")
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+
+
+def otp_failure_record(*, request, user: User) -> None:
+    """Count a wrong code as a failed login so that django-axes locks the account out."""
+    user_login_failed.send(sender=__name__, credentials={"email": user.email}, request=request)
+
+
+def totp_qr_data_uri(device: TOTPDevice) -> str:
+    """The provisioning URI as an SVG QR code in a data: URI (allowed by the CSP's img-src)."""
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def totp_secret_base32(device: TOTPDevice) -> str:
+    return base64.b32encode(device.bin_key).decode().rstrip("=")

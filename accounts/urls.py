@@ -1,0 +1,11 @@
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("2fa/enrol/", views.two_factor_enrol, name="two_factor_enrol"),
+    path("2fa/verify/", views.two_factor_verify, name="two_factor_verify"),
+    path("2fa/disable/", views.two_factor_disable, name="two_factor_disable"),
+    path("2fa/backup-codes/", views.backup_codes_regenerate, name="backup_codes_regenerate"),
+    path("settings/", views.account_settings, name="account_settings"),
+]

@@ -1,0 +1,50 @@
+"""Demo data for the embedded mode and for benchmarks.
+
+`seed_demo` (no options) makes one user of each role and prints their sign-in details; it may be
+run again: it keeps the users, sets new passwords and prints them again. The demo app depends on
+every other app and nothing depends on it.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from demo import personas
+
+
+class Command(BaseCommand):
+    help = "Create demo users (and, with --patients, synthetic patients with diaries)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--patients", type=int, default=0, help="synthetic patients to add")
+        parser.add_argument("--days", type=int, default=90, help="days of diary per patient")
+        parser.add_argument("--seed", type=int, default=1, help="random seed for synthetic data")
+        parser.add_argument("--quiet", action="store_true", help="do not print the logins")
+
+    def handle(self, *args, patients: int, days: int, seed: int, quiet: bool, **options):
+        if patients < 0 or days < 0:
+            self.stderr.write("--patients and --days must be zero or more.")
+            raise SystemExit(2)
+        with transaction.atomic():
+            logins = personas.ensure_demo_users(password_factory=lambda: secrets.token_urlsafe(9))
+        if not quiet:
+            self._print_logins(logins)
+        if patients:
+            created = personas.seed_synthetic_patients(count=patients, days=days, seed=seed)
+            self.stdout.write(f"Added {created} synthetic patients with {days} days each.")
+
+    def _print_logins(self, logins):
+        self.stdout.write(
+            self.style.SUCCESS("Demo sign-ins (http://127.0.0.1:8000/accounts/login/):")
+        )
+        for login in logins:
+            line = f"  {login.role:<10} {login.email:<28} password: {login.password}"
+            if login.totp_secret:
+                line += f"  TOTP secret: {login.totp_secret}"
+            self.stdout.write(line)
+        self.stdout.write(
+            "Add the TOTP secret to an authenticator app (or run `oathtool --totp -b SECRET`)."
+        )
