@@ -1,0 +1,315 @@
+"""Diary API v1: entries, medicines, doses, self-export and erasure. Patients only; a patient
+reaches only their own records (someone else's id or date is indistinguishable from none: 404).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsPatient, TwoFactorSatisfied
+from diary import selectors, services
+from diary.models import Medicine
+from diary.serializers import (
+    AccountDeleteInput,
+    AdherenceOutput,
+    DoseInput,
+    DoseOutput,
+    EntryConflictOutput,
+    EntryCreateInput,
+    EntryInput,
+    EntryOutput,
+    EntryPatchInput,
+    MedicineInput,
+    MedicineOutput,
+    MedicinePatchInput,
+    PeriodQuery,
+)
+from diary.views_account import export_response, password_confirms
+
+logger = logging.getLogger(__name__)
+
+PERIOD_PARAMS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="first day (inclusive)"),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="last day (inclusive)"),
+]
+
+
+class DiaryPagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class PatientApi(APIView):
+    permission_classes = [IsAuthenticated, TwoFactorSatisfied, IsPatient]
+
+
+def service_call(func, **kwargs):
+    """Run a service; its Django ValidationError becomes a field-level 400."""
+    try:
+        return func(**kwargs)
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict) from exc
+
+
+def paginate(view: APIView, request, items: list, serializer):
+    paginator = DiaryPagination()
+    page = paginator.paginate_queryset(items, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def entry_url(day: date) -> str:
+    return reverse("diary_api:entry_detail", args=[day])
+
+
+class EntryListApi(PatientApi):
+    @extend_schema(parameters=PERIOD_PARAMS, responses=EntryOutput(many=True))
+    def get(self, request):
+        query = PeriodQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        entries = selectors.entries_between(
+            patient=request.user,
+            date_from=query.validated_data.get("date_from"),
+            date_to=query.validated_data.get("date_to"),
+        )
+        return paginate(self, request, entries, EntryOutput)
+
+    @extend_schema(
+        request=EntryCreateInput,
+        responses={201: EntryOutput, 409: EntryConflictOutput},
+        description="Create the entry for a day. A second entry for the same day answers 409 "
+        "with the URL of the existing one (PUT or PATCH it instead).",
+    )
+    def post(self, request):
+        data = EntryCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        day = values.pop("date")
+        try:
+            service_call(
+                services.entry_save,
+                patient=request.user,
+                entry_date=day,
+                values=values,
+                create_only=True,
+            )
+        except services.EntryAlreadyExists:
+            body = {
+                "detail": "There is already an entry for this day.",
+                "date": day,
+                "existing": entry_url(day),
+            }
+            return Response(
+                EntryConflictOutput(body).data,
+                status=status.HTTP_409_CONFLICT,
+                headers={"Location": entry_url(day)},
+            )
+        entry = selectors.entry_on(patient=request.user, day=day)
+        return Response(
+            EntryOutput(entry).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": entry_url(day)},
+        )
+
+
+class EntryDetailApi(PatientApi):
+    def _get(self, request, day: date):
+        entry = selectors.entry_on(patient=request.user, day=day)
+        if entry is None:
+            raise Http404("No entry for this day.")
+        return entry
+
+    @extend_schema(responses=EntryOutput)
+    def get(self, request, day: date):
+        return Response(EntryOutput(self._get(request, day)).data)
+
+    @extend_schema(request=EntryInput, responses={200: EntryOutput, 201: EntryOutput})
+    def put(self, request, day: date):
+        """Replace the day (or fill it in if it is empty)."""
+        data = EntryInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        _, created = service_call(
+            services.entry_save,
+            patient=request.user,
+            entry_date=day,
+            values=dict(data.validated_data),
+        )
+        entry = selectors.entry_on(patient=request.user, day=day)
+        return Response(EntryOutput(entry).data, status=201 if created else 200)
+
+    @extend_schema(request=EntryPatchInput, responses=EntryOutput)
+    def patch(self, request, day: date):
+        existing = self._get(request, day)
+        data = EntryPatchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {**existing.values(), **data.validated_data}
+        service_call(services.entry_save, patient=request.user, entry_date=day, values=values)
+        return Response(EntryOutput(selectors.entry_on(patient=request.user, day=day)).data)
+
+    @extend_schema(responses={204: OpenApiResponse(description="deleted")})
+    def delete(self, request, day: date):
+        if not services.entry_delete(patient=request.user, entry_date=day):
+            raise Http404("No entry for this day.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Medicines ------------------------------------------------------------------------------
+def _own_medicine(request, medicine_id):
+    medicine = selectors.medicine_get(patient=request.user, medicine_id=medicine_id)
+    if medicine is None:
+        raise Http404("No such medicine.")
+    return medicine
+
+
+class MedicineListApi(PatientApi):
+    @extend_schema(responses=MedicineOutput(many=True))
+    def get(self, request):
+        return paginate(
+            self, request, selectors.medicines_for(patient=request.user), MedicineOutput
+        )
+
+    @extend_schema(request=MedicineInput, responses={201: MedicineOutput})
+    def post(self, request):
+        data = MedicineInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        medicine = service_call(services.medicine_add, patient=request.user, **data.validated_data)
+        view = selectors.medicine_get(patient=request.user, medicine_id=medicine.id)
+        return Response(MedicineOutput(view).data, status=status.HTTP_201_CREATED)
+
+
+class MedicineDetailApi(PatientApi):
+    @extend_schema(responses=MedicineOutput)
+    def get(self, request, medicine_id):
+        return Response(MedicineOutput(_own_medicine(request, medicine_id)).data)
+
+    @extend_schema(request=MedicinePatchInput, responses=MedicineOutput)
+    def patch(self, request, medicine_id):
+        current = _own_medicine(request, medicine_id)
+        data = MedicinePatchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = data.validated_data
+        with transaction.atomic():  # a dose change and a stop together, or neither
+            if {"dose", "unit", "schedule"} & changes.keys():
+                service_call(
+                    services.medicine_update,
+                    patient=request.user,
+                    medicine_id=current.id,
+                    dose=changes.get("dose", current.dose),
+                    unit=changes.get("unit", current.unit),
+                    schedule=changes.get("schedule", current.schedule),
+                    effective=changes.get("effective"),
+                )
+            if "end_date" in changes:
+                service_call(
+                    services.medicine_stop,
+                    patient=request.user,
+                    medicine_id=current.id,
+                    end_date=changes["end_date"],
+                )
+        return Response(MedicineOutput(_own_medicine(request, medicine_id)).data)
+
+    @extend_schema(responses={204: OpenApiResponse(description="deleted")})
+    def delete(self, request, medicine_id):
+        current = _own_medicine(request, medicine_id)
+        services.medicine_delete(patient=request.user, medicine_id=current.id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AdherenceApi(PatientApi):
+    @extend_schema(
+        parameters=PERIOD_PARAMS,
+        responses=AdherenceOutput(many=True),
+        description="Per medicine, doses due by its schedule in the period (default: the last "
+        "30 days) and how many were taken, missed, skipped or not recorded.",
+    )
+    def get(self, request):
+        query = PeriodQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        today = selectors.patient_today(request.user)
+        date_to = query.validated_data.get("date_to", today)
+        date_from = query.validated_data.get("date_from", date_to - timedelta(days=29))
+        if date_from > date_to:
+            raise ValidationError({"from": ["'from' is after 'to'."]})
+        rows = selectors.adherence(patient=request.user, date_from=date_from, date_to=date_to)
+        return Response(AdherenceOutput(rows, many=True).data)
+
+
+# --- Doses ----------------------------------------------------------------------------------
+class DoseListApi(PatientApi):
+    @extend_schema(parameters=PERIOD_PARAMS, responses=DoseOutput(many=True))
+    def get(self, request):
+        query = PeriodQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        logs = selectors.dose_logs_between(
+            patient=request.user,
+            date_from=query.validated_data.get("date_from", date.min),
+            date_to=query.validated_data.get("date_to", date.max),
+        )
+        return paginate(self, request, list(logs), DoseOutput)
+
+    @extend_schema(
+        request=DoseInput,
+        responses={201: DoseOutput},
+        description="Record a scheduled dose as taken, missed or skipped (replaces an earlier "
+        "answer for the same medicine, day and slot). Someone else's medicine answers 404.",
+    )
+    def post(self, request):
+        data = DoseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            log = service_call(
+                services.dose_log_set,
+                patient=request.user,
+                medicine_id=values["medicine"],
+                day=values["date"],
+                status=values["status"],
+                slot=values["slot"],
+            )
+        except Medicine.DoesNotExist:
+            return Response(
+                {"medicine": ["No medicine with this id in your list."]},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(DoseOutput(log).data, status=status.HTTP_201_CREATED)
+
+
+# --- Me: export and erasure -----------------------------------------------------------------
+class MeExportApi(PatientApi):
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+        description="All my data: a zip of JSON, CSV and a FHIR R4 Bundle.",
+    )
+    def get(self, request):
+        logger.info("self export (api) patient=%s", request.user.pk)
+        return export_response(request.user)
+
+
+class MeApi(PatientApi):
+    @extend_schema(
+        request=AccountDeleteInput,
+        responses={204: OpenApiResponse(description="erased")},
+        description="Delete my account: the data key is destroyed first (crypto-shredding), "
+        "then every record and the account. The password must be sent again.",
+    )
+    def delete(self, request):
+        data = AccountDeleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not password_confirms(request._request, request.user, data.validated_data["password"]):
+            raise ValidationError({"password": ["That password is not right."]})
+        services.patient_erase(patient=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

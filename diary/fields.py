@@ -1,0 +1,150 @@
+"""The single definition of what a diary day and a medicine hold.
+
+Forms, API serializers, validation, the REDCap data dictionary and the FHIR codes are all
+generated from these tuples, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+
+SCORE_MIN = 0
+SCORE_MAX = 10
+NOTE_MAX_LENGTH = 5000
+
+# Project CodeSystem for FHIR Observations of the daily scores (used by registry_export).
+FHIR_CODE_SYSTEM = "https://sjogrens-diary.example.org/fhir/CodeSystem/diary-symptom"
+
+
+@dataclass(frozen=True)
+class SymptomField:
+    name: str
+    label: str
+    help_text: str
+    min_value: int = SCORE_MIN
+    max_value: int = SCORE_MAX
+
+    @property
+    def fhir_code(self) -> str:
+        return self.name.replace("_", "-")
+
+
+SYMPTOM_FIELDS: tuple[SymptomField, ...] = (
+    SymptomField("dryness_eyes", "Dry eyes", "0 = not dry at all, 10 = the worst you can imagine"),
+    SymptomField(
+        "dryness_mouth", "Dry mouth", "0 = not dry at all, 10 = the worst you can imagine"
+    ),
+    SymptomField("dryness_skin", "Dry skin", "0 = not dry at all, 10 = the worst you can imagine"),
+    SymptomField("fatigue", "Tiredness (fatigue)", "0 = no tiredness, 10 = the worst imaginable"),
+    SymptomField("muscle_pain", "Muscle pain", "0 = no pain, 10 = the worst pain imaginable"),
+    SymptomField("joint_pain", "Joint pain", "0 = no pain, 10 = the worst pain imaginable"),
+)
+SYMPTOM_NAMES: tuple[str, ...] = tuple(f.name for f in SYMPTOM_FIELDS)
+
+FLARE_LABEL = "Is this a flare day?"
+FLARE_HELP = "A flare is a period when your symptoms are clearly worse than usual."
+
+FACTOR_CHOICES: tuple[tuple[str, str], ...] = (
+    ("dry_air", "Dry or heated air"),
+    ("air_conditioning", "Air conditioning"),
+    ("screen_work", "Screen work"),
+    ("poor_sleep", "Poor sleep"),
+    ("stress", "Stress"),
+    ("travel", "Travel or flight"),
+    ("infection", "Infection"),
+    ("other", "Other"),
+)
+FACTOR_VALUES: frozenset[str] = frozenset(v for v, _ in FACTOR_CHOICES)
+NOTE_LABEL = "Note"
+NOTE_HELP = f"Anything else about today (up to {NOTE_MAX_LENGTH:,} characters)."
+
+ENTRY_FIELDS: tuple[str, ...] = (*SYMPTOM_NAMES, "flare", "factors", "note")
+
+# --- Medicines ------------------------------------------------------------------------------
+COMMON_MEDICINES: tuple[str, ...] = (
+    "Hydroxychloroquine",
+    "Pilocarpine",
+    "Cevimeline",
+    "Artificial tears",
+    "Ciclosporin eye drops",
+    "Methotrexate",
+    "Prednisolone",
+    "Rituximab",
+)
+
+# Schedule value -> (label, doses per scheduled day, every how many days).
+SCHEDULES: dict[str, tuple[str, int, int]] = {
+    "once_daily": ("Once a day", 1, 1),
+    "twice_daily": ("Twice a day", 2, 1),
+    "three_times_daily": ("Three times a day", 3, 1),
+    "four_times_daily": ("Four times a day", 4, 1),
+    "weekly": ("Once a week", 1, 7),
+    "as_needed": ("When needed (not on the daily checklist)", 0, 1),
+    "other": ("Other, e.g. infusions (not on the daily checklist)", 0, 1),
+}
+SCHEDULE_CHOICES: tuple[tuple[str, str], ...] = tuple((k, v[0]) for k, v in SCHEDULES.items())
+MEDICINE_NAME_MAX = 120
+MEDICINE_DOSE_MAX = 60
+MEDICINE_UNIT_MAX = 30
+
+
+def doses_on(*, schedule: str, start: date, day: date) -> int:
+    """How many doses a schedule expects on a day (0 for 'as needed' or off days)."""
+    _, per_day, every = SCHEDULES.get(schedule, ("", 0, 1))
+    if per_day == 0 or day < start:
+        return 0
+    return per_day if (day - start).days % every == 0 else 0
+
+
+# --- Validation shared by the web form, the API and the services ---------------------------
+def _clean_score(name: str, value, errors: dict) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors[name] = [f"Enter a whole number from {SCORE_MIN} to {SCORE_MAX}."]
+        return None
+    if not SCORE_MIN <= value <= SCORE_MAX:
+        errors[name] = [f"Must be from {SCORE_MIN} to {SCORE_MAX}."]
+        return None
+    return value
+
+
+def _clean_factors(value, errors: dict) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        errors["factors"] = ["Send a list of factor codes."]
+        return []
+    unknown = sorted(set(value) - FACTOR_VALUES)
+    if unknown:
+        errors["factors"] = [f"Unknown factor(s): {', '.join(unknown)}."]
+    return [code for code, _ in FACTOR_CHOICES if code in value]
+
+
+def clean_entry_values(values: dict) -> dict:
+    """Validate a complete day; returns the canonical payload or raises ValidationError."""
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(values) - set(ENTRY_FIELDS))
+    if unknown:
+        errors["non_field_errors"] = [f"Unknown field(s): {', '.join(unknown)}."]
+    cleaned: dict = {}
+    for name in SYMPTOM_NAMES:
+        if name not in values or values[name] is None:
+            errors[name] = ["This field is required."]
+        else:
+            cleaned[name] = _clean_score(name, values[name], errors)
+    flare = values.get("flare", False)
+    if not isinstance(flare, bool):
+        errors["flare"] = ["Must be true or false."]
+    cleaned["flare"] = bool(flare) if isinstance(flare, bool) else False
+    cleaned["factors"] = _clean_factors(values.get("factors", []), errors)
+    note = values.get("note", "")
+    if not isinstance(note, str):
+        errors["note"] = ["Must be text."]
+    elif len(note) > NOTE_MAX_LENGTH:
+        errors["note"] = [
+            f"Keep the note to {NOTE_MAX_LENGTH:,} characters (it has {len(note):,})."
+        ]
+    cleaned["note"] = note if isinstance(note, str) else ""
+    if errors:
+        raise ValidationError(errors)
+    return cleaned

@@ -1,0 +1,163 @@
+"""Diary data. Sensitive fields live in one encrypted `payload` per row (diary/crypto.py).
+
+Primary keys are UUIDs made in Python so that the id can be bound into the ciphertext's
+associated data before the row is inserted. Dates and a few non-identifying flags stay in clear
+columns so that ranges can be queried and indexed (DESIGN.md sections 3 and 4).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+# Record types bound into each blob's associated data.
+ENTRY_RECORD = "diary.entry"
+MEDICINE_RECORD = "diary.medicine"
+QUESTIONNAIRE_RECORD = "diary.questionnaire"
+
+
+class PatientKey(models.Model):
+    """A patient's data key, stored only wrapped by a key-encryption key."""
+
+    patient = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_key"
+    )
+    # Hex id of the DEK, also written into every blob so a foreign blob is refused at once.
+    key_id = models.CharField(max_length=16)
+    wrapped_dek = models.BinaryField()
+    kek_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A destroyed key keeps no key material (crypto-shredding).
+            models.CheckConstraint(
+                condition=Q(destroyed_at__isnull=True) | Q(wrapped_dek=b""),
+                name="patientkey_destroyed_has_no_material",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"data key of patient {self.patient_id}"
+
+
+class DailyEntry(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="diary_entries"
+    )
+    date = models.DateField()
+    payload = models.BinaryField()
+    # Non-identifying flag kept in clear (DESIGN.md section 3) for flare counts and markers.
+    flare = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Set when the day is changed after it ended (in the patient's time zone).
+    amended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "date"], name="diaryentry_one_per_day")
+        ]
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"diary entry {self.id}"
+
+
+class Medicine(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="medicines"
+    )
+    # Encrypted: name, dose, unit, schedule, and the history of dose changes.
+    payload = models.BinaryField()
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="medicine_ends_after_start",
+            )
+        ]
+        ordering = ["start_date", "created_at"]
+
+    def __str__(self) -> str:
+        return f"medicine {self.id}"
+
+
+class DoseStatus(models.TextChoices):
+    TAKEN = "taken", "Taken"
+    MISSED = "missed", "Missed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class DoseLog(models.Model):
+    """One scheduled dose on one day: taken, missed or skipped (a status is not identifying)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    medicine = models.ForeignKey(Medicine, on_delete=models.CASCADE, related_name="dose_logs")
+    date = models.DateField()
+    slot = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=8, choices=DoseStatus.choices)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["medicine", "date", "slot"], name="doselog_one_per_slot"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DoseStatus.values), name="doselog_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(slot__gte=1, slot__lte=4), name="doselog_slot_1_4"),
+        ]
+        ordering = ["date", "slot"]
+
+    def __str__(self) -> str:
+        return f"dose {self.date} #{self.slot}: {self.status}"
+
+
+class Instrument(models.TextChoices):
+    ESSPRI = "esspri", "ESSPRI"
+    OSDI = "osdi", "OSDI"
+    EQ5D5L = "eq5d5l", "EQ-5D-5L"
+
+
+class QuestionnaireResponse(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="questionnaire_responses"
+    )
+    instrument = models.CharField(max_length=16, choices=Instrument.choices)
+    # Encrypted answers; the score stays clear for trends and consented aggregates.
+    payload = models.BinaryField()
+    score = models.FloatField(null=True, blank=True)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    completed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(instrument__in=Instrument.values), name="questionnaire_known_instrument"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="questionnaire_period_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "instrument", "period_end"])]
+        ordering = ["-period_end", "-completed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} response {self.id}"

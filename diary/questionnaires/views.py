@@ -1,0 +1,85 @@
+"""Patient pages: which questionnaires are due, answering one, and the scored history."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from diary.questionnaires import selectors, services
+from diary.questionnaires.definitions import Instrument, UnknownInstrument, get_instrument
+from diary.questionnaires.forms import QuestionnaireForm
+from diary.questionnaires.scoring import format_score
+from diary.views import patient_required
+
+
+def _instrument_or_404(code: str) -> Instrument:
+    try:
+        return get_instrument(code)
+    except UnknownInstrument:
+        raise Http404("No such questionnaire.") from None
+
+
+@patient_required
+def questionnaire_list(request: HttpRequest) -> HttpResponse:
+    schedule = selectors.questionnaire_schedule(patient=request.user)
+    latest = selectors.latest_rows(patient=request.user)
+    return render(
+        request,
+        "diary/questionnaire_list.html",
+        {"schedule": [(status, latest.get(status.code)) for status in schedule]},
+    )
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def questionnaire_answer(request: HttpRequest, code: str) -> HttpResponse:
+    instrument = _instrument_or_404(code)
+    form = QuestionnaireForm(instrument, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            response = services.questionnaire_submit(
+                patient=request.user, instrument=instrument.code, answers=form.cleaned_data
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            messages.success(
+                request,
+                f"Thank you. Your {instrument.short_name} score is {format_score(response.score)}.",
+            )
+            return redirect("diary:questionnaire_detail", response_id=response.id)
+    return render(
+        request,
+        "diary/questionnaire_answer.html",
+        {"instrument": instrument, "form": form, "sections": form.sections()},
+        status=400 if form.errors else 200,
+    )
+
+
+@patient_required
+def questionnaire_history(request: HttpRequest, code: str) -> HttpResponse:
+    instrument = _instrument_or_404(code)
+    rows = selectors.questionnaire_history(patient=request.user, instrument=instrument.code)
+    return render(
+        request, "diary/questionnaire_history.html", {"instrument": instrument, "rows": rows}
+    )
+
+
+@patient_required
+def questionnaire_detail(request: HttpRequest, response_id) -> HttpResponse:
+    row = selectors.questionnaire_row(patient=request.user, response_id=response_id)
+    if row is None:
+        raise Http404("No such questionnaire response.")
+    answers = [
+        (item, next((o.label for o in item.options if o.value == row.answers.get(item.key)), None))
+        for item in row.instrument.items
+    ]
+    return render(
+        request,
+        "diary/questionnaire_detail.html",
+        {"row": row, "instrument": row.instrument, "answers": answers},
+    )

@@ -1,0 +1,282 @@
+"""Reads of a patient's own diary, decrypted. Other apps call these after their own permission
+check (e.g. consent's grant check); diary views pass request.user as the patient."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.utils import timezone
+
+from diary import crypto
+from diary.fields import SYMPTOM_NAMES, doses_on
+from diary.models import (
+    ENTRY_RECORD,
+    MEDICINE_RECORD,
+    QUESTIONNAIRE_RECORD,
+    DailyEntry,
+    DoseLog,
+    Medicine,
+    QuestionnaireResponse,
+)
+from diary.records import (
+    AdherenceRow,
+    DoseChange,
+    DoseSlot,
+    EntryView,
+    MedicineView,
+    QuestionnaireView,
+)
+
+
+# --- Time -----------------------------------------------------------------------------------
+def patient_zone(patient) -> ZoneInfo:
+    try:
+        return ZoneInfo(patient.time_zone or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def patient_today(patient) -> date:
+    """Today's date where the patient lives: a diary day is the patient's calendar day."""
+    return timezone.localdate(timezone=patient_zone(patient))
+
+
+# --- Entries --------------------------------------------------------------------------------
+_ENTRY_COLUMNS = (
+    "id",
+    "patient_id",
+    "date",
+    "payload",
+    "created_at",
+    "updated_at",
+    "amended_at",
+)
+
+
+def _entry_views(rows: list[tuple], cache: crypto.DataKeyCache) -> list[EntryView]:
+    payloads = crypto.decrypt_json_many(
+        record_type=ENTRY_RECORD, rows=((r[1], str(r[0]), r[3]) for r in rows), cache=cache
+    )
+    return [_entry_view(row, data) for row, data in zip(rows, payloads, strict=True)]
+
+
+def _entry_view(row: tuple, data: dict) -> EntryView:
+    entry_id, patient_id, day, _, created, updated, amended = row
+    return EntryView(
+        id=entry_id,
+        patient_id=patient_id,
+        date=day,
+        **{name: data[name] for name in SYMPTOM_NAMES},
+        flare=data["flare"],
+        factors=tuple(data["factors"]),
+        note=data["note"],
+        created_at=created,
+        updated_at=updated,
+        amended_at=amended,
+    )
+
+
+def entries_between(*, patient, date_from: date | None, date_to: date | None) -> list[EntryView]:
+    """The patient's entries from date_from to date_to inclusive (None = open), oldest first."""
+    rows = DailyEntry.objects.filter(patient_id=patient.pk)
+    if date_from:
+        rows = rows.filter(date__gte=date_from)
+    if date_to:
+        rows = rows.filter(date__lte=date_to)
+    return _entry_views(
+        list(rows.order_by("date").values_list(*_ENTRY_COLUMNS)), crypto.DataKeyCache()
+    )
+
+
+def entry_on(*, patient, day: date) -> EntryView | None:
+    row = (
+        DailyEntry.objects.filter(patient_id=patient.pk, date=day)
+        .values_list(*_ENTRY_COLUMNS)
+        .first()
+    )
+    return _entry_views([row], crypto.DataKeyCache())[0] if row else None
+
+
+def entry_before(*, patient, day: date) -> EntryView | None:
+    """The most recent entry before a day: what 'same as yesterday' starts from."""
+    row = (
+        DailyEntry.objects.filter(patient_id=patient.pk, date__lt=day)
+        .order_by("-date")
+        .values_list(*_ENTRY_COLUMNS)
+        .first()
+    )
+    return _entry_views([row], crypto.DataKeyCache())[0] if row else None
+
+
+def entry_dates(*, patient, date_from: date, date_to: date) -> set[date]:
+    return set(
+        DailyEntry.objects.filter(
+            patient_id=patient.pk, date__gte=date_from, date__lte=date_to
+        ).values_list("date", flat=True)
+    )
+
+
+def iter_entry_chunks(
+    *, patient_ids: Iterable[int], chunk_size: int = 2000
+) -> Iterator[list[EntryView]]:
+    """Entries of many patients in (patient, date) order, decrypted one chunk at a time.
+
+    Streams through a server-side cursor (QuerySet.iterator) so memory stays flat; keys are
+    unwrapped per chunk and forgotten afterwards.
+    """
+    rows = (
+        DailyEntry.objects.filter(patient_id__in=list(patient_ids))
+        .order_by("patient_id", "date")
+        .values_list(*_ENTRY_COLUMNS)
+        .iterator(chunk_size=chunk_size)
+    )
+    chunk: list[tuple] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= chunk_size:
+            yield _decrypt_chunk(chunk)
+            chunk = []
+    if chunk:
+        yield _decrypt_chunk(chunk)
+
+
+def _decrypt_chunk(rows: list[tuple]) -> list[EntryView]:
+    cache = crypto.DataKeyCache()
+    cache.preload({row[1] for row in rows})
+    return _entry_views(rows, cache)
+
+
+# --- Medicines ------------------------------------------------------------------------------
+def _medicine_view(row: Medicine, cache: crypto.DataKeyCache) -> MedicineView:
+    data = crypto.decrypt_json(
+        patient_id=row.patient_id,
+        record_type=MEDICINE_RECORD,
+        record_id=str(row.id),
+        blob=row.payload,
+        cache=cache,
+    )
+    history = tuple(
+        DoseChange(
+            date=date.fromisoformat(h["date"]),
+            dose=h["dose"],
+            unit=h["unit"],
+            schedule=h["schedule"],
+        )
+        for h in data.get("history", [])
+    )
+    return MedicineView(
+        id=row.id,
+        patient_id=row.patient_id,
+        name=data["name"],
+        dose=data["dose"],
+        unit=data["unit"],
+        schedule=data["schedule"],
+        start_date=row.start_date,
+        end_date=row.end_date,
+        history=history,
+    )
+
+
+def medicines_for(*, patient) -> list[MedicineView]:
+    cache = crypto.DataKeyCache()
+    rows = Medicine.objects.filter(patient_id=patient.pk).order_by("start_date", "created_at")
+    return [_medicine_view(row, cache) for row in rows]
+
+
+def medicine_get(*, patient, medicine_id) -> MedicineView | None:
+    """One of the patient's own medicines, or None (someone else's id looks like no id)."""
+    row = Medicine.objects.filter(patient_id=patient.pk, id=medicine_id).first()
+    return _medicine_view(row, crypto.DataKeyCache()) if row else None
+
+
+def dose_checklist(*, patient, day: date) -> list[DoseSlot]:
+    """Scheduled doses on one day with their recorded status (None = not yet recorded)."""
+    meds = [m for m in medicines_for(patient=patient) if m.active_on(day)]
+    logged = {
+        (log.medicine_id, log.slot): log.status
+        for log in DoseLog.objects.filter(medicine__patient_id=patient.pk, date=day)
+    }
+    return [
+        DoseSlot(medicine=m, slot=slot, status=logged.get((m.id, slot)))
+        for m in meds
+        for slot in range(1, doses_on(schedule=m.schedule, start=m.start_date, day=day) + 1)
+    ]
+
+
+def dose_logs_between(*, patient, date_from: date, date_to: date):
+    return DoseLog.objects.filter(
+        medicine__patient_id=patient.pk, date__gte=date_from, date__lte=date_to
+    ).order_by("date", "medicine_id", "slot")
+
+
+def adherence(*, patient, date_from: date, date_to: date) -> list[AdherenceRow]:
+    """Per medicine: doses expected by its schedule in the period, and what was recorded."""
+    date_to = min(date_to, patient_today(patient))
+    counts = Counter(
+        (log.medicine_id, log.status)
+        for log in dose_logs_between(patient=patient, date_from=date_from, date_to=date_to)
+    )
+    rows = []
+    for med in medicines_for(patient=patient):
+        expected = _expected_doses(med, date_from, date_to)
+        taken, missed, skipped = (counts[(med.id, s)] for s in ("taken", "missed", "skipped"))
+        if expected == 0 and not (taken or missed or skipped):
+            continue
+        unrecorded = max(0, expected - taken - missed - skipped)
+        rows.append(AdherenceRow(med, expected, taken, missed, skipped, unrecorded))
+    return rows
+
+
+def _expected_doses(med: MedicineView, date_from: date, date_to: date) -> int:
+    first = max(date_from, med.start_date)
+    last = min(date_to, med.end_date or date_to)
+    days = (last - first).days + 1
+    return sum(
+        doses_on(schedule=med.schedule, start=med.start_date, day=first + timedelta(days=i))
+        for i in range(max(0, days))
+    )
+
+
+# --- Questionnaires -------------------------------------------------------------------------
+def _questionnaire_view(row: QuestionnaireResponse, cache) -> QuestionnaireView:
+    answers = crypto.decrypt_json(
+        patient_id=row.patient_id,
+        record_type=QUESTIONNAIRE_RECORD,
+        record_id=str(row.id),
+        blob=row.payload,
+        cache=cache,
+    )
+    return QuestionnaireView(
+        id=row.id,
+        patient_id=row.patient_id,
+        instrument=row.instrument,
+        answers=answers,
+        score=row.score,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        completed_at=row.completed_at,
+    )
+
+
+def questionnaires_between(
+    *, patient, date_from: date | None, date_to: date | None, instrument: str | None = None
+) -> list[QuestionnaireView]:
+    """Responses whose period ends in the range, oldest first."""
+    rows = QuestionnaireResponse.objects.filter(patient_id=patient.pk)
+    if date_from:
+        rows = rows.filter(period_end__gte=date_from)
+    if date_to:
+        rows = rows.filter(period_end__lte=date_to)
+    if instrument:
+        rows = rows.filter(instrument=instrument)
+    cache = crypto.DataKeyCache()
+    return [_questionnaire_view(r, cache) for r in rows.order_by("period_end", "completed_at")]
+
+
+def questionnaire_get(*, patient, response_id) -> QuestionnaireView | None:
+    row = QuestionnaireResponse.objects.filter(patient_id=patient.pk, id=response_id).first()
+    return _questionnaire_view(row, crypto.DataKeyCache()) if row else None

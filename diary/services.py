@@ -1,0 +1,327 @@
+"""Writes to the diary. Each service validates, encrypts and stores in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from diary import crypto
+from diary.fields import (
+    MEDICINE_DOSE_MAX,
+    MEDICINE_NAME_MAX,
+    MEDICINE_UNIT_MAX,
+    SCHEDULES,
+    clean_entry_values,
+    doses_on,
+)
+from diary.models import (
+    ENTRY_RECORD,
+    MEDICINE_RECORD,
+    QUESTIONNAIRE_RECORD,
+    DailyEntry,
+    DoseLog,
+    DoseStatus,
+    Instrument,
+    Medicine,
+    QuestionnaireResponse,
+)
+from diary.selectors import patient_today
+
+logger = logging.getLogger(__name__)
+
+
+class EntryAlreadyExists(Exception):
+    """A create found the day already filled in; `entry` is the existing row."""
+
+    def __init__(self, entry: DailyEntry):
+        super().__init__("An entry for this day already exists.")
+        self.entry = entry
+
+
+def _refuse_future(*, patient, day: date, field: str = "date") -> None:
+    if day > patient_today(patient):
+        raise ValidationError(
+            {field: ["This date is in the future: fill a day in once it has come."]}
+        )
+
+
+# --- Daily entries --------------------------------------------------------------------------
+class _LostRace(Exception):
+    """Another request created the same day between our read and our insert."""
+
+
+@transaction.atomic
+def entry_save(
+    *, patient, entry_date: date, values: dict, create_only: bool = False
+) -> tuple[DailyEntry, bool]:
+    """Create or replace the patient's entry for a day. Returns (entry, created).
+
+    Changing a day after it ended (in the patient's time zone) marks it as an amendment.
+    With create_only, an existing day raises EntryAlreadyExists and nothing changes.
+    """
+    _refuse_future(patient=patient, day=entry_date)
+    payload = clean_entry_values(values)
+    try:
+        return _entry_write(patient, entry_date, payload, create_only)
+    except _LostRace:
+        # A double submit: the other request's row now exists, so this one updates it.
+        return _entry_write(patient, entry_date, payload, create_only)
+
+
+def _entry_write(patient, entry_date: date, payload: dict, create_only: bool):
+    entry = DailyEntry.objects.select_for_update().filter(patient=patient, date=entry_date).first()
+    if entry is not None and create_only:
+        raise EntryAlreadyExists(entry)
+    now = timezone.now()
+    created = entry is None
+    if created:
+        entry = DailyEntry(id=uuid.uuid4(), patient=patient, date=entry_date, created_at=now)
+    elif entry_date < patient_today(patient):
+        entry.amended_at = now
+    entry.flare = payload["flare"]
+    entry.updated_at = now
+    entry.payload = crypto.encrypt_json(
+        patient_id=patient.pk, record_type=ENTRY_RECORD, record_id=str(entry.id), payload=payload
+    )
+    entry.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            entry.save(force_insert=created)
+    except IntegrityError as exc:
+        existing = DailyEntry.objects.get(patient=patient, date=entry_date)
+        if create_only:
+            raise EntryAlreadyExists(existing) from exc
+        raise _LostRace from exc
+    logger.info("diary entry %s patient=%s", "created" if created else "updated", patient.pk)
+    return entry, created
+
+
+@transaction.atomic
+def entry_delete(*, patient, entry_date: date) -> bool:
+    deleted, _ = DailyEntry.objects.filter(patient=patient, date=entry_date).delete()
+    if deleted:
+        logger.info("diary entry deleted patient=%s", patient.pk)
+    return bool(deleted)
+
+
+# --- Medicines ------------------------------------------------------------------------------
+def _clean_medicine(*, name: str, dose: str, unit: str, schedule: str) -> dict:
+    errors: dict[str, list[str]] = {}
+    for field, value, limit in (
+        ("name", name, MEDICINE_NAME_MAX),
+        ("dose", dose, MEDICINE_DOSE_MAX),
+        ("unit", unit, MEDICINE_UNIT_MAX),
+    ):
+        if not isinstance(value, str) or (field == "name" and not value.strip()):
+            errors[field] = ["This field is required."]
+        elif len(value) > limit:
+            errors[field] = [f"Keep this to {limit} characters."]
+    if schedule not in SCHEDULES:
+        errors["schedule"] = [f"Choose one of: {', '.join(SCHEDULES)}."]
+    if errors:
+        raise ValidationError(errors)
+    return {"name": name.strip(), "dose": dose.strip(), "unit": unit.strip(), "schedule": schedule}
+
+
+def _seal_medicine(medicine: Medicine, data: dict) -> None:
+    medicine.payload = crypto.encrypt_json(
+        patient_id=medicine.patient_id,
+        record_type=MEDICINE_RECORD,
+        record_id=str(medicine.id),
+        payload=data,
+    )
+
+
+@transaction.atomic
+def medicine_add(
+    *,
+    patient,
+    name: str,
+    dose: str,
+    unit: str,
+    schedule: str,
+    start_date: date,
+    end_date: date | None = None,
+) -> Medicine:
+    data = _clean_medicine(name=name, dose=dose, unit=unit, schedule=schedule)
+    if end_date is not None and end_date < start_date:
+        raise ValidationError({"end_date": ["The end date cannot be before the start date."]})
+    data["history"] = [{"date": start_date.isoformat(), **_dose_fields(data)}]
+    medicine = Medicine(id=uuid.uuid4(), patient=patient, start_date=start_date, end_date=end_date)
+    _seal_medicine(medicine, data)
+    medicine.full_clean(validate_constraints=False)
+    medicine.save()
+    logger.info("medicine added patient=%s", patient.pk)
+    return medicine
+
+
+def _dose_fields(data: dict) -> dict:
+    return {"dose": data["dose"], "unit": data["unit"], "schedule": data["schedule"]}
+
+
+def _locked_medicine(*, patient, medicine_id) -> Medicine:
+    """The patient's own medicine, locked; someone else's id raises DoesNotExist (-> 404)."""
+    return Medicine.objects.select_for_update().get(patient=patient, id=medicine_id)
+
+
+@transaction.atomic
+def medicine_update(
+    *, patient, medicine_id, dose: str, unit: str, schedule: str, effective: date | None = None
+) -> Medicine:
+    """Change the dose, unit or schedule; the change is kept in the medicine's history."""
+    medicine = _locked_medicine(patient=patient, medicine_id=medicine_id)
+    effective = effective or patient_today(patient)
+    data = crypto.decrypt_json(
+        patient_id=patient.pk,
+        record_type=MEDICINE_RECORD,
+        record_id=str(medicine.id),
+        blob=medicine.payload,
+    )
+    new = _clean_medicine(name=data["name"], dose=dose, unit=unit, schedule=schedule)
+    if effective < medicine.start_date:
+        raise ValidationError({"effective": ["A change cannot take effect before the start date."]})
+    history = data.get("history", []) + [{"date": effective.isoformat(), **_dose_fields(new)}]
+    _seal_medicine(medicine, {**new, "history": history})
+    medicine.updated_at = timezone.now()
+    medicine.save(update_fields=["payload", "updated_at"])
+    return medicine
+
+
+@transaction.atomic
+def medicine_stop(*, patient, medicine_id, end_date: date) -> Medicine:
+    medicine = _locked_medicine(patient=patient, medicine_id=medicine_id)
+    if end_date < medicine.start_date:
+        raise ValidationError({"end_date": ["The end date cannot be before the start date."]})
+    medicine.end_date = end_date
+    medicine.updated_at = timezone.now()
+    medicine.save(update_fields=["end_date", "updated_at"])
+    return medicine
+
+
+@transaction.atomic
+def medicine_delete(*, patient, medicine_id) -> None:
+    _locked_medicine(patient=patient, medicine_id=medicine_id).delete()
+
+
+# --- Doses ----------------------------------------------------------------------------------
+@transaction.atomic
+def dose_log_set(
+    *, patient, medicine_id, day: date, status: str, slot: int = 1, cache=None
+) -> DoseLog:
+    """Record a scheduled dose as taken, missed or skipped (replacing an earlier answer)."""
+    medicine = Medicine.objects.get(patient=patient, id=medicine_id)  # DoesNotExist -> 404
+    _refuse_future(patient=patient, day=day)
+    if status not in DoseStatus.values:
+        raise ValidationError({"status": [f"Choose one of: {', '.join(DoseStatus.values)}."]})
+    data = crypto.decrypt_json(
+        patient_id=patient.pk,
+        record_type=MEDICINE_RECORD,
+        record_id=str(medicine.id),
+        blob=medicine.payload,
+        cache=cache,
+    )
+    if not (medicine.start_date <= day and (medicine.end_date is None or day <= medicine.end_date)):
+        raise ValidationError({"date": ["The medicine was not being taken on this day."]})
+    due = doses_on(schedule=data["schedule"], start=medicine.start_date, day=day)
+    if not 1 <= slot <= due:
+        raise ValidationError({"slot": [f"This medicine has {due} scheduled dose(s) on this day."]})
+    log, _ = DoseLog.objects.update_or_create(
+        medicine=medicine,
+        date=day,
+        slot=slot,
+        defaults={"status": status, "recorded_at": timezone.now()},
+    )
+    return log
+
+
+# --- Questionnaires (scoring lives with the instruments; this only stores) -----------------
+@transaction.atomic
+def questionnaire_response_save(
+    *,
+    patient,
+    instrument: str,
+    answers: dict,
+    score: float | None,
+    period_start: date,
+    period_end: date,
+    completed_at: datetime | None = None,
+) -> QuestionnaireResponse:
+    if instrument not in Instrument.values:
+        raise ValidationError({"instrument": [f"Unknown instrument {instrument!r}."]})
+    if period_end < period_start:
+        raise ValidationError({"period_end": ["The period cannot end before it starts."]})
+    _refuse_future(patient=patient, day=period_end, field="period_end")
+    response = QuestionnaireResponse(
+        id=uuid.uuid4(),
+        patient=patient,
+        instrument=instrument,
+        score=score,
+        period_start=period_start,
+        period_end=period_end,
+        completed_at=completed_at or timezone.now(),
+    )
+    response.payload = crypto.encrypt_json(
+        patient_id=patient.pk,
+        record_type=QUESTIONNAIRE_RECORD,
+        record_id=str(response.id),
+        payload=answers,
+    )
+    response.full_clean(validate_constraints=False)
+    response.save()
+    return response
+
+
+# --- Keys: rotation and erasure -------------------------------------------------------------
+def keys_rotate(*, batch_size: int = 500, progress=None) -> dict[str, int]:
+    """Rewrap every data key under the first KEK, batch by batch (resumable, idempotent).
+
+    Each batch commits on its own, so an interrupted run keeps what it did and a rerun skips
+    keys that are already current.
+    """
+    totals = {"rewrapped": 0, "already_current": 0, "destroyed": 0}
+    after = 0
+    while True:
+        last, rewrapped, current, destroyed = crypto.rewrap_batch(
+            after_id=after, batch_size=batch_size
+        )
+        if last == after:
+            break
+        after = last
+        totals["rewrapped"] += rewrapped
+        totals["already_current"] += current
+        totals["destroyed"] += destroyed
+        if progress:
+            progress(totals)
+    logger.info("key rotation done %s", totals)
+    return totals
+
+
+# Other apps may register a callable(patient) that removes what they hold about a patient
+# before the user row goes (e.g. imaging files in storage). Diary rows cascade with the user.
+ERASURE_HOOKS: list = []
+
+
+def patient_erase(*, patient) -> None:
+    """Right to erasure: destroy the data key first (crypto-shred), then delete the rows.
+
+    The key is destroyed in its own committed transaction: if anything after it fails, what is
+    left is already unreadable, in the database and in every backup.
+    """
+    with transaction.atomic():
+        crypto.ensure_patient_key(patient.pk)
+        crypto.destroy_patient_key(patient.pk)
+    logger.info("patient data key destroyed patient=%s", patient.pk)
+    with transaction.atomic():
+        for hook in ERASURE_HOOKS:
+            hook(patient)
+        DoseLog.objects.filter(medicine__patient=patient).delete()
+        for model in (DailyEntry, Medicine, QuestionnaireResponse):
+            model.objects.filter(patient=patient).delete()
+        patient_id = patient.pk
+        patient.delete()
+    logger.info("patient erased patient=%s", patient_id)

@@ -1,0 +1,148 @@
+"""Everything the trends page (and the clinician's pre-appointment summary) shows, for one
+patient and one date range. No permission checks here: callers pass request.user, or a patient
+they have already been granted (consent's grant check)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from django.db.models import Min
+
+from diary.models import DailyEntry
+from diary.questionnaires.selectors import ResponseRow, questionnaire_history
+from diary.selectors import medicines_for, patient_today
+from diary.trends.figures import (
+    DAILY_POINTS_MAX_DAYS,
+    MedicinePeriod,
+    esspri_figure,
+    figure_data,
+    symptom_figure,
+)
+from diary.trends.frames import WeekMeans, trend_frame, weekly_means_from_frame
+from diary.trends.summary import TrendSummary, summarise
+
+# Range choices on the page: key -> (label, number of days; None = since the first entry).
+RANGES: dict[str, tuple[str, int | None]] = {
+    "30d": ("30 days", 30),
+    "90d": ("90 days", 90),
+    "1y": ("A year", 365),
+    "all": ("All time", None),
+}
+DEFAULT_RANGE = "30d"
+
+
+def range_dates(*, patient, key: str, today: date | None = None) -> tuple[date, date]:
+    """First and last day of a named range, ending today in the patient's time zone."""
+    today = today or patient_today(patient)
+    days = RANGES[key][1]
+    if days is not None:
+        return today - timedelta(days=days - 1), today
+    first = DailyEntry.objects.filter(patient_id=patient.pk).aggregate(first=Min("date"))["first"]
+    default_start = today - timedelta(days=RANGES[DEFAULT_RANGE][1] - 1)
+    return min(first or default_start, default_start), today
+
+
+def medicine_periods(*, patient) -> list[MedicinePeriod]:
+    return [
+        MedicinePeriod(name=m.name, start=m.start_date, end=m.end_date)
+        for m in medicines_for(patient=patient)
+    ]
+
+
+def esspri_rows(*, patient, date_from: date, date_to: date) -> list[ResponseRow]:
+    return questionnaire_history(
+        patient=patient,
+        date_from=date_from,
+        date_to=date_to,
+        instrument="esspri",
+        newest_first=False,
+    )
+
+
+@dataclass(frozen=True)
+class Trends:
+    date_from: date
+    date_to: date
+    frame: pd.DataFrame
+    summary: TrendSummary
+    weeks: list[WeekMeans]
+    symptom_figure: dict
+    esspri_rows: list[ResponseRow]
+    esspri_figure: dict | None
+    medicines: list[MedicinePeriod]
+
+    @property
+    def latest_esspri(self) -> ResponseRow | None:
+        return self.esspri_rows[-1] if self.esspri_rows else None
+
+    @property
+    def shows_daily_points(self) -> bool:
+        return (self.date_to - self.date_from).days + 1 <= DAILY_POINTS_MAX_DAYS
+
+    @property
+    def medicine_changes(self) -> list[tuple[date, str]]:
+        """(date, "Started X" / "Stopped X") within the range, oldest first: the text version
+        of the chart's medicine bands."""
+        changes = []
+        for med in self.medicines:
+            if self.date_from <= med.start <= self.date_to:
+                changes.append((med.start, f"Started {med.name}"))
+            if med.end is not None and self.date_from <= med.end <= self.date_to:
+                changes.append((med.end, f"Stopped {med.name}"))
+        return sorted(changes)
+
+
+def trends_for(
+    *,
+    patient,
+    date_from: date,
+    date_to: date,
+    include_medicines: bool = True,
+    include_esspri: bool = True,
+) -> Trends:
+    """The charts (as plotly JSON), weekly means and text summary of a patient's range.
+
+    include_medicines / include_esspri let a caller leave out what it may not show (e.g. a
+    clinician whose grant does not cover medicines or questionnaires).
+    """
+    frame = trend_frame(patient=patient, date_from=date_from, date_to=date_to)
+    medicines = medicine_periods(patient=patient) if include_medicines else []
+    rows = []
+    if include_esspri:
+        rows = esspri_rows(patient=patient, date_from=date_from, date_to=date_to)
+    return Trends(
+        date_from=date_from,
+        date_to=date_to,
+        frame=frame,
+        summary=summarise(frame, date_from=date_from, date_to=date_to),
+        weeks=weekly_means_from_frame(frame),
+        symptom_figure=figure_data(
+            symptom_figure(frame, date_from=date_from, date_to=date_to, medicines=medicines)
+        ),
+        esspri_rows=rows,
+        esspri_figure=(
+            figure_data(esspri_figure(rows, date_from=date_from, date_to=date_to))
+            if include_esspri
+            else None
+        ),
+        medicines=medicines,
+    )
+
+
+def symptom_figure_for(
+    *, patient, date_from: date, date_to: date, include_medicines: bool = True
+) -> dict:
+    """Just the symptom chart's plotly JSON (render it with static/diary/trends.js)."""
+    frame = trend_frame(patient=patient, date_from=date_from, date_to=date_to)
+    medicines = medicine_periods(patient=patient) if include_medicines else []
+    return figure_data(
+        symptom_figure(frame, date_from=date_from, date_to=date_to, medicines=medicines)
+    )
+
+
+def esspri_figure_for(*, patient, date_from: date, date_to: date) -> dict:
+    """Just the ESSPRI trajectory's plotly JSON, with the acceptable-state line at 5."""
+    rows = esspri_rows(patient=patient, date_from=date_from, date_to=date_to)
+    return figure_data(esspri_figure(rows, date_from=date_from, date_to=date_to))
