@@ -1,0 +1,551 @@
+"""API v1 for consent, sharing, the clinician's patients and the patient's access log.
+
+Thin views over the same services and selectors as the pages; explicit Input/Output
+serializers per endpoint.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from consent import fhir, selectors, services, summary
+from consent.models import AccessOutcome, ConsentDocument, ConsentScope, ConsentVia, Registry
+from consent.models import ShareScope as Scope
+from consent.nhs import validate_nhs_number
+
+
+def _raise_400(exc: DjangoValidationError):
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    raise ValidationError(detail) from exc
+
+
+class _RoleOnly(BasePermission):
+    role = ""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if user.role == self.role:
+            return True
+        # A denied authorisation is logged; the route names no patient, so 403 reveals nothing.
+        services.access_log_record(
+            actor=user, patient_id=None, outcome=AccessOutcome.DENIED, request=request._request
+        )
+        return False
+
+
+class PatientOnly(_RoleOnly):
+    role = Role.PATIENT
+    message = "Only patients can use this endpoint."
+
+
+class ClinicianOnly(_RoleOnly):
+    role = Role.CLINICIAN
+    message = "Only clinicians can use this endpoint."
+
+
+def _paginate(view: APIView, request, items: list, serializer_class):
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(items, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+# --- Consent documents ------------------------------------------------------------------------
+
+
+class RegistryOutput(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ConsentDocumentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    registry = RegistryOutput(allow_null=True)
+    version = serializers.IntegerField()
+    title = serializers.CharField()
+    text = serializers.CharField()
+    published_at = serializers.DateTimeField()
+    is_current = serializers.BooleanField()
+
+
+class ConsentDocumentListApi(APIView):
+    """Published consent documents, every version, with the current one marked."""
+
+    @extend_schema(responses={200: ConsentDocumentOutput(many=True)})
+    def get(self, request):
+        docs = list(selectors.published_documents().order_by("kind", "registry_id", "-version"))
+        latest: dict[tuple[str, int | None], int] = {}
+        for d in docs:
+            latest.setdefault((d.kind, d.registry_id), d.pk)
+        items = [
+            {
+                "id": d.pk,
+                "kind": d.kind,
+                "registry": d.registry,
+                "version": d.version,
+                "title": d.title,
+                "text": d.text,
+                "published_at": d.published_at,
+                "is_current": latest[(d.kind, d.registry_id)] == d.pk,
+            }
+            for d in docs
+        ]
+        return _paginate(self, request, items, ConsentDocumentOutput)
+
+
+# --- Consents ----------------------------------------------------------------------------------
+
+
+class ConsentStateOutput(serializers.Serializer):
+    scope = serializers.CharField()
+    registry = RegistryOutput(allow_null=True)
+    given = serializers.BooleanField()
+    given_at = serializers.DateTimeField(allow_null=True)
+    agreed_version = serializers.IntegerField(allow_null=True)
+    current_document_id = serializers.IntegerField()
+    current_version = serializers.IntegerField()
+    needs_review = serializers.BooleanField()
+
+
+class ConsentGiveInput(serializers.Serializer):
+    document_id = serializers.IntegerField()
+    nhs_number = serializers.CharField(required=False, allow_blank=True, max_length=20)
+
+    def validate_nhs_number(self, value: str) -> str:
+        if not value.strip():
+            return ""
+        try:
+            return validate_nhs_number(value)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
+class ConsentEventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    scope = serializers.CharField()
+    registry = RegistryOutput(allow_null=True)
+    action = serializers.CharField()
+    via = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    document_id = serializers.IntegerField()
+    document_version = serializers.IntegerField(source="document.version")
+    fhir = serializers.DictField(required=False)
+
+
+def _state_dict(s: selectors.ConsentState) -> dict:
+    return {
+        "scope": s.scope,
+        "registry": s.registry,
+        "given": s.given,
+        "given_at": s.given_at,
+        "agreed_version": s.agreed_document.version if s.agreed_document else None,
+        "current_document_id": s.current_document.pk,
+        "current_version": s.current_document.version,
+        "needs_review": s.needs_review,
+    }
+
+
+class ConsentListApi(APIView):
+    """GET: each consent's current state. POST: give consent to a current document."""
+
+    permission_classes = [*APIView.permission_classes, PatientOnly]
+
+    @extend_schema(responses={200: ConsentStateOutput(many=True)})
+    def get(self, request):
+        states = [_state_dict(s) for s in selectors.consent_states(patient=request.user)]
+        return Response(ConsentStateOutput(states, many=True).data)
+
+    @extend_schema(request=ConsentGiveInput, responses={201: ConsentEventOutput})
+    def post(self, request):
+        data = ConsentGiveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        document = ConsentDocument.objects.filter(
+            pk=data.validated_data["document_id"], published_at__isnull=False
+        ).first()
+        if document is None:
+            raise ValidationError({"document_id": ["No published consent document has this id."]})
+        try:
+            event = services.consent_give(
+                patient=request.user,
+                document=document,
+                via=ConsentVia.API,
+                nhs_number=data.validated_data.get("nhs_number", ""),
+            )
+        except DjangoValidationError as exc:
+            _raise_400(exc)
+        return Response(ConsentEventOutput(event).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentWithdrawInput(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=ConsentScope.choices)
+    registry = serializers.SlugField(required=False, allow_blank=True)
+
+
+class ConsentWithdrawApi(APIView):
+    """Withdraw a consent: a new record; the history keeps what was agreed."""
+
+    permission_classes = [*APIView.permission_classes, PatientOnly]
+
+    @extend_schema(request=ConsentWithdrawInput, responses={201: ConsentEventOutput})
+    def post(self, request):
+        data = ConsentWithdrawInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        slug = data.validated_data.get("registry") or ""
+        registry = Registry.objects.filter(slug=slug).first() if slug else None
+        if slug and registry is None:
+            raise ValidationError({"registry": ["No registry has this name."]})
+        try:
+            event = services.consent_withdraw(
+                patient=request.user,
+                scope=data.validated_data["scope"],
+                registry=registry,
+                via=ConsentVia.API,
+            )
+        except DjangoValidationError as exc:
+            _raise_400(exc)
+        return Response(ConsentEventOutput(event).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentHistoryApi(APIView):
+    """Every give and withdraw, oldest first, each with its FHIR R4 Consent resource."""
+
+    permission_classes = [*APIView.permission_classes, PatientOnly]
+
+    @extend_schema(responses={200: ConsentEventOutput(many=True)})
+    def get(self, request):
+        events = list(selectors.consent_history(patient=request.user))
+        resources = {r["id"]: r for r in fhir.consent_resources(events)}
+        items = []
+        for e in sorted(events, key=lambda e: (e.occurred_at, e.pk)):
+            e.fhir = resources[f"consent-event-{e.pk}"]
+            items.append(e)
+        return _paginate(self, request, items, ConsentEventOutput)
+
+
+# --- Sharing grants ---------------------------------------------------------------------------
+
+
+class GrantOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    patient_id = serializers.IntegerField()
+    patient_email = serializers.EmailField(source="patient.email")
+    clinician_id = serializers.IntegerField(allow_null=True)
+    clinician_email = serializers.SerializerMethodField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField()
+    state = serializers.SerializerMethodField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+    def get_clinician_email(self, grant) -> str:
+        return grant.clinician.email if grant.clinician_id else grant.invited_email
+
+    def get_state(self, grant) -> str:
+        return selectors.grant_state(grant)
+
+
+class GrantCreateInput(serializers.Serializer):
+    clinician_email = serializers.EmailField()
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.choices))
+    ends_on = serializers.DateField(required=False, allow_null=True)
+
+
+class GrantCreateOutput(GrantOutput):
+    invitation_url = serializers.CharField(allow_null=True)
+
+
+class GrantListApi(APIView):
+    """GET: a patient's grants (given) or a clinician's (received). POST: a patient shares."""
+
+    @extend_schema(responses={200: GrantOutput(many=True)})
+    def get(self, request):
+        user = request.user
+        if user.role == Role.PATIENT:
+            qs = selectors.grants_for_patient(patient=user)
+        elif user.role == Role.CLINICIAN:
+            qs = selectors.grants_for_clinician(clinician=user)
+        else:
+            services.access_log_record(
+                actor=user, patient_id=None, outcome=AccessOutcome.DENIED, request=request._request
+            )
+            return Response(
+                {"detail": "Only patients and clinicians have sharing grants."},
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        return _paginate(self, request, list(qs.select_related("patient")), GrantOutput)
+
+    @extend_schema(request=GrantCreateInput, responses={201: GrantCreateOutput})
+    def post(self, request):
+        if not PatientOnly().has_permission(request, self):
+            return Response({"detail": PatientOnly.message}, status=status.HTTP_403_FORBIDDEN)
+        data = GrantCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            grant, token = services.grant_create(
+                patient=request.user,
+                clinician_email=data.validated_data["clinician_email"],
+                scopes=data.validated_data["scopes"],
+                ends_on=data.validated_data.get("ends_on"),
+                invitation_url_builder=lambda t: _invitation_url(request, t),
+            )
+        except DjangoValidationError as exc:
+            _raise_400(exc)
+        grant.invitation_url = _invitation_url(request, token) if token else None
+        return Response(GrantCreateOutput(grant).data, status=status.HTTP_201_CREATED)
+
+
+def _invitation_url(request, token: str) -> str:
+    from django.urls import reverse
+
+    return request.build_absolute_uri(reverse("consent:invitation", args=[token]))
+
+
+class GrantRevokeApi(APIView):
+    """The patient stops sharing; the clinician's very next request is refused."""
+
+    permission_classes = [*APIView.permission_classes, PatientOnly]
+
+    @extend_schema(request=None, responses={200: GrantOutput})
+    def post(self, request, grant_id: int):
+        try:
+            with services.denial_logged(actor=request.user, request=request._request):
+                grant = services.grant_revoke(patient=request.user, grant_id=grant_id)
+        except DjangoValidationError as exc:
+            _raise_400(exc)
+        return Response(GrantOutput(grant).data)
+
+
+class GrantAnswerInput(serializers.Serializer):
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Scope.choices), required=False
+    )
+    ends_on = serializers.DateField(required=False, allow_null=True)
+
+
+class GrantAcceptApi(APIView):
+    """The patient accepts a clinician's request (optionally sharing less than asked)."""
+
+    permission_classes = [*APIView.permission_classes, PatientOnly]
+
+    @extend_schema(request=GrantAnswerInput, responses={200: GrantOutput})
+    def post(self, request, grant_id: int):
+        data = GrantAnswerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            with services.denial_logged(actor=request.user, request=request._request):
+                grant = services.grant_answer(
+                    patient=request.user,
+                    grant_id=grant_id,
+                    accept=True,
+                    scopes=data.validated_data.get("scopes"),
+                    ends_on=data.validated_data.get("ends_on"),
+                )
+        except DjangoValidationError as exc:
+            _raise_400(exc)
+        return Response(GrantOutput(grant).data)
+
+
+class GrantDeclineApi(APIView):
+    permission_classes = [*APIView.permission_classes, PatientOnly]
+
+    @extend_schema(request=None, responses={200: GrantOutput})
+    def post(self, request, grant_id: int):
+        try:
+            with services.denial_logged(actor=request.user, request=request._request):
+                grant = services.grant_answer(patient=request.user, grant_id=grant_id, accept=False)
+        except DjangoValidationError as exc:
+            _raise_400(exc)
+        return Response(GrantOutput(grant).data)
+
+
+class GrantRequestInput(serializers.Serializer):
+    patient_email = serializers.EmailField()
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.choices))
+
+
+class GrantRequestApi(APIView):
+    """A clinician asks a patient for access. 202 whether or not the address has an account."""
+
+    permission_classes = [*APIView.permission_classes, ClinicianOnly]
+
+    @extend_schema(request=GrantRequestInput, responses={202: None})
+    def post(self, request):
+        data = GrantRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.grant_request(
+                clinician=request.user,
+                patient_email=data.validated_data["patient_email"],
+                scopes=data.validated_data["scopes"],
+            )
+        except DjangoValidationError as exc:
+            _raise_400(exc)
+        return Response(
+            {"detail": "If this address belongs to a patient, they will see your request."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+# --- Clinician: patients and summary -----------------------------------------------------------
+
+
+class PatientRowOutput(serializers.Serializer):
+    patient_id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    ends_at = serializers.DateTimeField(allow_null=True)
+    last_entry = serializers.DateField(allow_null=True)
+    no_entry_flag = serializers.BooleanField()
+    esspri = serializers.FloatField(allow_null=True)
+    esspri_change = serializers.FloatField(allow_null=True)
+    esspri_worsened = serializers.BooleanField()
+    flares_30d = serializers.IntegerField(allow_null=True)
+
+
+class PatientListApi(APIView):
+    """Patients who share with me now (each listed patient's read is logged)."""
+
+    permission_classes = [*APIView.permission_classes, ClinicianOnly]
+
+    @extend_schema(responses={200: PatientRowOutput(many=True)})
+    def get(self, request):
+        rows = summary.patient_rows(clinician=request.user, request=request._request)
+        return _paginate(self, request, rows, PatientRowOutput)
+
+
+class SummaryQuery(serializers.Serializer):
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        start, end = summary.default_period()
+        attrs.setdefault("date_from", start)
+        attrs.setdefault("date_to", end)
+        if attrs["date_from"] > attrs["date_to"]:
+            raise ValidationError({"from": ["The start must be on or before the end."]})
+        if (attrs["date_to"] - attrs["date_from"]).days > 366 * 5:
+            raise ValidationError({"from": ["Choose a period of at most five years."]})
+        return attrs
+
+
+class SummaryWeekOutput(serializers.Serializer):
+    week_start = serializers.DateField()
+    entries = serializers.IntegerField()
+    means = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    flares = serializers.IntegerField()
+
+
+class SummaryMedicineOutput(serializers.Serializer):
+    name = serializers.CharField()
+    dose = serializers.CharField()
+    unit = serializers.CharField()
+    schedule = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True)
+    changes_in_period = serializers.ListField(child=serializers.CharField())
+    expected = serializers.IntegerField(allow_null=True)
+    taken = serializers.IntegerField(allow_null=True)
+    percent = serializers.FloatField(allow_null=True)
+
+
+class SummaryQuestionnaireOutput(serializers.Serializer):
+    instrument = serializers.CharField()
+    period_end = serializers.DateField()
+    score = serializers.FloatField(allow_null=True)
+    band = serializers.CharField(allow_null=True)
+    acceptable = serializers.BooleanField(allow_null=True)
+    change = serializers.CharField(allow_null=True)
+
+
+class SummaryOutput(serializers.Serializer):
+    patient_id = serializers.IntegerField()
+    patient_name = serializers.CharField()
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    entry_count = serializers.IntegerField()
+    days_in_period = serializers.IntegerField()
+    period_means = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    weeks = SummaryWeekOutput(many=True)
+    flare_dates = serializers.ListField(child=serializers.DateField())
+    medicines = SummaryMedicineOutput(many=True, allow_null=True)
+    questionnaires = SummaryQuestionnaireOutput(many=True, allow_null=True)
+
+
+class PatientSummaryApi(APIView):
+    """The pre-appointment summary: the same selector as the page, so they cannot differ."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="YYYY-MM-DD (default: 90 days ago)"),
+            OpenApiParameter("to", str, description="YYYY-MM-DD (default: today)"),
+        ],
+        responses={200: SummaryOutput},
+    )
+    def get(self, request, patient_id: int):
+        query = SummaryQuery(
+            data={
+                k: v
+                for k, v in {
+                    "date_from": request.query_params.get("from"),
+                    "date_to": request.query_params.get("to"),
+                }.items()
+                if v
+            }
+        )
+        if not query.is_valid():
+            # Access first: anyone without a grant gets the 404 (and a denied row), not a 400.
+            if not selectors.can_see(
+                clinician=request.user, patient_id=patient_id, scope=Scope.DIARY
+            ):
+                selectors.grant_for_read(
+                    clinician=request.user,
+                    patient_id=patient_id,
+                    scope=Scope.DIARY,
+                    request=request._request,
+                )
+            errors = {
+                ("from" if k == "date_from" else "to" if k == "date_to" else k): v
+                for k, v in query.errors.items()
+            }
+            raise ValidationError(errors)
+        report = summary.clinician_summary(
+            clinician=request.user,
+            patient_id=patient_id,
+            date_from=query.validated_data["date_from"],
+            date_to=query.validated_data["date_to"],
+            request=request._request,
+        )
+        return Response(SummaryOutput(report).data)
+
+
+# --- Patient: who has viewed my data -----------------------------------------------------------
+
+
+class AccessLogOutput(serializers.Serializer):
+    occurred_at = serializers.DateTimeField()
+    who = serializers.CharField()
+    role = serializers.CharField()
+    what = serializers.CharField()
+    outcome = serializers.CharField()
+
+
+class MyAccessLogApi(APIView):
+    permission_classes = [*APIView.permission_classes, PatientOnly]
+
+    @extend_schema(responses={200: AccessLogOutput(many=True)})
+    def get(self, request):
+        lines = selectors.access_log_for_patient(patient=request.user)
+        return _paginate(self, request, lines, AccessLogOutput)

@@ -1,0 +1,318 @@
+"""The clinician's reads: "My patients" and the pre-appointment summary.
+
+Both start from consent.selectors (grant check + access-log row) and then call the diary's own
+selectors for the one patient the grant covers, so the page and its API twin cannot differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import User
+from consent import selectors, services
+from consent.models import AccessOutcome, ShareScope, SharingGrant
+
+DEFAULT_PERIOD_DAYS = 90
+NO_ENTRY_FLAG_DAYS = 14
+FLARE_WINDOW_DAYS = 30
+
+
+def default_period(today: date | None = None) -> tuple[date, date]:
+    today = today or timezone.localdate()
+    return today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today
+
+
+# --- My patients -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    patient_id: int
+    name: str
+    email: str
+    scopes: tuple[str, ...]
+    ends_at: object
+    last_entry: date | None
+    no_entry_flag: bool
+    esspri: float | None
+    esspri_change: float | None
+    esspri_worsened: bool
+    flares_30d: int | None
+
+    @property
+    def can_open_summary(self) -> bool:
+        return ShareScope.DIARY in self.scopes
+
+
+def _esspri_pair(patient: User) -> tuple[float | None, float | None, bool]:
+    from diary.models import QuestionnaireResponse
+    from diary.questionnaires.definitions import get_instrument
+    from diary.questionnaires.scoring import Change, change_between
+
+    # Scores are clear columns (DESIGN.md: needed for trends and aggregates): no decryption.
+    scores = list(
+        QuestionnaireResponse.objects.filter(
+            patient_id=patient.pk, instrument="esspri", score__isnull=False
+        )
+        .order_by("-period_end", "-completed_at")
+        .values_list("score", flat=True)[:2]
+    )
+    if not scores:
+        return None, None, False
+    if len(scores) == 1:
+        return scores[0], None, False
+    latest, previous = scores
+    change = change_between(get_instrument("esspri"), previous, latest)
+    return latest, latest - previous, change == Change.WORSENED
+
+
+def _row(grant: SharingGrant, today: date) -> PatientRow:
+    from diary.models import DailyEntry
+
+    patient = grant.patient
+    scopes = tuple(grant.scopes)
+    last_entry = flares = None
+    if ShareScope.DIARY in scopes:
+        entries = DailyEntry.objects.filter(patient_id=patient.pk)
+        last_entry = entries.order_by("-date").values_list("date", flat=True).first()
+        flares = entries.filter(
+            date__gt=today - timedelta(days=FLARE_WINDOW_DAYS), date__lte=today, flare=True
+        ).count()
+    esspri = change = None
+    worsened = False
+    if ShareScope.QUESTIONNAIRES in scopes:
+        esspri, change, worsened = _esspri_pair(patient)
+    return PatientRow(
+        patient_id=patient.pk,
+        name=patient.display_name or patient.email,
+        email=patient.email,
+        scopes=scopes,
+        ends_at=grant.ends_at,
+        last_entry=last_entry,
+        no_entry_flag=ShareScope.DIARY in scopes
+        and (last_entry is None or (today - last_entry).days >= NO_ENTRY_FLAG_DAYS),
+        esspri=esspri,
+        esspri_change=change,
+        esspri_worsened=worsened,
+        flares_30d=flares,
+    )
+
+
+def patient_rows(*, clinician: User, request: HttpRequest | None) -> list[PatientRow]:
+    """Patients with a grant in force now; each listed patient's read is logged."""
+    grants = list(selectors.active_grants_for_clinician(clinician=clinician))
+    today = timezone.localdate()
+    rows = [_row(g, today) for g in grants]
+    if rows:
+        services.access_log_record_many(
+            actor=clinician,
+            patient_ids=[r.patient_id for r in rows],
+            outcome=AccessOutcome.ALLOWED,
+            request=request,
+        )
+    return rows
+
+
+# --- Pre-appointment summary -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekRow:
+    week_start: date
+    entries: int
+    means: dict[str, float | None]
+    flares: int
+
+
+@dataclass(frozen=True)
+class QuestionnaireRow:
+    instrument: str
+    instrument_name: str
+    period_end: date
+    score: float | None
+    score_text: str
+    band: str | None
+    acceptable: bool | None
+    change: str | None
+
+
+@dataclass(frozen=True)
+class MedicineRow:
+    name: str
+    dose: str
+    unit: str
+    schedule: str
+    start_date: date
+    end_date: date | None
+    changes_in_period: tuple[str, ...]
+    expected: int | None
+    taken: int | None
+    percent: float | None
+
+
+@dataclass
+class PatientSummary:
+    patient_id: int
+    patient_name: str
+    date_from: date
+    date_to: date
+    scopes: tuple[str, ...]
+    entry_count: int = 0
+    days_in_period: int = 0
+    symptom_labels: dict[str, str] = field(default_factory=dict)
+    period_means: dict[str, float | None] = field(default_factory=dict)
+    weeks: list[WeekRow] = field(default_factory=list)
+    flare_dates: list[date] = field(default_factory=list)
+    trends: object | None = None  # diary.trends.selectors.Trends: charts and text summary
+    medicines: list[MedicineRow] | None = None
+    questionnaires: list[QuestionnaireRow] | None = None
+    imaging_shared: bool = False
+
+    @property
+    def shares_medicines(self) -> bool:
+        return self.medicines is not None
+
+    @property
+    def shares_questionnaires(self) -> bool:
+        return self.questionnaires is not None
+
+
+def clinician_summary(
+    *,
+    clinician: User,
+    patient_id: int,
+    date_from: date,
+    date_to: date,
+    request: HttpRequest | None,
+) -> PatientSummary:
+    """The summary of a period, if the clinician holds a grant covering the diary (else 404).
+
+    Medicines, questionnaires and imaging appear only where the grant covers them.
+    """
+    grant = selectors.grant_for_read(
+        clinician=clinician, patient_id=patient_id, scope=ShareScope.DIARY, request=request
+    )
+    patient = grant.patient
+    report = PatientSummary(
+        patient_id=patient.pk,
+        patient_name=patient.display_name or patient.email,
+        date_from=date_from,
+        date_to=date_to,
+        scopes=tuple(grant.scopes),
+        days_in_period=(date_to - date_from).days + 1,
+        imaging_shared=grant.share_imaging,
+    )
+    _fill_diary(report, patient, grant)
+    if grant.share_medicines:
+        report.medicines = _medicines(patient, date_from, date_to)
+    if grant.share_questionnaires:
+        report.questionnaires = _questionnaires(patient, date_from, date_to)
+    return report
+
+
+def _fill_diary(report: PatientSummary, patient: User, grant: SharingGrant) -> None:
+    """Charts, text summary and weekly means from the diary's trend helpers (one decryption)."""
+    from diary.fields import SYMPTOM_FIELDS
+    from diary.trends.selectors import trends_for
+
+    trends = trends_for(
+        patient=patient,
+        date_from=report.date_from,
+        date_to=report.date_to,
+        # What the grant does not cover is left out of the charts too.
+        include_medicines=grant.share_medicines,
+        include_esspri=grant.share_questionnaires,
+    )
+    report.trends = trends
+    report.symptom_labels = {f.name: f.label for f in SYMPTOM_FIELDS}
+    report.entry_count = trends.summary.days_recorded
+    report.flare_dates = list(trends.summary.flare_dates)
+    report.period_means = {s.name: _round(s.average) for s in trends.summary.symptoms}
+    report.weeks = [
+        WeekRow(
+            week_start=w.week_start,
+            entries=w.days_recorded,
+            means={name: _round(value) for name, value in w.means.items()},
+            flares=w.flare_days,
+        )
+        for w in trends.weeks
+    ]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _medicines(patient: User, date_from: date, date_to: date) -> list[MedicineRow]:
+    from diary import selectors as diary_selectors
+
+    adherence = {
+        row.medicine.id: row
+        for row in diary_selectors.adherence(patient=patient, date_from=date_from, date_to=date_to)
+    }
+    rows = []
+    for med in diary_selectors.medicines_for(patient=patient):
+        if med.start_date > date_to or (med.end_date and med.end_date < date_from):
+            continue
+        changes = []
+        if date_from <= med.start_date <= date_to:
+            changes.append(f"started {med.start_date:%-d %b %Y}")
+        for change in med.history:
+            if date_from <= change.date <= date_to and change.date != med.start_date:
+                changes.append(
+                    f"dose changed to {change.dose} {change.unit} on {change.date:%-d %b %Y}"
+                )
+        if med.end_date and date_from <= med.end_date <= date_to:
+            changes.append(f"stopped {med.end_date:%-d %b %Y}")
+        adh = adherence.get(med.id)
+        rows.append(
+            MedicineRow(
+                name=med.name,
+                dose=med.dose,
+                unit=med.unit,
+                schedule=med.schedule_label,
+                start_date=med.start_date,
+                end_date=med.end_date,
+                changes_in_period=tuple(changes),
+                expected=adh.expected if adh else None,
+                taken=adh.taken if adh else None,
+                percent=adh.percent if adh else None,
+            )
+        )
+    return rows
+
+
+def _questionnaires(patient: User, date_from: date, date_to: date) -> list[QuestionnaireRow]:
+    from diary import selectors as diary_selectors
+    from diary.questionnaires.definitions import get_instrument
+    from diary.questionnaires.scoring import band_for, change_between, format_score, is_acceptable
+
+    responses = diary_selectors.questionnaires_between(
+        patient=patient, date_from=None, date_to=date_to
+    )
+    previous: dict[str, float | None] = {}
+    rows = []
+    for response in responses:
+        instrument = get_instrument(response.instrument)
+        change = change_between(instrument, previous.get(response.instrument), response.score)
+        previous[response.instrument] = response.score
+        if response.period_end < date_from:
+            continue  # read only to know the score before the period, for the change marker
+        band = band_for(instrument, response.score)
+        rows.append(
+            QuestionnaireRow(
+                instrument=response.instrument,
+                instrument_name=instrument.short_name,
+                period_end=response.period_end,
+                score=response.score,
+                score_text=format_score(response.score),
+                band=band.label if band else None,
+                acceptable=is_acceptable(instrument, response.score),
+                change=str(change) if change else None,
+            )
+        )
+    return rows

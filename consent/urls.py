@@ -1,0 +1,28 @@
+"""Pages, mounted at /consent/ under the "consent" namespace (config/app_urls.py).
+
+Adding a route? Add its row to tests/consent/test_access_table.py (clinician-facing routes)
+and tests/test_url_walker.py (every route): both tests fail until you do.
+"""
+
+from django.urls import path
+
+from consent import views
+
+app_name = "consent"
+
+urlpatterns = [
+    # Patient
+    path("", views.overview, name="overview"),
+    path("give/", views.consent_give, name="give"),
+    path("withdraw/", views.consent_withdraw, name="withdraw"),
+    path("history/", views.consent_history, name="history"),
+    path("share/", views.share, name="share"),
+    path("sharing/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
+    path("sharing/<int:grant_id>/answer/", views.request_answer, name="request_answer"),
+    path("viewed/", views.access_log, name="access_log"),
+    # Clinician
+    path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("patients/", views.clinician_patients, name="clinician_patients"),
+    path("patients/request/", views.clinician_request, name="clinician_request"),
+    path("patients/<int:patient_id>/summary/", views.clinician_summary, name="clinician_summary"),
+]
