@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class RegistryExportConfig(AppConfig):
+    name = "registry_export"

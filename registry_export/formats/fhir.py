@@ -1,0 +1,309 @@
+"""FHIR R4 (4.0.1) NDJSON, one file per resource type as in the FHIR Bulk Data specification.
+
+Each line is one resource. Ids of derived resources are keyed pseudonyms (never database ids),
+stable across runs of one destination so that a registry can replace an amended resource.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from registry_export.formats import PartFiles
+from registry_export.formats.vocabulary import (
+    FACTOR_CODE_SYSTEM,
+    INSTRUMENT_CODE_SYSTEM,
+    NHS_NUMBER_SYSTEM,
+    PSEUDONYM_SYSTEM,
+    QUESTIONNAIRE_BASE,
+    SYMPTOM_CODE_SYSTEM,
+    factor_choices,
+    symptom_fields,
+)
+from registry_export.pseudonyms import Pseudonymiser
+from registry_export.rows import (
+    ConsentRow,
+    EntryRow,
+    MedicationRow,
+    PatientData,
+    QuestionnaireRow,
+)
+
+FHIR_VERSION = "4.0.1"
+RESOURCE_FILES = {
+    "Patient": "Patient.ndjson",
+    "Observation": "Observation.ndjson",
+    "QuestionnaireResponse": "QuestionnaireResponse.ndjson",
+    "MedicationStatement": "MedicationStatement.ndjson",
+    "Consent": "Consent.ndjson",
+}
+FILES = list(RESOURCE_FILES.values())
+
+SURVEY_CATEGORY = [
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                "code": "survey",
+                "display": "Survey",
+            }
+        ]
+    }
+]
+_SURVEY_JSON = json.dumps(SURVEY_CATEGORY, separators=(",", ":"))
+
+
+def _dumps(resource: dict) -> bytes:
+    return (json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def _instant(value: datetime) -> str:
+    # FHIR dateTime with a time must carry a zone; the database keeps UTC.
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _entry_status(entry: EntryRow) -> str:
+    # Observation.status (R4 value set observation-status): an entry changed after its day is
+    # "amended"; otherwise it is the patient's own final record. Nothing else is claimed.
+    return "amended" if entry.amended else "final"
+
+
+class FhirWriter:
+    def __init__(self, files: PartFiles, pseudonyms: Pseudonymiser, *, as_of: date, linkage: bool):
+        self.files = files
+        self.ps = pseudonyms
+        self.as_of = as_of
+        self.linkage = linkage
+        # Pre-rendered JSON fragments of the hot path: each symptom Observation differs only in
+        # its id, subject, date, status and value (all hex, ISO dates, enums or integers).
+        self._symptom_parts = [
+            (
+                index,
+                f.name,
+                json.dumps(
+                    {
+                        "coding": [
+                            {"system": SYMPTOM_CODE_SYSTEM, "code": f.fhir_code, "display": f.label}
+                        ]
+                    },
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                ),
+            )
+            for index, f in enumerate(symptom_fields())
+        ]
+        self._factor_labels = {c.code: c.label for c in factor_choices()}
+        self._flare_code = json.dumps(
+            {"coding": [{"system": SYMPTOM_CODE_SYSTEM, "code": "flare", "display": "Flare"}]},
+            separators=(",", ":"),
+        )
+
+    # --- one patient ----------------------------------------------------------------------
+    def write(self, data: PatientData) -> None:
+        pid = self.ps.patient(data.patient.patient_id)
+        ref = f"Patient/{pid}"
+        self.files.write(RESOURCE_FILES["Patient"], _dumps(self._patient(data, pid)))
+        if data.consent is not None:
+            self.files.write(RESOURCE_FILES["Consent"], _dumps(self._consent(data.consent, ref)))
+        for med in data.medications:
+            self.files.write(RESOURCE_FILES["MedicationStatement"], _dumps(self._med(med, ref)))
+        obs = RESOURCE_FILES["Observation"]
+        for entry in data.entries:
+            lines = self._entry_observations(entry, ref)
+            self.files.write(obs, "".join(lines).encode(), count=len(lines))
+        for q in data.questionnaires:
+            qr_id = self.ps.resource_id("QuestionnaireResponse", q.response_id)
+            self.files.write(
+                RESOURCE_FILES["QuestionnaireResponse"], _dumps(self._qr(q, qr_id, ref))
+            )
+            if q.score is not None:
+                self.files.write(obs, _dumps(self._score(q, qr_id, ref)))
+
+    # --- resources ------------------------------------------------------------------------
+    def _patient(self, data: PatientData, pid: str) -> dict:
+        identifiers = [{"system": PSEUDONYM_SYSTEM, "value": pid}]
+        nhs = data.patient.nhs_number
+        if self.linkage and nhs:
+            identifiers.append({"system": NHS_NUMBER_SYSTEM, "value": nhs})
+        resource: dict = {"resourceType": "Patient", "id": pid, "identifier": identifiers}
+        if data.patient.birth_year is not None:
+            # Birth year only (FHIR date allows YYYY): a full birth date is identifying.
+            resource["birthDate"] = f"{data.patient.birth_year:04d}"
+        return resource
+
+    def _entry_observations(self, entry: EntryRow, ref: str) -> list[str]:
+        base_id = self.ps.resource_id("DailyEntry", entry.entry_id)[:56]
+        day = entry.date.isoformat()
+        status = _entry_status(entry)
+        head = '{"resourceType":"Observation","id":"'
+        common = f'","status":"{status}","category":{_SURVEY_JSON},"code":'
+        tail = f',"subject":{{"reference":"{ref}"}},"effectiveDateTime":"{day}",'
+        lines = []
+        for index, name, code_json in self._symptom_parts:
+            value = entry.scores.get(name)
+            if value is None:
+                continue
+            lines.append(
+                f'{head}{base_id}-{index}{common}{code_json}{tail}"valueInteger":{int(value)}}}\n'
+            )
+        if entry.flare is not None:
+            flag = "true" if entry.flare else "false"
+            lines.append(
+                f'{head}{base_id}-f{common}{self._flare_code}{tail}"valueBoolean":{flag}}}\n'
+            )
+        for factor in sorted(entry.factors):
+            resource = {
+                "resourceType": "Observation",
+                "id": f"{base_id}-x-{self._factor_slug(factor)}"[:64],
+                "status": status,
+                "category": SURVEY_CATEGORY,
+                "code": {
+                    "coding": [
+                        {"system": SYMPTOM_CODE_SYSTEM, "code": "factor", "display": "Factor"}
+                    ]
+                },
+                "subject": {"reference": ref},
+                "effectiveDateTime": day,
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": FACTOR_CODE_SYSTEM,
+                            "code": factor,
+                            "display": self._factor_labels.get(factor, factor),
+                        }
+                    ]
+                },
+            }
+            lines.append(_dumps(resource).decode())
+        return lines
+
+    @staticmethod
+    def _factor_slug(code: str) -> str:
+        # FHIR ids allow only letters, digits, "-" and ".".
+        return "".join(c if c.isalnum() or c in "-." else "-" for c in code)
+
+    def _consent(self, consent: ConsentRow, ref: str) -> dict:
+        resource = {
+            "resourceType": "Consent",
+            "id": self.ps.resource_id("Consent", consent.patient_id, consent.scope),
+            "status": "active",
+            "scope": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                        "code": "research",
+                        "display": "Research",
+                    }
+                ]
+            },
+            "category": [
+                {
+                    "coding": [{"system": "http://loinc.org", "code": "59284-0"}],
+                    "text": consent.scope,
+                }
+            ],
+            "patient": {"reference": ref},
+            "dateTime": _instant(consent.given_at),
+            "provision": {
+                "type": "permit",
+                "period": {"start": _instant(consent.given_at)},
+                "purpose": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                        "code": "HRESCH",
+                        "display": "healthcare research",
+                    }
+                ],
+            },
+        }
+        if consent.policy_uri:
+            resource["policy"] = [{"uri": consent.policy_uri}]
+        return resource
+
+    def _med(self, med: MedicationRow, ref: str) -> dict:
+        # MedicationStatement.status (R4): stopped in the past -> completed, otherwise active.
+        status = "completed" if med.end is not None and med.end < self.as_of else "active"
+        resource: dict = {
+            "resourceType": "MedicationStatement",
+            "id": self.ps.resource_id("Medicine", med.medicine_id),
+            "status": status,
+            "medicationCodeableConcept": {"text": med.name},
+            "subject": {"reference": ref},
+        }
+        period = {}
+        if med.start is not None:
+            period["start"] = med.start.isoformat()
+        if med.end is not None:
+            period["end"] = med.end.isoformat()
+        if period:
+            resource["effectivePeriod"] = period
+        dosage = " ".join(p for p in (med.dose, med.unit, med.schedule) if p)
+        if dosage:
+            resource["dosage"] = [{"text": dosage}]
+        return resource
+
+    def _qr(self, q: QuestionnaireRow, qr_id: str, ref: str) -> dict:
+        items = []
+        for link_id, answer in q.answers:
+            item: dict = {"linkId": str(link_id)}
+            value = _answer_value(answer)
+            if value is not None:
+                item["answer"] = [value]
+            items.append(item)
+        resource: dict = {
+            "resourceType": "QuestionnaireResponse",
+            "id": qr_id,
+            "questionnaire": f"{QUESTIONNAIRE_BASE}/{q.instrument.lower()}",
+            "status": "completed",
+            "subject": {"reference": ref},
+            "authored": _instant(q.completed_at),
+        }
+        if items:
+            resource["item"] = items
+        return resource
+
+    def _score(self, q: QuestionnaireRow, qr_id: str, ref: str) -> dict:
+        code = f"{q.instrument.lower()}-score"
+        resource: dict = {
+            "resourceType": "Observation",
+            "id": self.ps.resource_id("QuestionnaireScore", q.response_id),
+            "status": "final",
+            "category": SURVEY_CATEGORY,
+            "code": {
+                "coding": [
+                    {
+                        "system": INSTRUMENT_CODE_SYSTEM,
+                        "code": code,
+                        "display": f"{q.instrument} total score",
+                    }
+                ]
+            },
+            "subject": {"reference": ref},
+            "effectiveDateTime": _instant(q.completed_at),
+            "valueQuantity": {
+                "value": round(float(q.score), 4),
+                "unit": "score",
+                "system": "http://unitsofmeasure.org",
+                "code": "{score}",
+            },
+            "derivedFrom": [{"reference": f"QuestionnaireResponse/{qr_id}"}],
+        }
+        if q.period_start and q.period_end:
+            resource["effectivePeriod"] = {
+                "start": q.period_start.isoformat(),
+                "end": q.period_end.isoformat(),
+            }
+            del resource["effectiveDateTime"]
+        return resource
+
+
+def _answer_value(answer: object) -> dict | None:
+    if answer is None or answer == "":
+        return None
+    if isinstance(answer, bool):
+        return {"valueBoolean": answer}
+    if isinstance(answer, int):
+        return {"valueInteger": answer}
+    if isinstance(answer, float):
+        return {"valueDecimal": round(answer, 4)}
+    return {"valueString": str(answer)}

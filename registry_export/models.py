@@ -1,0 +1,280 @@
+"""Registry export: destinations, runs and their partitions (DESIGN.md section 5).
+
+A run covers one period of one destination. Its consent snapshot time is the end of the period
+and is fixed when the run is created, so a re-run after a failure reads exactly the same consent
+state and writes byte-identical files.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+# The start of the period of a full run (and of the first incremental run). A fixed instant,
+# never NULL, so that the unique constraint on (destination, period) also holds for full runs.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ConsentScope(models.TextChoices):
+    # Values are consent's scope names (see the agreed interface of the consent app).
+    REGISTRY_SHARING = "registry_sharing", "Registry sharing"
+    NHS_LINKAGE = "nhs_linkage", "NHS data linkage"
+
+
+class ExportMode(models.TextChoices):
+    INCREMENTAL = "incremental", "Incremental (changes since the last successful run)"
+    FULL = "full", "Full (everything, every run)"
+
+
+class Destination(models.Model):
+    """A registry that receives pseudonymised exports. Configured by staff in the admin."""
+
+    # A UUID made in Python so that the wrapped pseudonym secret can name its owner as AAD.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    format_fhir = models.BooleanField("FHIR R4 NDJSON", default=True)
+    format_redcap = models.BooleanField("REDCap-style CSV", default=False)
+    consent_scope = models.CharField(
+        max_length=32,
+        choices=ConsentScope.choices,
+        help_text="Only patients with this consent active when a run starts are exported. "
+        "NHS numbers are written only for an NHS-linkage destination.",
+    )
+    registry = models.ForeignKey(
+        "consent.Registry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="export_destinations",
+        help_text="The registry whose sharing consent the patients gave (registry sharing only).",
+    )
+    mode = models.CharField(max_length=16, choices=ExportMode.choices, default=ExportMode.FULL)
+    schedule = models.ForeignKey(
+        "django_celery_beat.CrontabSchedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="When runs start automatically (leave empty for on-demand runs only).",
+    )
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    researchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="export_destinations",
+        limit_choices_to={"role": "researcher"},
+        help_text="Researchers who may start runs and download their files.",
+    )
+    partition_size = models.PositiveIntegerField(
+        default=2000, help_text="Patients per partition (one Celery task each)."
+    )
+    is_active = models.BooleanField(default=True)
+    # The per-destination pseudonym secret, wrapped by the first key-encryption key (AES-GCM).
+    pseudonym_secret_wrapped = models.BinaryField(editable=False)
+    pseudonym_kek_id = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(format_fhir=True) | Q(format_redcap=True),
+                name="destination_has_a_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(consent_scope__in=ConsentScope.values),
+                name="destination_scope_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=ExportMode.values), name="destination_mode_valid"
+            ),
+            # Registry-sharing consent is given per registry (consent app), so such a
+            # destination must name its registry; a linkage destination must not.
+            models.CheckConstraint(
+                condition=(
+                    Q(consent_scope=ConsentScope.REGISTRY_SHARING) & Q(registry__isnull=False)
+                )
+                | (Q(consent_scope=ConsentScope.NHS_LINKAGE) & Q(registry__isnull=True)),
+                name="destination_registry_iff_registry_sharing",
+            ),
+            models.CheckConstraint(
+                condition=Q(partition_size__gte=1), name="destination_partition_size_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def formats(self) -> list[str]:
+        return [f for f, on in (("fhir", self.format_fhir), ("redcap", self.format_redcap)) if on]
+
+    @property
+    def is_linkage(self) -> bool:
+        return self.consent_scope == ConsentScope.NHS_LINKAGE
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to start"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Finished"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    RESEARCHER = "researcher", "Researcher"
+    COMMAND = "command", "Command line"
+
+
+class ExportRun(models.Model):
+    """One export of one destination for one period: pending -> running -> succeeded | failed."""
+
+    destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="runs")
+    full = models.BooleanField(default=True)
+    period_start = models.DateTimeField()
+    # Also the consent snapshot time: the consent state at this instant decides who is included.
+    period_end = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
+    trigger = models.CharField(max_length=16, choices=RunTrigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    patients_total = models.PositiveIntegerField(default=0)
+    withdrawals_total = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveBigIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    partitions_total = models.PositiveIntegerField(default=0)
+    partitions_done = models.PositiveIntegerField(default=0)
+    # [{"name", "sha256", "bytes", "count"}] of the finished files (manifest.json last).
+    files = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One run per destination and period: a re-run reuses the row (and its snapshot).
+            models.UniqueConstraint(
+                fields=["destination", "period_start", "period_end"],
+                name="export_run_one_per_destination_period",
+            ),
+            # At most one run of a destination waiting or running at a time.
+            models.UniqueConstraint(
+                fields=["destination"],
+                condition=Q(status__in=["pending", "running"]),
+                name="export_run_one_active_per_destination",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=RunStatus.values), name="export_run_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=models.F("period_start")),
+                name="export_run_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(rows_done__lte=models.F("rows_total")),
+                name="export_run_rows_done_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | Q(status__in=["succeeded", "failed"]),
+                name="export_run_finished_only_when_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export run {self.pk} of {self.destination_id} ({self.status})"
+
+    @property
+    def consent_snapshot_at(self) -> datetime:
+        return self.period_end
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def file_names(self) -> list[str]:
+        return [f["name"] for f in self.files]
+
+
+class ExportRunMember(models.Model):
+    """A patient included in a run: the next run lists those who left as withdrawals.
+
+    The patient id is a plain integer, not a foreign key: an erased patient must still be
+    listed as withdrawn by the next run, so the row outlives the user.
+    """
+
+    run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="members")
+    patient_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "patient_id"], name="export_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"patient {self.patient_id} in run {self.run_id}"
+
+
+class PartitionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+
+
+class ExportPartition(models.Model):
+    """A contiguous range of the run's patients (in id order), written by one Celery task."""
+
+    run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="partitions")
+    # The run's attempt that planned it: a retry after a failure plans afresh, and a late task
+    # of an older attempt finds nothing to do.
+    attempt = models.PositiveIntegerField()
+    index = models.PositiveIntegerField()
+    first_patient_id = models.BigIntegerField()
+    last_patient_id = models.BigIntegerField()
+    patients = models.PositiveIntegerField()
+    rows_total = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=PartitionStatus.choices, default=PartitionStatus.PENDING
+    )
+    rows_done = models.PositiveBigIntegerField(default=0)
+    # {file name: {"sha256", "bytes", "count"}} of this partition's part files.
+    parts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "attempt", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "attempt", "index"], name="export_partition_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(last_patient_id__gte=models.F("first_patient_id")),
+                name="export_partition_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PartitionStatus.values),
+                name="export_partition_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"partition {self.index} (attempt {self.attempt}) of run {self.run_id}"

@@ -1,0 +1,731 @@
+"""Writes of the registry export: destinations, and the run state machine.
+
+A run goes pending -> running -> succeeded | failed:
+
+1. `export_run_request` creates the run for the next period (or re-opens the latest failed run,
+   with its period and consent snapshot unchanged, so the retry writes identical files).
+2. `export_run_plan` claims it (select_for_update(skip_locked=True)), snapshots the consenting
+   patients and splits them into patient-range partitions; the partitions go out as a Celery
+   group.
+3. `export_partition_write` writes one partition's part files while holding its row lock for the
+   whole write: a worker killed mid-partition drops its database connection, PostgreSQL releases
+   the lock, and a redelivered (or resumed) task takes the partition over. Completion and the
+   run's counters are committed together.
+4. `export_run_finalize` (when every partition is done) concatenates the parts in partition
+   order, adds the withdrawal list, the data dictionary and manifest.json, and renames the
+   folder into place before marking the run succeeded.
+
+Any exception marks the run failed with its error and removes every file of the run. Files depend
+only on the rows and the period, never on the partitioning or the attempt, so they are
+byte-identical whatever happens in between.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import shutil
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from registry_export import sources, storage
+from registry_export.formats import PartFiles
+from registry_export.formats import fhir as fhir_format
+from registry_export.formats import redcap as redcap_format
+from registry_export.models import (
+    ACTIVE_STATUSES,
+    EPOCH,
+    ConsentScope,
+    Destination,
+    ExportMode,
+    ExportPartition,
+    ExportRun,
+    ExportRunMember,
+    PartitionStatus,
+    RunStatus,
+    RunTrigger,
+)
+from registry_export.pseudonyms import new_secret, pseudonymiser_for, secret_wrap
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VALUES = ("fhir", "redcap")
+MANIFEST_FILE = "manifest.json"
+WITHDRAWALS_FILE = "withdrawals.csv"
+MANIFEST_VERSION = 1
+SCHEDULE_TASK = "registry_export.tasks.export_destination_scheduled"
+RESUME_TASK = "registry_export.tasks.export_runs_resume"
+RESUME_TASK_NAME = "registry-export: resume stalled runs"
+PROGRESS_TTL = 24 * 60 * 60
+# How often (patients) a partition publishes its live progress.
+PROGRESS_EVERY = 25
+
+
+class ExportError(Exception):
+    """A run cannot go on; its message is shown to researchers (never patient data)."""
+
+
+def software_version() -> str:
+    try:
+        return importlib.metadata.version("sjogrens-diary")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+# --- Destinations -------------------------------------------------------------------------------
+
+
+def _clean_formats(formats: Iterable[str]) -> list[str]:
+    wanted = [f.strip().lower() for f in formats if f and f.strip()]
+    unknown = sorted(set(wanted) - set(FORMAT_VALUES))
+    if unknown:
+        raise ValidationError(
+            {"formats": f"Unknown format(s): {', '.join(unknown)}; choose fhir and/or redcap."}
+        )
+    if not wanted:
+        raise ValidationError({"formats": "Choose at least one format: fhir, redcap."})
+    return wanted
+
+
+def destination_init_secret(*, destination: Destination) -> None:
+    """Give a new destination its pseudonym secret, wrapped by the first KEK."""
+    blob, kek_id = secret_wrap(destination_id=destination.pk, secret=new_secret())
+    destination.pseudonym_secret_wrapped = blob
+    destination.pseudonym_kek_id = kek_id
+
+
+@transaction.atomic
+def destination_create(
+    *,
+    name: str,
+    formats: Iterable[str],
+    consent_scope: str,
+    registry=None,
+    mode: str = ExportMode.FULL,
+    schedule=None,
+    researchers: Iterable = (),
+    partition_size: int = 2000,
+    description: str = "",
+) -> Destination:
+    if not consent_scope:
+        raise ValidationError(
+            {
+                "consent_scope": "A destination needs a consent scope: registry_sharing or "
+                "nhs_linkage."
+            }
+        )
+    if consent_scope not in ConsentScope.values:
+        raise ValidationError(
+            {
+                "consent_scope": f"Unknown consent scope {consent_scope!r}: choose "
+                f"{' or '.join(ConsentScope.values)}."
+            }
+        )
+    chosen = _clean_formats(formats)
+    destination = Destination(
+        name=(name or "").strip(),
+        description=description,
+        format_fhir="fhir" in chosen,
+        format_redcap="redcap" in chosen,
+        consent_scope=consent_scope,
+        registry=registry,
+        mode=mode,
+        schedule=schedule,
+        partition_size=partition_size,
+    )
+    destination_init_secret(destination=destination)
+    destination.full_clean()
+    destination.save()
+    destination.researchers.set(list(researchers))
+    destination_schedule_sync(destination=destination)
+    return destination
+
+
+def destination_schedule_sync(*, destination: Destination) -> None:
+    """Keep the destination's django-celery-beat PeriodicTask in step with its crontab."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    task = destination.periodic_task
+    if destination.schedule is None:
+        if task is not None:
+            destination.periodic_task = None
+            destination.save(update_fields=["periodic_task"])
+            task.delete()
+    else:
+        if task is None:
+            task = PeriodicTask(name=f"registry-export: {destination.pk}")
+        task.task = SCHEDULE_TASK
+        task.crontab = destination.schedule
+        task.interval = None
+        task.args = json.dumps([str(destination.pk)])
+        task.enabled = destination.is_active
+        task.description = f"Registry export of {destination.name}"
+        task.save()
+        if destination.periodic_task_id != task.pk:
+            destination.periodic_task = task
+            destination.save(update_fields=["periodic_task"])
+    # One beat entry re-dispatches runs whose worker died (see export_runs_resume).
+    every, _ = IntervalSchedule.objects.get_or_create(every=5, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.get_or_create(
+        name=RESUME_TASK_NAME, defaults={"task": RESUME_TASK, "interval": every}
+    )
+
+
+# --- Requesting a run ---------------------------------------------------------------------------
+
+
+def _enqueue(fn: Callable[[], object]) -> None:
+    transaction.on_commit(fn)
+
+
+@transaction.atomic
+def export_run_request(
+    *,
+    destination: Destination,
+    trigger: str,
+    requested_by=None,
+    full: bool | None = None,
+    now: datetime | None = None,
+    dispatch: bool = True,
+) -> tuple[ExportRun, bool]:
+    """The run to do next for a destination, and whether it is new.
+
+    A run still pending or running is returned as it is (one at a time per destination). The
+    latest run, if it failed, is re-opened unchanged: same period, same consent snapshot, hence
+    identical files. Otherwise a new run covers (end of the last successful run, now] for an
+    incremental destination, or everything up to now for a full one.
+    """
+    if trigger not in RunTrigger.values:
+        raise ValueError(f"Unknown trigger {trigger!r}.")
+    destination = Destination.objects.select_for_update().get(pk=destination.pk)
+    if not destination.is_active:
+        raise ValidationError({"destination": "This destination is switched off."})
+    active = destination.runs.filter(status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        return active, False
+    latest = destination.runs.order_by("-period_end", "-id").first()
+    if latest is not None and latest.status == RunStatus.FAILED:
+        run = latest
+        run.status = RunStatus.PENDING
+        run.error = ""
+        run.finished_at = None
+        run.rows_done = 0
+        run.partitions_done = 0
+        run.trigger = trigger
+        run.requested_by = requested_by or run.requested_by
+        run.full_clean()
+        run.save()
+    else:
+        now = now or timezone.now()
+        if full is None:
+            full = destination.mode == ExportMode.FULL
+        period_start = EPOCH
+        if not full:
+            last_ok = (
+                destination.runs.filter(status=RunStatus.SUCCEEDED).order_by("-period_end").first()
+            )
+            period_start = last_ok.period_end if last_ok else EPOCH
+        if now <= period_start:
+            raise ValidationError({"period": "The previous run ends in the future."})
+        run = ExportRun(
+            destination=destination,
+            full=full,
+            period_start=period_start,
+            period_end=now,
+            trigger=trigger,
+            requested_by=requested_by,
+        )
+        run.full_clean()
+        run.save()
+    if dispatch:
+        from registry_export import tasks
+
+        run_id = run.pk
+        _enqueue(lambda: tasks.export_run_start.delay(run_id))
+    return run, True
+
+
+# --- Planning: claim the run, snapshot consent, make partitions ---------------------------------
+
+
+def _selection(run: ExportRun) -> sources.Selection:
+    destination = run.destination
+    return sources.Selection(
+        scope=destination.consent_scope,
+        registry_id=destination.registry_id,
+        at=run.period_end,
+        since=None if run.period_start == EPOCH else run.period_start,
+        linkage=destination.is_linkage,
+    )
+
+
+def export_run_plan(
+    *, run_id: int, partition_size: int | None = None
+) -> tuple[ExportRun, list[int]] | None:
+    """Claim a pending (or resume a running) run; returns it and the partitions still to write.
+
+    None when another worker holds the run right now, or it is no longer active.
+    """
+    with transaction.atomic():
+        run = (
+            ExportRun.objects.select_for_update(skip_locked=True)
+            .select_related("destination")
+            .filter(pk=run_id, status__in=ACTIVE_STATUSES)
+            .first()
+        )
+        if run is None:
+            return None
+        if run.status == RunStatus.PENDING:
+            run.status = RunStatus.RUNNING
+            run.started_at = timezone.now()
+            run.attempts += 1
+            run.partitions_total = 0
+            run.partitions_done = 0
+            run.rows_done = 0
+            run.save()
+        if not run.partitions.filter(attempt=run.attempts).exists():
+            _plan(run, partition_size or run.destination.partition_size)
+        pending = list(
+            run.partitions.filter(attempt=run.attempts, status=PartitionStatus.PENDING)
+            .order_by("index")
+            .values_list("index", flat=True)
+        )
+    return run, pending
+
+
+def _plan(run: ExportRun, partition_size: int) -> None:
+    selection = _selection(run)
+    patient_ids = sources.consenting_patient_ids(selection=selection)
+    run.members.all().delete()
+    ExportRunMember.objects.bulk_create(
+        [ExportRunMember(run=run, patient_id=pid) for pid in patient_ids], batch_size=5000
+    )
+    partitions = []
+    for index, start in enumerate(range(0, len(patient_ids), partition_size)):
+        ids = patient_ids[start : start + partition_size]
+        partitions.append(
+            ExportPartition(
+                run=run,
+                attempt=run.attempts,
+                index=index,
+                first_patient_id=ids[0],
+                last_patient_id=ids[-1],
+                patients=len(ids),
+                rows_total=sources.count_source_rows(patient_ids=ids, selection=selection),
+            )
+        )
+    ExportPartition.objects.bulk_create(partitions)
+    run.patients_total = len(patient_ids)
+    run.withdrawals_total = len(_withdrawn_ids(run))
+    run.partitions_total = len(partitions)
+    run.partitions_done = 0
+    run.rows_total = sum(p.rows_total for p in partitions)
+    run.rows_done = 0
+    run.save()
+
+
+def _withdrawn_ids(run: ExportRun) -> list[int]:
+    """Patients in the previous successful run of the destination who are not in this one:
+    they withdrew (or were erased) since, and the registry must delete them."""
+    previous = (
+        ExportRun.objects.filter(
+            destination_id=run.destination_id,
+            status=RunStatus.SUCCEEDED,
+            period_end__lt=run.period_end,
+        )
+        .order_by("-period_end")
+        .first()
+    )
+    if previous is None:
+        return []
+    before = set(previous.members.values_list("patient_id", flat=True))
+    now = set(run.members.values_list("patient_id", flat=True))
+    return sorted(before - now)
+
+
+def export_run_dispatch(*, run_id: int) -> bool:
+    """Plan a run and send its partitions out as a Celery group (or finalize an empty run)."""
+    from celery import group
+
+    from registry_export import tasks
+
+    planned = export_run_plan(run_id=run_id)
+    if planned is None:
+        return False
+    run, pending = planned
+    if pending:
+        group(tasks.export_partition.s(run.pk, run.attempts, i) for i in pending).apply_async()
+    else:
+        tasks.export_run_finalize.delay(run.pk)
+    return True
+
+
+# --- Partitions ---------------------------------------------------------------------------------
+
+
+def _progress_key(run_id: int, attempt: int, index: int) -> str:
+    return f"registry_export:progress:{run_id}:{attempt}:{index}"
+
+
+def _writers(run: ExportRun, files_dir: Path):
+    destination = run.destination
+    names: list[str] = []
+    if destination.format_fhir:
+        names += fhir_format.FILES
+    if destination.format_redcap:
+        names += redcap_format.FILES
+    files = PartFiles(files_dir, names)
+    pseudonyms = pseudonymiser_for(destination)
+    as_of = run.period_end.date()
+    writers = []
+    if destination.format_fhir:
+        writers.append(
+            fhir_format.FhirWriter(files, pseudonyms, as_of=as_of, linkage=destination.is_linkage)
+        )
+    if destination.format_redcap:
+        writers.append(
+            redcap_format.RedcapWriter(
+                files, pseudonyms, as_of=as_of, linkage=destination.is_linkage
+            )
+        )
+    return files, writers
+
+
+def export_partition_write(
+    *,
+    run_id: int,
+    attempt: int,
+    index: int,
+    on_progress: Callable[[int], None] | None = None,
+    enqueue_finalize: bool = True,
+) -> bool:
+    """Write one partition's part files; True if this call completed the partition.
+
+    Returns False without writing when the partition is done, belongs to an older attempt, or
+    is held by another live worker. Raises on a real failure (the task marks the run failed).
+    """
+    with transaction.atomic():
+        partition = (
+            ExportPartition.objects.select_for_update(skip_locked=True)
+            .select_related("run__destination")
+            .filter(
+                run_id=run_id,
+                attempt=attempt,
+                index=index,
+                status=PartitionStatus.PENDING,
+                run__status=RunStatus.RUNNING,
+                run__attempts=attempt,
+            )
+            .first()
+        )
+        if partition is None:
+            return False
+        run = partition.run
+        final = storage.partition_dir(run, attempt=attempt, index=index)
+        storage.remove_temporaries(final)
+        tmp = storage.temp_sibling(final)
+        try:
+            summary, rows = _write_partition(run, partition, tmp, on_progress)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        storage.publish(tmp, final)
+        # Lock the run last and briefly (the partition lock is always taken first).
+        run = ExportRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.RUNNING or run.attempts != attempt:
+            shutil.rmtree(final, ignore_errors=True)
+            return False
+        partition.status = PartitionStatus.DONE
+        partition.parts = summary
+        partition.rows_done = partition.rows_total
+        partition.save(update_fields=["status", "parts", "rows_done"])
+        run.partitions_done += 1
+        run.rows_done = min(run.rows_total, run.rows_done + partition.rows_total)
+        run.save(update_fields=["partitions_done", "rows_done"])
+        cache.delete(_progress_key(run_id, attempt, index))
+        if enqueue_finalize and run.partitions_done >= run.partitions_total:
+            from registry_export import tasks
+
+            transaction.on_commit(lambda: tasks.export_run_finalize.delay(run_id))
+        return True
+
+
+def _write_partition(run: ExportRun, partition: ExportPartition, tmp: Path, on_progress):
+    selection = _selection(run)
+    patient_ids = list(
+        run.members.filter(
+            patient_id__gte=partition.first_patient_id, patient_id__lte=partition.last_patient_id
+        )
+        .order_by("patient_id")
+        .values_list("patient_id", flat=True)
+    )
+    files, writers = _writers(run, tmp)
+    key = _progress_key(run.pk, partition.attempt, partition.index)
+    done = rows = 0
+    try:
+        for data in sources.iter_patient_data(patient_ids=patient_ids, selection=selection):
+            for writer in writers:
+                writer.write(data)
+            done += 1
+            rows += data.source_rows
+            if done % PROGRESS_EVERY == 0:
+                cache.set(key, done, PROGRESS_TTL)
+                if on_progress:
+                    on_progress(PROGRESS_EVERY)
+    except BaseException:
+        files.abort()
+        raise
+    if on_progress and done % PROGRESS_EVERY:
+        on_progress(done % PROGRESS_EVERY)
+    return files.close(), rows
+
+
+# --- Finalizing ---------------------------------------------------------------------------------
+
+
+def export_run_finalize(*, run_id: int) -> bool:
+    """Assemble the finished files and mark the run succeeded; True if this call did it."""
+    with transaction.atomic():
+        run = (
+            ExportRun.objects.select_for_update(skip_locked=True)
+            .select_related("destination")
+            .filter(pk=run_id, status=RunStatus.RUNNING)
+            .first()
+        )
+        if run is None:
+            return False
+        partitions = list(run.partitions.filter(attempt=run.attempts).order_by("index"))
+        if any(p.status != PartitionStatus.DONE for p in partitions):
+            return False
+        final = storage.run_dir(run)
+        storage.remove_temporaries(final)
+        tmp = storage.temp_sibling(final)
+        try:
+            files = _assemble(run, partitions, tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        storage.publish(tmp, final)
+        run.files = files
+        run.status = RunStatus.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.rows_done = run.rows_total
+        run.full_clean()
+        run.save()
+        # Parts go only once the success is committed: a crash before leaves them for a retry.
+        transaction.on_commit(lambda: storage.remove_run_files(run, keep_final=True))
+    logger.info(
+        "registry export run=%s destination=%s succeeded patients=%s",
+        run.pk,
+        run.destination_id,
+        run.patients_total,
+    )
+    return True
+
+
+def _concat(target: Path, sources_: list[Path], header: bytes = b"") -> dict:
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    with open(target, "wb") as out:
+        if header:
+            out.write(header)
+            digest.update(header)
+            size += len(header)
+        for part in sources_:
+            with open(part, "rb") as handle:
+                while block := handle.read(storage.READ_BLOCK):
+                    out.write(block)
+                    digest.update(block)
+                    size += len(block)
+    return {"sha256": digest.hexdigest(), "bytes": size}
+
+
+def _check_part(partition: ExportPartition, path: Path, name: str) -> None:
+    expected = partition.parts.get(name, {}).get("sha256")
+    if expected is None or storage.sha256_of(path) != expected:
+        raise ExportError(f"Part file {name} of partition {partition.index} is missing or altered.")
+
+
+def _assemble(run: ExportRun, partitions: list[ExportPartition], out: Path) -> list[dict]:
+    destination = run.destination
+    linkage = destination.is_linkage
+    entries: list[dict] = []
+
+    def add(name: str, fmt: str, meta: dict, count: int) -> None:
+        entries.append({"name": name, "format": fmt, "count": count, **meta})
+
+    outputs: list[tuple[str, str, bytes]] = []
+    if destination.format_fhir:
+        outputs += [(name, "fhir", b"") for name in fhir_format.FILES]
+    if destination.format_redcap:
+        outputs.append(
+            (redcap_format.RECORDS_FILE, "redcap", redcap_format.header_bytes(linkage=linkage))
+        )
+    for name, fmt, header in outputs:
+        part_paths = []
+        for p in partitions:
+            path = storage.partition_dir(run, attempt=p.attempt, index=p.index) / name
+            _check_part(p, path, name)
+            part_paths.append(path)
+        meta = _concat(out / name, part_paths, header)
+        add(name, fmt, meta, sum(p.parts[name]["count"] for p in partitions))
+    if destination.format_redcap:
+        data = redcap_format.dictionary_bytes(linkage=linkage)
+        (out / redcap_format.DICTIONARY_FILE).write_bytes(data)
+        rows = data.count(b"\r\n") - 1
+        meta = _meta_of(out / redcap_format.DICTIONARY_FILE)
+        add(redcap_format.DICTIONARY_FILE, "redcap", meta, rows)
+    withdrawn = _withdrawal_lines(run)
+    (out / WITHDRAWALS_FILE).write_bytes(b"pseudonym\r\n" + b"".join(withdrawn))
+    add(WITHDRAWALS_FILE, "csv", _meta_of(out / WITHDRAWALS_FILE), len(withdrawn))
+    manifest = _manifest(run, entries)
+    (out / MANIFEST_FILE).write_bytes(manifest)
+    files = list(entries)
+    meta = _meta_of(out / MANIFEST_FILE)
+    files.append({"name": MANIFEST_FILE, "format": "json", "count": 1, **meta})
+    return files
+
+
+def _meta_of(path: Path) -> dict:
+    return {"sha256": storage.sha256_of(path), "bytes": path.stat().st_size}
+
+
+def _withdrawal_lines(run: ExportRun) -> list[bytes]:
+    pseudonyms = pseudonymiser_for(run.destination)
+    # Sorted by pseudonym, so the order says nothing about internal ids.
+    return sorted(f"{pseudonyms.patient(pid)}\r\n".encode() for pid in _withdrawn_ids(run))
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _manifest(run: ExportRun, files: list[dict]) -> bytes:
+    destination = run.destination
+    formats = {}
+    if destination.format_fhir:
+        formats["fhir"] = {
+            "fhirVersion": fhir_format.FHIR_VERSION,
+            "layout": "FHIR Bulk Data NDJSON, one file per resource type",
+        }
+    if destination.format_redcap:
+        formats["redcap"] = {
+            "version": redcap_format.REDCAP_FORMAT_VERSION,
+            "layout": "REDCap flat CSV with repeating instruments, plus data dictionary",
+        }
+    # Only facts of the run's definition, never of an attempt (no start or finish times), so
+    # that a re-run writes the same bytes.
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "software": {"name": "sjogrens-diary", "version": software_version()},
+        "formats": formats,
+        "destination": {
+            "id": str(destination.pk),
+            "name": destination.name,
+            "consent_scope": destination.consent_scope,
+            "mode": destination.mode,
+        },
+        "run": {"id": run.pk, "full": run.full},
+        "period": {
+            "start": None if run.period_start == EPOCH else _instant(run.period_start),
+            "end": _instant(run.period_end),
+        },
+        "consent_snapshot_at": _instant(run.consent_snapshot_at),
+        "patients": run.patients_total,
+        "withdrawals": run.withdrawals_total,
+        "files": files,
+    }
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+# --- Failure and recovery -----------------------------------------------------------------------
+
+
+def export_run_fail(*, run_id: int, error: BaseException | str) -> None:
+    """Record the error and remove every file of the run (nothing half-written stays)."""
+    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    with transaction.atomic():
+        run = ExportRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status not in ACTIVE_STATUSES:
+            return
+        run.status = RunStatus.FAILED
+        run.error = message[:2000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        transaction.on_commit(lambda: storage.remove_run_files(run, keep_final=False))
+    logger.warning("registry export run=%s failed: %s", run_id, message.split(":", 1)[0])
+
+
+def export_runs_resume() -> int:
+    """Re-dispatch every active run (beat, every few minutes). Partitions held by a live worker
+    are skipped by their lock, so only the work of dead workers is taken over."""
+    count = 0
+    for run_id in ExportRun.objects.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True):
+        count += export_run_dispatch(run_id=run_id)
+    return count
+
+
+def export_run_live_rows(*, run: ExportRun) -> int:
+    """Rows done including partitions still being written (their progress is in the cache)."""
+    if run.status != RunStatus.RUNNING:
+        return run.rows_done
+    keys = [
+        _progress_key(run.pk, run.attempts, i)
+        for i in run.partitions.filter(
+            attempt=run.attempts, status=PartitionStatus.PENDING
+        ).values_list("index", flat=True)
+    ]
+    live = sum(v for v in cache.get_many(keys).values() if isinstance(v, int)) if keys else 0
+    return min(run.rows_total, run.rows_done + live)
+
+
+# --- In the foreground (the export_run command, the benchmark) ---------------------------------
+
+
+def export_run_foreground(
+    *,
+    run: ExportRun,
+    partition_size: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    on_planned: Callable[[ExportRun], None] | None = None,
+) -> ExportRun:
+    """Do the whole run in this process, through the same steps a worker takes."""
+    planned = export_run_plan(run_id=run.pk, partition_size=partition_size)
+    if planned is None:
+        raise ExportError(f"Run {run.pk} is being worked on elsewhere or is no longer active.")
+    run, pending = planned
+    if on_planned:
+        on_planned(run)
+    try:
+        for index in pending:
+            export_partition_write(
+                run_id=run.pk,
+                attempt=run.attempts,
+                index=index,
+                on_progress=on_progress,
+                enqueue_finalize=False,
+            )
+        if not export_run_finalize(run_id=run.pk):
+            raise ExportError(f"Run {run.pk} could not be finished: a partition is missing.")
+    except Exception as exc:
+        export_run_fail(run_id=run.pk, error=exc)
+        raise
+    return ExportRun.objects.select_related("destination").get(pk=run.pk)
+
+
+def run_folder(run: ExportRun) -> Path:
+    return storage.run_dir(run)
+
+
+def export_root() -> Path:
+    return Path(settings.REGISTRY_EXPORT_ROOT)

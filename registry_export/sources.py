@@ -1,0 +1,198 @@
+"""What an export reads, only through the diary's and consent's selectors (DESIGN.md section 1).
+
+Every function returns plain rows (registry_export.rows); nothing here touches another app's
+tables. The diary selectors decrypt per chunk, so memory stays bounded by one chunk plus one
+batch of patients' questionnaires and medicines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+
+from accounts.models import User
+from consent import selectors as consent_selectors
+from consent.fhir import policy_uri
+from diary import selectors as diary_selectors
+from diary.fields import SYMPTOM_NAMES
+from registry_export.rows import (
+    ConsentRow,
+    EntryRow,
+    MedicationRow,
+    PatientData,
+    PatientRow,
+    QuestionnaireRow,
+)
+
+# Patients whose questionnaires, medicines and consents are fetched together.
+PATIENT_BATCH = 200
+ENTRY_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one run reads: the consent it needs and the window of changes it covers."""
+
+    scope: str
+    registry_id: int | None
+    # Consent snapshot time; also the end of the period (exclusive).
+    at: datetime
+    # Start of the period (inclusive); None for a full export.
+    since: datetime | None
+    linkage: bool
+
+
+def _PatientRef(patient_id: int) -> User:  # noqa: N802 - reads as the reference it builds
+    # The selectors take a patient and use only its primary key: an unsaved instance avoids a
+    # query per patient.
+    return User(pk=patient_id)
+
+
+def _registry(selection: Selection):
+    if selection.registry_id is None:
+        return None
+    from consent.models import Registry
+
+    return Registry.objects.get(pk=selection.registry_id)
+
+
+def consenting_patient_ids(*, selection: Selection) -> list[int]:
+    """Patients whose consent for the scope is in force at the snapshot time, in id order."""
+    ids = consent_selectors.patients_with_active_consent(
+        scope=selection.scope, at=selection.at, registry=_registry(selection)
+    )
+    return sorted(int(pk) for pk in ids)
+
+
+def _in_window(changed: datetime, selection: Selection) -> bool:
+    # Changes at or after the snapshot belong to the next run, so a re-run of this period
+    # reads the same rows and the next incremental run picks the later change up.
+    if changed >= selection.at:
+        return False
+    return selection.since is None or changed >= selection.since
+
+
+def _consent_row(patient_id: int, selection: Selection) -> ConsentRow | None:
+    """The consent event in force at the snapshot (the latest one on the topic)."""
+    for event in consent_selectors.consent_history(patient=_PatientRef(patient_id)):
+        if event.occurred_at > selection.at or event.scope != selection.scope:
+            continue
+        if selection.registry_id is not None and event.registry_id != selection.registry_id:
+            continue
+        if event.action != "give":
+            return None
+        return ConsentRow(
+            patient_id=patient_id,
+            scope=event.scope,
+            given_at=event.occurred_at,
+            policy_uri=policy_uri(event),
+        )
+    return None
+
+
+def _questionnaires(patient_id: int, selection: Selection) -> list[QuestionnaireRow]:
+    rows = []
+    views = diary_selectors.questionnaires_between(
+        patient=_PatientRef(patient_id), date_from=None, date_to=None
+    )
+    for q in sorted(views, key=lambda v: (v.completed_at, str(v.id))):
+        if not _in_window(q.completed_at, selection):
+            continue
+        answers = q.answers if isinstance(q.answers, dict) else {}
+        rows.append(
+            QuestionnaireRow(
+                patient_id=patient_id,
+                response_id=str(q.id),
+                instrument=q.instrument,
+                score=q.score,
+                completed_at=q.completed_at,
+                period_start=q.period_start,
+                period_end=q.period_end,
+                answers=tuple((str(k), _plain(v)) for k, v in answers.items()),
+            )
+        )
+    return rows
+
+
+def _plain(value: object) -> object:
+    return value if isinstance(value, bool | int | float | str) or value is None else str(value)
+
+
+def _medications(patient_id: int, selection: Selection) -> list[MedicationRow]:
+    # The current medicine list is exported whole each run: it is small, and a statement's
+    # status (active or completed) changes with time without any edit.
+    return [
+        MedicationRow(
+            patient_id=patient_id,
+            medicine_id=str(m.id),
+            name=m.name,
+            dose=m.dose,
+            unit=m.unit,
+            schedule=m.schedule_label,
+            start=m.start_date,
+            end=m.end_date,
+        )
+        for m in diary_selectors.medicines_for(patient=_PatientRef(patient_id))
+    ]
+
+
+def _entry_row(view) -> EntryRow:
+    return EntryRow(
+        patient_id=view.patient_id,
+        entry_id=str(view.id),
+        date=view.date,
+        scores={name: getattr(view, name) for name in SYMPTOM_NAMES},
+        flare=view.flare,
+        factors=tuple(view.factors),
+        amended=view.amended_at is not None,
+    )
+
+
+def _entries(patient_ids: list[int], selection: Selection) -> Iterator[tuple[int, list[EntryRow]]]:
+    """(patient id, that patient's entries in the window), in patient order."""
+
+    def rows():
+        for chunk in diary_selectors.iter_entry_chunks(
+            patient_ids=patient_ids, chunk_size=ENTRY_CHUNK
+        ):
+            for view in chunk:
+                if _in_window(view.updated_at, selection):
+                    yield _entry_row(view)
+
+    for patient_id, group in groupby(rows(), key=lambda r: r.patient_id):
+        yield patient_id, list(group)
+
+
+def _patient_row(patient_id: int, selection: Selection) -> PatientRow:
+    nhs = None
+    if selection.linkage:
+        nhs = consent_selectors.nhs_number_for_linkage(patient_id=patient_id, at=selection.at)
+    # The user model keeps no birth date, so no birth year is exported (only ever the year).
+    return PatientRow(patient_id=patient_id, birth_year=None, nhs_number=nhs)
+
+
+def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterator[PatientData]:
+    """One PatientData per patient, in the given (ascending id) order."""
+    for start in range(0, len(patient_ids), PATIENT_BATCH):
+        batch = patient_ids[start : start + PATIENT_BATCH]
+        entries = _entries(batch, selection)
+        pending = next(entries, None)
+        for pid in batch:
+            data = PatientData(
+                patient=_patient_row(pid, selection),
+                consent=_consent_row(pid, selection),
+                questionnaires=_questionnaires(pid, selection),
+                medications=_medications(pid, selection),
+            )
+            if pending is not None and pending[0] == pid:
+                data.entries = pending[1]
+                pending = next(entries, None)
+            yield data
+
+
+def count_source_rows(*, patient_ids: list[int], selection: Selection) -> int:
+    """A cheap estimate of the progress units of a partition (entries dominate): one unit per
+    patient; the exact figure is known only once the rows are read."""
+    return len(patient_ids)
