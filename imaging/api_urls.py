@@ -1,0 +1,14 @@
+"""API v1 routes of imaging (mounted under /api/v1/ by config/app_urls.py)."""
+
+from django.urls import path
+
+from imaging import apis
+
+urlpatterns = [
+    path("imaging/studies/", apis.StudyListApi.as_view(), name="api_imaging_studies"),
+    path(
+        "imaging/studies/<uuid:study_id>/result/",
+        apis.StudyResultApi.as_view(),
+        name="api_imaging_result",
+    ),
+]

@@ -1,0 +1,273 @@
+"""Decoding uploads safely, and de-identifying DICOM headers.
+
+- The type comes from the content (DICOM Part 10 "DICM" marker, PNG and JPEG signatures), never
+  from the file name or the browser's content type.
+- Limits before any pixel is decoded: 50 MB per file, 60 megapixels; Pillow's own
+  decompression-bomb guard stays on (its warning is turned into an error here).
+- DICOM headers are rebuilt from an allowlist, which removes everything DICOM PS3.15 Annex E's
+  Basic Application Level Confidentiality Profile (Table E.1-1) removes, and more: names, IDs,
+  birth date, addresses, institution, physicians and operators, free-text comments, private
+  tags, and all UIDs (replaced). Kept: modality, body part, laterality, view and the pixel
+  description; dates are shifted by a per-patient offset ("Retain Longitudinal Temporal
+  Information with Modified Dates" option).
+- PNG and JPEG uploads are re-encoded as a plain 16-bit PNG, which drops EXIF and text chunks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_PIXELS = 60_000_000
+HAND_MODALITIES = {"CR", "DX", "RG"}  # computed, digital and (film) radiography
+HAND_BODY_PARTS = {"HAND", "WRIST", "EXTREMITY", "UPPER LIMB", "UPPEREXTREMITY"}
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+class InputError(ValueError):
+    """An upload that cannot be read; `code` is stable for clients, the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class DecodedImage:
+    kind: str  # "dicom" | "png" | "jpeg"
+    pixels: np.ndarray  # 2-D float32, larger = denser (MONOCHROME2 sense)
+    header: dict = field(default_factory=dict)  # de-identified fields only
+    review_reason: str = ""  # set when the image must not be scored (wrong modality, ...)
+    clean_bytes: bytes = b""  # what may be stored: de-identified DICOM or re-encoded PNG
+
+
+def sniff(data: bytes) -> str:
+    if len(data) == 0:
+        raise InputError("empty", "The file is empty (0 bytes).")
+    if len(data) > MAX_BYTES:
+        raise InputError("too_large", "The file is larger than 50 MB.")
+    if len(data) >= 132 and data[128:132] == b"DICM":
+        return "dicom"
+    if data.startswith(PNG_MAGIC):
+        return "png"
+    if data.startswith(JPEG_MAGIC):
+        return "jpeg"
+    raise InputError(
+        "unsupported_type",
+        "The file is not a DICOM (Part 10), PNG or JPEG image, whatever its name says.",
+    )
+
+
+def decode_image(data: bytes, *, date_offset_days: int = 0) -> DecodedImage:
+    kind = sniff(data)
+    if kind == "dicom":
+        return _decode_dicom(data, date_offset_days)
+    return _decode_raster(data, kind)
+
+
+# --------------------------------------------------------------------------------------------
+# PNG / JPEG
+
+
+def _decode_raster(data: bytes, kind: str) -> DecodedImage:
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; treat both as errors.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))  # lazy: reads the header only
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise InputError(
+                    "too_many_pixels",
+                    f"The image is {w} x {h} pixels; the limit is 60 megapixels.",
+                )
+            img.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise InputError(
+                "too_many_pixels",
+                f"The image is over the limit of 60 megapixels (Pillow's decompression-bomb "
+                f"guard: {exc}).",
+            ) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise InputError(
+                "corrupt", f"The {kind.upper()} file cannot be decoded: {exc}"
+            ) from exc
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        pixels = np.asarray(img, dtype=np.float32)
+    else:
+        pixels = np.asarray(img.convert("L"), dtype=np.float32)
+    return DecodedImage(kind=kind, pixels=pixels, header={}, clean_bytes=_png16(pixels))
+
+
+def _png16(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    lo, hi = float(pixels.min()), float(pixels.max())
+    scaled = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
+    buf = io.BytesIO()
+    Image.fromarray((scaled * 65535).astype(np.uint16)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# DICOM
+
+# Attributes copied into the de-identified dataset. Everything else is dropped.
+KEEP = (
+    "SOPClassUID",
+    "Modality",
+    "BodyPartExamined",
+    "Laterality",
+    "ImageLaterality",
+    "ViewPosition",
+    "PatientOrientation",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "PixelRepresentation",
+    "PixelSpacing",
+    "ImagerPixelSpacing",
+    "RescaleIntercept",
+    "RescaleSlope",
+    "RescaleType",
+    "WindowCenter",
+    "WindowWidth",
+    "NumberOfFrames",
+    "PixelData",
+)
+DATES = ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
+
+
+def _shift(value: str, days: int) -> str:
+    try:
+        return (
+            dt.datetime.strptime(value[:8], "%Y%m%d").date() + dt.timedelta(days=days)
+        ).strftime("%Y%m%d")
+    except ValueError:
+        return ""  # an unparseable date is removed, not kept
+
+
+def deidentify(ds, date_offset_days: int):
+    """A new dataset holding only the allowlisted attributes (see the module docstring)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import generate_uid
+
+    out = Dataset()
+    for keyword in KEEP:
+        if keyword in ds:
+            out[keyword] = ds[keyword]
+    for keyword in DATES:
+        value = str(ds.get(keyword, "") or "")
+        if value:
+            shifted = _shift(value, date_offset_days)
+            if shifted:
+                setattr(out, keyword, shifted)
+    out.StudyInstanceUID = generate_uid()
+    out.SeriesInstanceUID = generate_uid()
+    out.SOPInstanceUID = generate_uid()
+    out.PatientIdentityRemoved = "YES"
+    out.LongitudinalTemporalInformationModified = "MODIFIED"
+    codes = []
+    for value, meaning in (
+        ("113100", "Basic Application Confidentiality Profile"),
+        ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+    ):
+        item = Dataset()
+        item.CodeValue = value
+        item.CodingSchemeDesignator = "DCM"
+        item.CodeMeaning = meaning
+        codes.append(item)
+    out.DeidentificationMethodCodeSequence = Sequence(codes)
+    out.DeidentificationMethod = "PS3.15 E.1 basic profile (allowlist), dates shifted"
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.1")
+    meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
+    meta.TransferSyntaxUID = ds.file_meta.TransferSyntaxUID
+    out.file_meta = meta
+    return out
+
+
+def header_fields(ds) -> dict:
+    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+    return {
+        "modality": str(ds.get("Modality", "") or ""),
+        "body_part": str(ds.get("BodyPartExamined", "") or ""),
+        "laterality": str(ds.get("ImageLaterality", "") or ds.get("Laterality", "") or ""),
+        "view": str(ds.get("ViewPosition", "") or ""),
+        "study_date_shifted": str(ds.get("StudyDate", "") or ""),
+        "rows": int(ds.get("Rows", 0) or 0),
+        "columns": int(ds.get("Columns", 0) or 0),
+        "pixel_spacing": [float(v) for v in spacing] if spacing else None,
+    }
+
+
+def review_reason_for(header: dict, frames: int) -> str:
+    modality = header["modality"].upper()
+    if modality and modality not in HAND_MODALITIES:
+        return (
+            f"Modality {modality} is not a plain radiograph (CR/DX); a hand radiograph is needed."
+        )
+    body = header["body_part"].upper()
+    if body and body not in HAND_BODY_PARTS:
+        return f"Body part {body} is not a hand or wrist."
+    if frames > 1:
+        return "A multi-frame image is not a single hand radiograph."
+    return ""
+
+
+def _decode_dicom(data: bytes, date_offset_days: int) -> DecodedImage:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data))
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError) as exc:
+        raise InputError("corrupt", f"The DICOM file cannot be read: {exc}") from exc
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if "PixelData" not in ds or rows == 0 or cols == 0:
+        raise InputError("no_pixels", "The DICOM file holds no image (no pixel data).")
+    if rows * cols * frames > MAX_PIXELS:
+        raise InputError("too_many_pixels", f"The image is {cols} x {rows} x {frames} pixels; "
+                         "the limit is 60 megapixels.")  # fmt: skip
+    try:
+        from pydicom.pixels import apply_modality_lut
+
+        arr = apply_modality_lut(ds.pixel_array, ds).astype(np.float32)
+    except Exception as exc:  # pydicom raises many types for truncated or odd pixel data
+        raise InputError(
+            "corrupt",
+            f"The DICOM file cannot be read: its pixel data is incomplete or damaged ({exc})",
+        ) from exc
+    if arr.ndim == 3 and frames > 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise InputError("unsupported_type", "Only greyscale DICOM images are accepted.")
+    if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":
+        arr = arr.max() - arr  # MONOCHROME1: higher values are darker
+    clean = deidentify(ds, date_offset_days)
+    header = header_fields(clean)
+    buf = io.BytesIO()
+    clean.save_as(buf, enforce_file_format=True)
+    return DecodedImage(
+        kind="dicom",
+        pixels=arr,
+        header=header,
+        review_reason=review_reason_for(header, frames),
+        clean_bytes=buf.getvalue(),
+    )

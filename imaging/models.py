@@ -1,0 +1,180 @@
+"""Imaging: studies (encrypted files), bundle records, results and the clinician's review."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from imaging.joints import JOINTS
+
+RECORD_STUDY = "imaging.study"
+RECORD_OVERLAY = "imaging.result.overlay"
+
+
+class StudyKind(models.TextChoices):
+    DICOM = "dicom", "DICOM"
+    PNG = "png", "PNG"
+    JPEG = "jpeg", "JPEG"
+
+
+class Study(models.Model):
+    """One uploaded radiograph. The stored file (de-identified DICOM, or a re-encoded PNG) is
+    sealed with the patient's data key before it reaches storage; only de-identified header
+    fields stay in clear columns."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="imaging_studies"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="imaging_uploads",
+    )
+    kind = models.CharField(max_length=8, choices=StudyKind.choices)
+    modality = models.CharField(max_length=16, blank=True)
+    body_part = models.CharField(max_length=64, blank=True)
+    laterality = models.CharField(max_length=8, blank=True)
+    view = models.CharField(max_length=16, blank=True)
+    study_date_shifted = models.CharField(max_length=8, blank=True)
+    rows = models.PositiveIntegerField()
+    columns = models.PositiveIntegerField()
+    blob_name = models.CharField(max_length=255, unique=True)
+    size_bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["patient", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=StudyKind.values), name="study_kind_valid"),
+            models.CheckConstraint(condition=Q(rows__gt=0, columns__gt=0), name="study_has_pixels"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Study {self.pk} ({self.kind})"
+
+
+class Bundle(models.Model):
+    """A bundle version seen on disk: results point here so a card can be shown later."""
+
+    name = models.CharField(max_length=100)
+    version = models.CharField(max_length=32)
+    task = models.CharField(max_length=255)
+    role = models.CharField(max_length=32)
+    metadata = models.JSONField(default=dict)
+    first_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="bundle_name_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+class ResultStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SCORED = "scored", "Scored"
+    NEEDS_REVIEW = "needs_review", "Needs manual review (not scored)"
+    FAILED = "failed", "Failed"
+
+
+FINAL_STATUSES = (ResultStatus.SCORED, ResultStatus.NEEDS_REVIEW, ResultStatus.FAILED)
+
+
+class Result(models.Model):
+    """The model's output for one study, exactly as produced; reviews live in JointReview."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="results")
+    bundle = models.ForeignKey(Bundle, on_delete=models.PROTECT, null=True, blank=True)
+    bundle_name = models.CharField(max_length=100, blank=True)
+    bundle_version = models.CharField(max_length=32, blank=True)
+    pipeline = models.JSONField(default=dict, blank=True)  # role -> name/version of each bundle
+    status = models.CharField(
+        max_length=16, choices=ResultStatus.choices, default=ResultStatus.QUEUED
+    )
+    scores = models.JSONField(default=dict, blank=True)  # image level: RA pattern
+    joint_scores = models.JSONField(default=list, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    needs_review = models.BooleanField(default=False)
+    review_reason = models.TextField(blank=True)
+    overlay_blob = models.BinaryField(null=True, blank=True)  # encrypted RGBA PNG
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ResultStatus.values), name="result_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=1),
+                name="result_confidence_0_1",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ResultStatus.FAILED) | ~Q(error=""),
+                name="result_failed_has_error",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ResultStatus.NEEDS_REVIEW) | ~Q(review_reason=""),
+                name="result_review_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Result {self.pk} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class ReviewAction(models.TextChoices):
+    CONFIRM = "confirm", "Confirmed the model's grades"
+    OVERRIDE = "override", "Overrode the model's grades"
+
+
+class JointReview(models.Model):
+    """A clinician's confirmation or override of one joint, kept beside the model's output.
+
+    Append-only history: the latest row per (result, joint) is the confirmed value."""
+
+    result = models.ForeignKey(Result, on_delete=models.CASCADE, related_name="reviews")
+    joint = models.CharField(max_length=8, choices=[(j, j) for j in JOINTS])
+    action = models.CharField(max_length=8, choices=ReviewAction.choices)
+    model_jsn = models.PositiveSmallIntegerField(null=True)
+    model_erosion = models.PositiveSmallIntegerField(null=True)
+    jsn = models.PositiveSmallIntegerField()
+    erosion = models.PositiveSmallIntegerField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="imaging_reviews"
+    )
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        indexes = [models.Index(fields=["result", "joint", "-reviewed_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(jsn__lte=4), name="review_jsn_0_4"),
+            models.CheckConstraint(condition=Q(erosion__lte=5), name="review_erosion_0_5"),
+            models.CheckConstraint(condition=Q(joint__in=list(JOINTS)), name="review_joint_valid"),
+            models.CheckConstraint(
+                condition=Q(action__in=ReviewAction.values), name="review_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.joint} {self.action} by {self.reviewed_by_id}"

@@ -1,0 +1,284 @@
+"""Write the reference bundles' metadata, model cards and example inputs (no torch needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from imaging.joints import EROSION_GRADES, JOINTS, JSN_GRADES, N_JOINTS
+from imaging.preprocess import CROP_SIZE, crops, normalise
+from imaging.training.data import SPLITS
+from imaging.training.synth import generate, generate_negative, to_png_bytes
+
+BUNDLE_ROOT = Path(__file__).resolve().parent.parent / "bundles"
+VERSION = "0.1.0"
+NORMALISATION = {"method": "percentile", "low": 1.0, "high": 99.5, "range": [0.0, 1.0]}
+INTENDED_USE = (
+    "Demonstration only. Trained on synthetic hand radiographs drawn by the project's own "
+    "generator; not validated on real radiographs and not for clinical use. Every output is "
+    "shown to a clinician, who confirms or overrides it."
+)
+TRAINING_DATA = (
+    "Synthetic posteroanterior hand radiographs (512 x 512, 16-bit) from "
+    "imaging/training/synth.py: bones with cortical rims, joint spaces whose width encodes JSN "
+    "0-4, cortical defects whose count encodes erosion 0-5, left and right hands, rotation "
+    "+-15 degrees, scale 0.88-1.10, exposure, noise and blur variation; plus images with no "
+    "hand. Seed ranges for training, RA-head fitting, calibration and the held-out test split "
+    "are disjoint."
+)
+JSN_LABELS = {str(g): f"JSN grade {g}" for g in range(JSN_GRADES)}
+ERO_LABELS = {str(g): f"erosion grade {g}" for g in range(EROSION_GRADES)}
+
+
+def _tensor(kind, channels, spatial, value_range, channel_def, fmt="magnitude"):
+    return {
+        "type": kind,
+        "format": fmt,
+        "modality": "xray" if kind == "image" else "n/a",
+        "num_channels": channels,
+        "spatial_shape": spatial,
+        "dtype": "float32",
+        "value_range": value_range,
+        "is_patch_data": kind == "image" and spatial == [CROP_SIZE, CROP_SIZE],
+        "channel_def": channel_def,
+    }
+
+
+def _common(task, description, role, calibration, sizes, quick):
+    return {
+        "schema": "sjogrens-diary/imaging-bundle/1",
+        "version": VERSION,
+        "changelog": {VERSION: "first reference bundle, trained on synthetic radiographs"},
+        "monai_version": "n/a (ONNX profile)",
+        "pytorch_version": "2.13.0 (training only)",
+        "numpy_version": np.__version__,
+        "required_packages_version": {"onnxruntime": ">=1.19"},
+        "task": task,
+        "description": description,
+        "authors": "My Sjögren's Diary project",
+        "copyright": "Copyright (c) the My Sjögren's Diary project",
+        "data_source": "synthetic (imaging/training/synth.py)",
+        "data_type": "png",
+        "intended_use": INTENDED_USE,
+        "demonstration_only": True,
+        "role": role,
+        "training_data": {
+            "description": TRAINING_DATA,
+            "sizes": sizes,
+            "quick_run": quick,
+        },
+        "calibration": {
+            "method": "temperature scaling (Guo et al. 2017) fitted on the calibration split",
+            "temperature": calibration["temperature"],
+        },
+        "review_threshold": calibration["review_threshold"],
+        "held_out_metrics": {},
+    }
+
+
+def metadata_for(name: str, calibration: dict, sizes: dict, quick: bool) -> dict:
+    joints_def = {str(i): j for i, j in enumerate(JOINTS)}
+    if name == "hand_joint_localiser":
+        meta = _common(
+            "Hand joint localisation (MCP 1-5, thumb IP, PIP 2-5, wrist) on a PA radiograph",
+            "A small U-Net that outputs one heatmap per joint; the peak is the joint centre and "
+            "its height the evidence that the joint is there. A low mean peak means no hand.",
+            "joint_localiser",
+            calibration,
+            sizes,
+            quick,
+        )
+        meta["input_spec"] = {
+            "size": [128, 128],
+            "channels": 1,
+            "working_size": 512,
+            "normalisation": NORMALISATION,
+            "resampling": "letterbox to 512 x 512 (zero padding), then 4 x 4 block mean",
+        }
+        meta["output_spec"] = {
+            "heatmaps": {
+                "labels": joints_def,
+                "meaning": "per-joint heatmap, 0-1, stride 8 working pixels; the mean of the "
+                "11 peaks below review_threshold means no hand was found",
+            }
+        }
+        meta["network_data_format"] = {
+            "inputs": {"image": _tensor("image", 1, [128, 128], [0.0, 1.0], {"0": "xray"})},
+            "outputs": {
+                "heatmaps": _tensor("probabilities", N_JOINTS, [64, 64], [0.0, 1.0], joints_def)
+            },
+        }
+    elif name == "hand_joint_scorer":
+        meta = _common(
+            "Sharp/van der Heijde joint-space narrowing (0-4) and erosion (0-5) per joint",
+            "A small CNN on a 48 x 48 crop around each located joint. Global average pooling "
+            "and one linear layer per head, exported with the class activation maps as extra "
+            "outputs: one forward pass gives the scores and the saliency. The crop and its "
+            "mirror image are averaged inside the graph, so left and right hands score alike.",
+            "joint_scorer",
+            calibration,
+            sizes,
+            quick,
+        )
+        meta["input_spec"] = {
+            "size": [CROP_SIZE, CROP_SIZE],
+            "channels": 1,
+            "working_size": 512,
+            "normalisation": NORMALISATION,
+            "resampling": "bilinear crop centred on the located joint, working-frame pixels",
+        }
+        meta["output_spec"] = {
+            "jsn_logits": {"labels": JSN_LABELS, "meaning": "SvdH joint-space narrowing"},
+            "erosion_logits": {"labels": ERO_LABELS, "meaning": "SvdH erosion"},
+            "jsn_cam": {"labels": JSN_LABELS, "meaning": "class activation map, stride 4"},
+            "erosion_cam": {"labels": ERO_LABELS, "meaning": "class activation map, stride 4"},
+        }
+        meta["network_data_format"] = {
+            "inputs": {
+                "crops": _tensor("image", 1, [CROP_SIZE, CROP_SIZE], [0.0, 1.0], {"0": "xray"})
+            },
+            "outputs": {
+                "jsn_logits": _tensor("logits", JSN_GRADES, [], None, JSN_LABELS),
+                "erosion_logits": _tensor("logits", EROSION_GRADES, [], None, ERO_LABELS),
+                "jsn_cam": _tensor("cam", JSN_GRADES, [12, 12], None, JSN_LABELS),
+                "erosion_cam": _tensor("cam", EROSION_GRADES, [12, 12], None, ERO_LABELS),
+            },
+        }
+    elif name == "hand_ra_pattern":
+        meta = _common(
+            "Image-level 'RA pattern' probability from the per-joint scores",
+            "A two-layer perceptron over each joint's calibrated probability of narrowing "
+            "grade >= 2 and of any erosion. The synthetic ground truth: at least three of MCP "
+            "2-5, PIP 2-5 and the wrist damaged, one of them an eroded MCP or wrist.",
+            "ra_pattern",
+            calibration,
+            sizes,
+            quick,
+        )
+        channel_def = {str(i): j for i, j in enumerate(JOINTS)}
+        meta["input_spec"] = {
+            "size": [JSN_GRADES + EROSION_GRADES],
+            "channels": N_JOINTS,
+            "normalisation": {"method": "none", "range": [0.0, 1.0]},
+            "resampling": "none: calibrated JSN (5) then erosion (6) probabilities per joint",
+        }
+        meta["output_spec"] = {
+            "ra_logit": {
+                "labels": {"0": "RA pattern"},
+                "meaning": "logit; divide by the temperature, then the logistic function",
+            }
+        }
+        meta["network_data_format"] = {
+            "inputs": {
+                "joint_probs": _tensor(
+                    "probabilities",
+                    N_JOINTS,
+                    [JSN_GRADES + EROSION_GRADES],
+                    [0.0, 1.0],
+                    channel_def,
+                )  # fmt: skip
+            },
+            "outputs": {"ra_logit": _tensor("logits", 1, [], None, {"0": "RA pattern"})},
+        }
+    else:
+        raise KeyError(name)
+    return meta
+
+
+def _save_png(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(to_png_bytes(array))
+
+
+def write_examples(name: str) -> list[dict]:
+    """Example inputs shipped with each bundle; `record_expected` adds the outputs."""
+    folder = BUNDLE_ROOT / name / "examples"
+    folder.mkdir(parents=True, exist_ok=True)
+    base = SPLITS["examples"]
+    if name == "hand_joint_localiser":
+        _save_png(folder / "hand.png", generate(base).image)
+        _save_png(folder / "no_hand.png", generate_negative(base).image)
+        return [{"input": "examples/hand.png"}, {"input": "examples/no_hand.png"}]
+    if name == "hand_joint_scorer":
+        sample = generate(base + 1)
+        tiles = crops(normalise(sample.image), sample.joints)[:4, 0]
+        out = []
+        for i, tile in enumerate(tiles):
+            _save_png(folder / f"crop_{i}.png", tile)
+            out.append({"input": f"examples/crop_{i}.png"})
+        return out
+    sample = generate(base + 2)
+    probs = np.zeros((N_JOINTS, JSN_GRADES + EROSION_GRADES), np.float32)
+    probs[np.arange(N_JOINTS), sample.jsn] = 1
+    probs[np.arange(N_JOINTS), JSN_GRADES + sample.erosion] = 1
+    (folder / "probs_0.json").write_text(json.dumps(probs.tolist()))
+    healthy = np.zeros_like(probs)
+    healthy[:, 0] = 1
+    healthy[:, JSN_GRADES] = 1
+    (folder / "probs_1.json").write_text(json.dumps(healthy.tolist()))
+    return [{"input": "examples/probs_0.json"}, {"input": "examples/probs_1.json"}]
+
+
+def write_all(calibration: dict, sizes: dict, *, quick: bool) -> None:
+    from imaging import bundles
+
+    for name, cal in calibration.items():
+        meta = metadata_for(name, cal, sizes, quick)
+        meta["examples"] = write_examples(name)
+        folder = BUNDLE_ROOT / name
+        (folder / "configs").mkdir(parents=True, exist_ok=True)
+        (folder / "configs" / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_card(folder, meta)
+        bundle = bundles.load_bundle(folder)
+        meta["examples"] = bundles.record_expected(bundle)
+        (folder / "configs" / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_card(folder, meta)
+
+
+def write_card(folder: Path, meta: dict) -> None:
+    metrics = meta.get("held_out_metrics") or {}
+    lines = [
+        f"# {folder.name} {meta['version']}: model card",
+        "",
+        "**Demonstration model trained on synthetic images. Not for clinical use.**",
+        "",
+        f"Task: {meta['task']}.",
+        "",
+        meta["description"],
+        "",
+        "## Intended use",
+        meta["intended_use"],
+        "",
+        "## Training data",
+        meta["training_data"]["description"],
+        "",
+        f"Split sizes: {json.dumps(meta['training_data']['sizes'])}.",
+        "",
+        "## Calibration",
+        f"{meta['calibration']['method']}; temperature "
+        f"{json.dumps(meta['calibration']['temperature'])};"
+        f" outputs whose calibrated confidence is below {meta['review_threshold']:.3f} are shown "
+        'as "needs manual review", never as a grade or a yes/no.',
+        "",
+        "## Held-out metrics",
+    ]
+    if metrics:
+        lines += ["", "```json", json.dumps(metrics, indent=2), "```"]
+        if metrics.get("comparison"):
+            lines += ["", metrics["comparison"]]
+    else:
+        lines.append("Not measured yet: run `python -m imaging.training.evaluate`.")
+    lines += [
+        "",
+        "## Limitations",
+        "- Synthetic images only: real radiographs differ in anatomy, projection, disease "
+        "appearance and artefacts; these figures say nothing about real-world accuracy.",
+        "- The erosion grade is the number of planted cortical defects, a simplification of the "
+        "SvdH surface-area definition; the wrist is one radiocarpal region, not the SvdH sites.",
+        "- The RA pattern is a rule on one hand's damage pattern, not a diagnosis.",
+        "",
+    ]
+    (folder / "docs").mkdir(parents=True, exist_ok=True)
+    (folder / "docs" / "README.md").write_text("\n".join(lines))

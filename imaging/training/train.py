@@ -1,0 +1,282 @@
+"""Train the reference bundles on synthetic radiographs and export them to ONNX.
+
+    .venv/bin/pip install -e '.[train]'      # torch (CPU) + onnx, training time only
+    .venv/bin/python -m imaging.training.train [--quick]
+    .venv/bin/python -m imaging.training.evaluate
+
+Writes imaging/bundles/{hand_joint_localiser,hand_joint_scorer,hand_ra_pattern}/ (ONNX graph,
+state dict, metadata with the fitted temperatures and thresholds, example inputs). A few
+minutes on two CPU cores; `evaluate` then measures the held-out figures for the model cards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F  # noqa: N812
+
+from imaging.joints import JSN_GRADES, N_JOINTS
+from imaging.preprocess import CROP_SIZE, crops, decode_heatmaps, downsample, normalise
+from imaging.training import bundle_files
+from imaging.training.data import hands, localiser_arrays, negatives
+from imaging.training.nets import JointScorer, Localiser, RaHead, ScorerExport
+
+OPSET = 17
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def train_localiser(train, epochs: int) -> Localiser:
+    x, y = localiser_arrays(train)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    net = Localiser()
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    steps = epochs * (len(x) // 32)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    gen = torch.Generator().manual_seed(0)
+    net.train()
+    for epoch in range(epochs):
+        perm = torch.randperm(len(x), generator=gen)
+        total = 0.0
+        for i in range(len(x) // 32):
+            idx = perm[i * 32 : (i + 1) * 32]
+            out = net(x[idx])
+            # Weighted MSE: the peaks cover a tiny fraction of the map.
+            loss = ((out - y[idx]) ** 2 * (1 + 20 * y[idx])).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        _log(f"localiser epoch {epoch + 1}/{epochs} loss {total / (len(x) // 32):.5f}")
+    return net.eval()
+
+
+def _jittered_crops(samples, rng, sd: float = 2.0):
+    xs, jsn, ero = [], [], []
+    for s in samples:
+        img = normalise(s.image)
+        centres = s.joints + rng.normal(0, sd, s.joints.shape)
+        xs.append(crops(img, centres))
+        jsn.append(s.jsn)
+        ero.append(s.erosion)
+    return np.concatenate(xs), np.concatenate(jsn), np.concatenate(ero)
+
+
+def train_scorer(train, epochs: int) -> JointScorer:
+    rng = np.random.default_rng(1)
+    net = JointScorer()
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    n_batches = len(train) * N_JOINTS // 128
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * n_batches)
+    for epoch in range(epochs):
+        x, jsn, ero = _jittered_crops(train, rng)  # fresh localisation jitter every epoch
+        flip = rng.random(len(x)) < 0.5
+        x[flip] = x[flip][..., ::-1]
+        x, jsn, ero = torch.from_numpy(x.copy()), torch.from_numpy(jsn), torch.from_numpy(ero)
+        perm = torch.from_numpy(rng.permutation(len(x)))
+        net.train()
+        total = 0.0
+        for i in range(n_batches):
+            idx = perm[i * 128 : (i + 1) * 128]
+            lj, le = net(x[idx])
+            loss = F.cross_entropy(lj, jsn[idx]) + F.cross_entropy(le, ero[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        _log(f"scorer epoch {epoch + 1}/{epochs} loss {total / n_batches:.4f}")
+    return net.eval()
+
+
+@torch.no_grad()
+def predict(loc: Localiser, scorer: ScorerExport, samples):
+    """Localise then score, exactly as the deployed pipeline does (torch here)."""
+    out = []
+    for s in samples:
+        img = normalise(s.image)
+        hm = loc(torch.from_numpy(downsample(img)[None, None].astype(np.float32)))[0].numpy()
+        centres, peaks = decode_heatmaps(hm)
+        jl, el, _, _ = scorer(torch.from_numpy(crops(img, centres)))
+        out.append((centres, peaks, jl.numpy(), el.numpy()))
+    return out
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature scaling (Guo et al. 2017): one scalar minimising the held-out NLL."""
+    log_t = torch.zeros(1, requires_grad=True)
+    lg, lb = torch.from_numpy(logits).float(), torch.from_numpy(labels).long()
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(lg / log_t.exp(), lb)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(log_t.exp())
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def joint_probs(pred, t_jsn: float, t_ero: float) -> np.ndarray:
+    return np.stack(
+        [
+            np.concatenate([_softmax(jl / t_jsn), _softmax(el / t_ero)], axis=1)
+            for _, _, jl, el in pred
+        ]
+    ).astype(np.float32)
+
+
+def train_ra_head(probs: np.ndarray, labels: np.ndarray, epochs: int = 400) -> RaHead:
+    torch.manual_seed(0)
+    head = RaHead()
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2, weight_decay=1e-4)
+    x, y = torch.from_numpy(probs), torch.from_numpy(labels.astype(np.float32))[:, None]
+    for _ in range(epochs):
+        loss = F.binary_cross_entropy_with_logits(head(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    _log(f"RA head loss {loss.item():.4f}")
+    return head.eval()
+
+
+def review_threshold(conf: np.ndarray, correct: np.ndarray, target: float) -> float:
+    """The lowest confidence above which the calibration split's accepted answers are at
+    least `target` correct (everything below is sent to manual review)."""
+    order = np.argsort(-conf)
+    running = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    ok = np.nonzero(running >= target)[0]
+    if len(ok) == 0:
+        return 1.0
+    return float(conf[order][ok[-1]])
+
+
+def export(module: torch.nn.Module, example, path: Path, inputs, outputs, dynamic) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        module,
+        example,
+        str(path),
+        input_names=inputs,
+        output_names=outputs,
+        dynamic_axes=dynamic,
+        opset_version=OPSET,
+        dynamo=False,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny run to check the plumbing")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    n_train, n_neg, n_ra, n_cal = (60, 8, 40, 40) if args.quick else (1200, 150, 600, 250)
+    ep_loc, ep_sc = (1, 1) if args.quick else (7, 10)
+
+    _log("generating training images")
+    train = hands("train", n_train)
+    loc = train_localiser(train + negatives("train", n_neg), ep_loc)
+    scorer = train_scorer(train, ep_sc)
+    exported = ScorerExport(scorer).eval()
+
+    _log("calibrating on the calibration split")
+    cal = hands("calibration", n_cal)
+    cal_neg = negatives("calibration", max(8, n_cal // 6))
+    pred = predict(loc, exported, cal)
+    jl = np.concatenate([p[2] for p in pred])
+    el = np.concatenate([p[3] for p in pred])
+    jsn = np.concatenate([s.jsn for s in cal])
+    ero = np.concatenate([s.erosion for s in cal])
+    t_jsn, t_ero = fit_temperature(jl, jsn), fit_temperature(el, ero)
+    pj, pe = _softmax(jl / t_jsn), _softmax(el / t_ero)
+    conf = np.minimum(pj.max(1), pe.max(1))
+    correct = (pj.argmax(1) == jsn) & (pe.argmax(1) == ero)
+    joint_threshold = review_threshold(conf, correct.astype(float), 0.85)
+    hand_peaks = np.array([p[1].mean() for p in pred])
+    neg_peaks = np.array([p[1].mean() for p in predict(loc, exported, cal_neg)])
+    # Halfway between the weakest hand and the strongest non-hand seen in calibration.
+    presence = float((np.percentile(hand_peaks, 1) + neg_peaks.max()) / 2)
+    _log(
+        f"T_jsn={t_jsn:.3f} T_ero={t_ero:.3f} joint threshold={joint_threshold:.3f} "
+        f"presence={presence:.3f} (hands p1 {np.percentile(hand_peaks, 1):.3f}, "
+        f"non-hands max {neg_peaks.max():.3f})"
+    )
+
+    _log("fitting the RA-pattern head")
+    ra_set = hands("ra_fit", n_ra)
+    head = train_ra_head(
+        joint_probs(predict(loc, exported, ra_set), t_jsn, t_ero),
+        np.array([s.ra_pattern for s in ra_set]),
+    )
+    with torch.no_grad():
+        ra_logits = head(torch.from_numpy(joint_probs(pred, t_jsn, t_ero))).numpy()[:, 0]
+    ra_labels = np.array([s.ra_pattern for s in cal]).astype(int)
+    t_ra = fit_temperature(np.stack([np.zeros_like(ra_logits), ra_logits], 1), ra_labels)
+    p_ra = 1 / (1 + np.exp(-ra_logits / t_ra))
+    ra_conf = np.maximum(p_ra, 1 - p_ra)
+    ra_threshold = review_threshold(ra_conf, ((p_ra >= 0.5) == ra_labels).astype(float), 0.95)
+    _log(f"T_ra={t_ra:.3f} RA review threshold={ra_threshold:.3f}")
+
+    root = bundle_files.BUNDLE_ROOT
+    export(
+        loc,
+        torch.zeros(1, 1, 128, 128),
+        root / "hand_joint_localiser" / "models" / "model.onnx",
+        ["image"],
+        ["heatmaps"],
+        {"image": {0: "batch"}, "heatmaps": {0: "batch"}},
+    )
+    export(
+        exported,
+        torch.zeros(2, 1, CROP_SIZE, CROP_SIZE),
+        root / "hand_joint_scorer" / "models" / "model.onnx",
+        ["crops"],
+        ["jsn_logits", "erosion_logits", "jsn_cam", "erosion_cam"],
+        {
+            n: {0: "batch"}
+            for n in ("crops", "jsn_logits", "erosion_logits", "jsn_cam", "erosion_cam")
+        },
+    )
+    export(
+        head,
+        torch.zeros(1, N_JOINTS, JSN_GRADES + 6),
+        root / "hand_ra_pattern" / "models" / "model.onnx",
+        ["joint_probs"],
+        ["ra_logit"],
+        {"joint_probs": {0: "batch"}, "ra_logit": {0: "batch"}},
+    )
+    for name, module in (
+        ("hand_joint_localiser", loc),
+        ("hand_joint_scorer", scorer),
+        ("hand_ra_pattern", head),
+    ):
+        torch.save(module.state_dict(), root / name / "models" / "model.pt")
+    calibration = {
+        "hand_joint_localiser": {"temperature": 1.0, "review_threshold": presence},
+        "hand_joint_scorer": {
+            "temperature": {"jsn": t_jsn, "erosion": t_ero},
+            "review_threshold": joint_threshold,
+        },
+        "hand_ra_pattern": {"temperature": t_ra, "review_threshold": ra_threshold},
+    }
+    sizes = {"train": n_train, "negatives": n_neg, "ra_fit": n_ra, "calibration": n_cal}
+    bundle_files.write_all(calibration, sizes, quick=args.quick)
+    _log("done; now run: python -m imaging.training.evaluate")
+
+
+if __name__ == "__main__":
+    main()
