@@ -278,6 +278,8 @@ def _create_users(count: int) -> list[int]:
 def generate_patients(*, count: int, days: int, seed: int) -> int:
     """Add `count` synthetic patients, each with `days` of diary ending yesterday."""
     rng = np.random.default_rng(seed)
+    # A separate stream, so that adding consents did not change the diaries a seed gives.
+    consent_rng = np.random.default_rng([seed, 1])
     patient_ids = _create_users(count)
     if days <= 0:
         return count
@@ -288,7 +290,76 @@ def generate_patients(*, count: int, days: int, seed: int) -> int:
             completeness = float(rng.uniform(0.75, 0.99))
             _patient_rows(rows, rng, patient_id, first, days, completeness)
         write_rows(rows)
+        _consent_mix(patient_ids[start : start + PATIENTS_PER_BATCH], consent_rng, first)
     return count
+
+
+# --- Consent mix (registry exports need a realistic one) -------------------------------------
+REGISTRY_SHARE = 0.85  # of patients give registry-sharing consent...
+WITHDRAWN_SHARE = 0.06  # ...of whom some withdrew since
+LINKAGE_SHARE = 0.2  # of sharing patients also agree to NHS data linkage
+
+
+def synthetic_nhs_number(rng: np.random.Generator) -> str:
+    """A random NHS number with a valid modulus-11 check digit (NHS Data Dictionary)."""
+    while True:
+        digits = [int(d) for d in rng.integers(0, 10, 9)]
+        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
+        check = 0 if check == 11 else check
+        if check != 10:
+            return "".join(map(str, digits)) + str(check)
+
+
+def _consent_mix(patient_ids: list[int], rng: np.random.Generator, first: date) -> None:
+    """Consent events written in bulk (append-only rows, as consent's services write them)."""
+    from consent.models import ConsentAction, ConsentEvent, ConsentScope, ConsentVia, NhsNumber
+    from consent.services import NHS_RECORD_TYPE, current_document
+
+    sharing = current_document(kind=ConsentScope.REGISTRY_SHARING, registry=_first_registry())
+    linkage = current_document(kind=ConsentScope.NHS_LINKAGE, registry=None)
+    if sharing is None:
+        return
+    events, numbers = [], []
+    cache = crypto.DataKeyCache()
+    cache.preload(patient_ids)
+    given = _stamp(first, 12)
+    for pid in patient_ids:
+        if rng.random() >= REGISTRY_SHARE:
+            continue
+        events.append((pid, sharing, ConsentAction.GIVE, given))
+        if rng.random() < WITHDRAWN_SHARE:
+            withdrawn = timezone.now() - timedelta(days=int(rng.integers(1, 30)))
+            events.append((pid, sharing, ConsentAction.WITHDRAW, max(withdrawn, given)))
+        elif linkage is not None and rng.random() < LINKAGE_SHARE:
+            events.append((pid, linkage, ConsentAction.GIVE, given))
+            row_id = uuid.uuid4()
+            blob = crypto.encrypt_json(
+                patient_id=pid,
+                record_type=NHS_RECORD_TYPE,
+                record_id=str(row_id),
+                payload={"nhs_number": synthetic_nhs_number(rng)},
+                cache=cache,
+            )
+            numbers.append(NhsNumber(id=row_id, patient_id=pid, ciphertext=blob))
+    ConsentEvent.objects.bulk_create(
+        ConsentEvent(
+            patient_id=pid,
+            document=doc,
+            scope=doc.kind,
+            registry_id=doc.registry_id,
+            action=action,
+            via=ConsentVia.WEB,
+            occurred_at=at,
+        )
+        for pid, doc, action, at in events
+    )
+    NhsNumber.objects.bulk_create(numbers)
+
+
+def _first_registry():
+    from consent.models import Registry
+
+    return Registry.objects.order_by("pk").first()
 
 
 def ensure_demo_diary(*, patient: User, days: int = 120, seed: int = 7) -> bool:

@@ -16,7 +16,7 @@ from accounts.models import User
 from consent import selectors as consent_selectors
 from consent.fhir import policy_uri
 from diary import selectors as diary_selectors
-from diary.fields import SYMPTOM_NAMES
+from diary.fields import SCHEDULES, SYMPTOM_NAMES
 from registry_export.rows import (
     ConsentRow,
     EntryRow,
@@ -121,21 +121,34 @@ def _plain(value: object) -> object:
 
 
 def _medications(patient_id: int, selection: Selection) -> list[MedicationRow]:
-    # The current medicine list is exported whole each run: it is small, and a statement's
-    # status (active or completed) changes with time without any edit.
-    return [
-        MedicationRow(
-            patient_id=patient_id,
-            medicine_id=str(m.id),
-            name=m.name,
-            dose=m.dose,
-            unit=m.unit,
-            schedule=m.schedule_label,
-            start=m.start_date,
-            end=m.end_date,
+    """The medicine list as it stood on the snapshot day: the list is small, so it is exported
+    whole each run. Only facts dated up to that day are used (start, dose changes, a stop), so
+    a re-run of the same period writes the same statements whatever was recorded since."""
+    as_of = selection.at.date()
+    rows = []
+    for m in diary_selectors.medicines_for(patient=_PatientRef(patient_id)):
+        if m.start_date > as_of:
+            continue
+        dose, unit, schedule = m.dose, m.unit, m.schedule_label
+        changes = [h for h in m.history if h.date <= as_of]
+        if changes and changes[-1] != m.history[-1]:
+            last = changes[-1]
+            dose, unit = last.dose, last.unit
+            schedule = SCHEDULES.get(last.schedule, (last.schedule,))[0]
+        rows.append(
+            MedicationRow(
+                patient_id=patient_id,
+                medicine_id=str(m.id),
+                name=m.name,
+                dose=dose,
+                unit=unit,
+                schedule=schedule,
+                start=m.start_date,
+                # A stop dated after the snapshot day is not known yet on that day.
+                end=m.end_date if m.end_date is not None and m.end_date <= as_of else None,
+            )
         )
-        for m in diary_selectors.medicines_for(patient=_PatientRef(patient_id))
-    ]
+    return rows
 
 
 def _entry_row(view) -> EntryRow:
