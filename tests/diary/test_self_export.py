@@ -82,6 +82,7 @@ def test_web_download_from_settings(client, alice_with_data):
     settings_page = client.get(reverse("account_settings")).content.decode()
     assert reverse("diary:my_data_export") in settings_page
     assert reverse("diary:account_delete") in settings_page
+    assert reverse("consent:access_log") in settings_page  # who has viewed my data
     archive = open_zip(client.get(reverse("diary:my_data_export")))
     assert "fhir_bundle.json" in archive.namelist()
 
