@@ -469,6 +469,26 @@ class SummaryQuestionnaireOutput(serializers.Serializer):
     change = serializers.CharField(allow_null=True)
 
 
+class SummaryImagingJointOutput(serializers.Serializer):
+    joint = serializers.CharField()
+    jsn = serializers.IntegerField(allow_null=True)
+    erosion = serializers.IntegerField(allow_null=True)
+    source = serializers.CharField()
+
+
+class SummaryImagingOutput(serializers.Serializer):
+    study_id = serializers.CharField()
+    uploaded_on = serializers.DateField()
+    body_part = serializers.CharField()
+    status = serializers.CharField(allow_null=True)
+    status_label = serializers.CharField()
+    confidence = serializers.FloatField(allow_null=True)
+    ra_probability = serializers.FloatField(allow_null=True)
+    ra_needs_review = serializers.BooleanField(allow_null=True)
+    joints_confirmed = serializers.IntegerField()
+    joints = SummaryImagingJointOutput(many=True)
+
+
 class SummaryOutput(serializers.Serializer):
     patient_id = serializers.IntegerField()
     patient_name = serializers.CharField()
@@ -482,6 +502,11 @@ class SummaryOutput(serializers.Serializer):
     flare_dates = serializers.ListField(child=serializers.DateField())
     medicines = SummaryMedicineOutput(many=True, allow_null=True)
     questionnaires = SummaryQuestionnaireOutput(many=True, allow_null=True)
+    imaging = SummaryImagingOutput(
+        many=True,
+        allow_null=True,
+        help_text="Latest studies, newest first; null when the grant does not cover imaging.",
+    )
 
 
 class PatientSummaryApi(APIView):

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from importlib import import_module
+from types import ModuleType
 
+from django.apps import apps as django_apps
 from django.http import HttpRequest
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.utils import timezone
 
 from accounts.models import User
@@ -154,6 +159,34 @@ class MedicineRow:
     percent: float | None
 
 
+@dataclass(frozen=True)
+class ImagingJointRow:
+    joint: str
+    jsn: int | None  # None: the model was unsure and nobody has confirmed a grade yet
+    erosion: int | None
+    source: str  # "confirmed" (a clinician's grade), "model" or "needs review"
+
+
+@dataclass(frozen=True)
+class ImagingRow:
+    study_id: str
+    uploaded_on: date
+    body_part: str
+    status: str | None  # the latest result's status; None before any result exists
+    status_label: str
+    confidence: float | None
+    ra_probability: float | None
+    ra_needs_review: bool | None
+    joints_confirmed: int
+    joints: tuple[ImagingJointRow, ...]
+
+
+# The imaging app renders its own block of the summary page (figures, model card banner) from
+# this template when it is installed; the API serialises `PatientSummary.imaging` instead. Both
+# read imaging.selectors.summary_studies, so the page and the API list the same studies.
+IMAGING_TEMPLATE = "imaging/_summary.html"
+
+
 @dataclass
 class PatientSummary:
     patient_id: int
@@ -171,6 +204,9 @@ class PatientSummary:
     medicines: list[MedicineRow] | None = None
     questionnaires: list[QuestionnaireRow] | None = None
     imaging_shared: bool = False
+    # None: imaging is not shared, or the imaging app is not installed; else newest first.
+    imaging: list[ImagingRow] | None = None
+    imaging_template: str | None = None
 
     @property
     def shares_medicines(self) -> bool:
@@ -211,6 +247,9 @@ def clinician_summary(
         report.medicines = _medicines(patient, date_from, date_to)
     if grant.share_questionnaires:
         report.questionnaires = _questionnaires(patient, date_from, date_to)
+    if grant.share_imaging:
+        report.imaging = _imaging(patient.pk)
+        report.imaging_template = _imaging_template() if report.imaging is not None else None
     return report
 
 
@@ -313,6 +352,72 @@ def _questionnaires(patient: User, date_from: date, date_to: date) -> list[Quest
                 band=band.label if band else None,
                 acceptable=is_acceptable(instrument, response.score),
                 change=str(change) if change else None,
+            )
+        )
+    return rows
+
+
+# --- Imaging (another app: read only through imaging.selectors, when it is installed) ----------
+
+
+def _imaging_selectors() -> ModuleType | None:
+    """imaging.selectors, or None where the imaging app is not installed.
+
+    consent must not depend on imaging (DESIGN.md section 1: imaging depends on consent), so it
+    is looked up at run time rather than imported.
+    """
+    if not django_apps.is_installed("imaging"):
+        return None
+    try:
+        return import_module("imaging.selectors")
+    except ImportError:
+        return None
+
+
+def _imaging_template() -> str | None:
+    try:
+        get_template(IMAGING_TEMPLATE)
+    except TemplateDoesNotExist:
+        return None
+    return IMAGING_TEMPLATE
+
+
+def _joint_source(row) -> str:
+    if row.review is not None:
+        return "confirmed"
+    return "needs review" if row.shown_jsn is None else "model"
+
+
+def _imaging(patient_id: int) -> list[ImagingRow] | None:
+    """The latest studies and their results. The caller has checked the grant covers imaging
+    and logged the read."""
+    imaging = _imaging_selectors()
+    if imaging is None:
+        return None
+    rows = []
+    for study, result in imaging.summary_studies(patient_id=patient_id):
+        joints = imaging.joint_rows(result=result) if result is not None else []
+        ra = ((result.scores or {}).get("ra_pattern") or {}) if result is not None else {}
+        rows.append(
+            ImagingRow(
+                study_id=str(study.pk),
+                uploaded_on=timezone.localdate(study.created_at),
+                body_part=study.body_part,
+                status=result.status if result is not None else None,
+                status_label=result.get_status_display() if result is not None else "No result yet",
+                confidence=result.confidence if result is not None else None,
+                ra_probability=ra.get("probability"),
+                ra_needs_review=ra.get("needs_review") if ra else None,
+                joints_confirmed=sum(1 for j in joints if j.review is not None),
+                joints=tuple(
+                    ImagingJointRow(
+                        joint=j.joint,
+                        jsn=j.shown_jsn,
+                        erosion=j.shown_erosion,
+                        source=_joint_source(j),
+                    )
+                    for j in joints
+                ),
             )
         )
     return rows

@@ -64,6 +64,32 @@ def _ninety_days_of_diary(patient) -> None:
             )
 
 
+def _three_scored_radiographs(patient, clinician, monkeypatch) -> int:
+    """Three hand radiographs with every joint graded, as the imaging app stores them (the
+    inference itself is replaced by fixed grades: scoring is the imaging app's business)."""
+    imaging_services = pytest.importorskip("imaging.services")
+    from imaging.joints import JOINTS
+    from imaging.models import Result
+    from imaging.training.synth import generate, to_png_bytes
+
+    monkeypatch.setattr(imaging_services, "_enqueue", lambda result_id: None)
+    for seed in range(3):
+        _, result = imaging_services.study_upload(
+            uploaded_by=clinician,
+            patient=patient,
+            data=to_png_bytes(generate(3_000_000 + seed).image),
+        )
+        Result.objects.filter(pk=result.pk).update(
+            status="scored",
+            confidence=0.9,
+            scores={"ra_pattern": {"probability": 0.3, "needs_review": False}},
+            joint_scores=[
+                {"joint": j, "jsn": 1, "erosion": 0, "needs_review": False} for j in JOINTS
+            ],
+        )
+    return len(JOINTS)
+
+
 def _pdf_pages(pdf: bytes) -> int:
     """Pages of a Chromium PDF: the /Count of its page tree."""
     counts = [int(n) for n in re.findall(rb"/Count (\d+)", pdf)]
@@ -72,7 +98,9 @@ def _pdf_pages(pdf: bytes) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ninety_day_summary_prints_on_two_a4_pages(live_server, client):
+def test_ninety_day_summary_prints_on_two_a4_pages(
+    live_server, client, settings, tmp_path, monkeypatch
+):
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium not found at {CHROMIUM}")
@@ -86,6 +114,8 @@ def test_ninety_day_summary_prints_on_two_a4_pages(live_server, client):
     carol = ClinicianFactory(email="carol@example.org")
     verify_clinician(carol)
     make_grant(alice, carol, ("diary", "medicines", "questionnaires", "imaging"))
+    settings.MEDIA_ROOT = tmp_path / "media"
+    joints = _three_scored_radiographs(alice, carol, monkeypatch)
     device = confirmed_totp(carol)
     client.force_login(carol)
     session = client.session
@@ -109,6 +139,9 @@ def test_ninety_day_summary_prints_on_two_a4_pages(live_server, client):
             response = page.goto(f"{live_server.url}/consent/patients/{alice.pk}/summary/")
             assert response.status == 200
             page.wait_for_selector(".chart svg")  # plotly has drawn
+            # Every section, imaging included, is on the page that is printed.
+            assert page.locator(".imaging-summary-study").count() == 3
+            assert page.get_by_text(f"Confirmed by a clinician: 0 of {joints} joints").count() == 3
             pdf = page.pdf(format="A4", prefer_css_page_size=True)
         finally:
             browser.close()
