@@ -6,12 +6,14 @@ class ConsentConfig(AppConfig):
     verbose_name = "Consent, sharing and access log"
 
     def ready(self) -> None:
-        from accounts.views import HOME_CONTEXT_PROVIDERS
         from consent import signals  # noqa: F401 - connects the receivers
+        from consent.dashboard import dashboard_panel
         from consent.services import consent_erasure_record
-        from consent.views import patient_home_context
+        from diary.dashboard import PANEL_PROVIDERS
         from diary.services import ERASURE_HOOKS
 
-        HOME_CONTEXT_PROVIDERS.setdefault("patient", []).append(patient_home_context)
+        # The patient's home page is the diary's dashboard: consent adds its panel there.
+        if dashboard_panel not in PANEL_PROVIDERS:
+            PANEL_PROVIDERS.append(dashboard_panel)
         if consent_erasure_record not in ERASURE_HOOKS:
             ERASURE_HOOKS.append(consent_erasure_record)

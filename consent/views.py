@@ -63,16 +63,6 @@ def _validation_messages(exc: ValidationError) -> list[str]:
 # --- Patient: consent -------------------------------------------------------------------------
 
 
-def patient_home_context(request: HttpRequest) -> dict:
-    """Dashboard notice: consents to review after a new version was published."""
-    return {
-        "consent_reviews_needed": selectors.consents_needing_review(patient=request.user),
-        "sharing_requests_waiting": selectors.pending_requests_for_patient(
-            patient=request.user
-        ).count(),
-    }
-
-
 @never_cache
 @patient_required
 @require_GET

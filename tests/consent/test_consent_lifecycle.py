@@ -105,8 +105,12 @@ def test_new_version_asks_earlier_consenters_to_review_and_keeps_old_consent(
     page = client.get(reverse("consent:overview")).content.decode()
     assert "This document has changed since you agreed" in page
     assert "I agree to version 2" in page
-    home = client.get(reverse("home"))
-    assert home.context["consent_reviews_needed"][0].scope == "research_contact"
+    home = client.get(reverse("home")).content.decode()
+    assert "We have updated 1 consent document you agreed to" in home
+    assert f"{reverse('consent:overview')}#research" in home
+    client.force_login(patient_bob)  # Bob never agreed: nothing to review, no panel
+    assert "consent-notice" not in client.get(reverse("home")).content.decode()
+    client.force_login(patient_alice)
 
     services.consent_give(patient=patient_alice, document=new, via="web")
     assert selectors.consents_needing_review(patient=patient_alice) == []

@@ -189,6 +189,8 @@ def test_clinician_requests_access_and_patient_accepts_with_fewer_scopes(
     assert api_client.get(_summary_url(patient_alice)).status_code == 404  # not yet
 
     client.force_login(patient_alice)
+    home = client.get(reverse("home")).content.decode()
+    assert "1 clinician asked to see your diary" in home  # the dashboard says so
     page = client.get(reverse("consent:overview")).content.decode()
     assert "asks to see your diary" in page
     client.post(
@@ -197,6 +199,7 @@ def test_clinician_requests_access_and_patient_accepts_with_fewer_scopes(
     )
     grant.refresh_from_db()
     assert grant.status == GrantStatus.ACCEPTED and grant.scopes == ["diary"]
+    assert "asked to see your diary" not in client.get(reverse("home")).content.decode()
     assert api_client.get(_summary_url(patient_alice)).status_code == 200
     summary = api_client.get(_summary_url(patient_alice)).json()
     assert summary["medicines"] is None  # declined to share medicines
