@@ -128,11 +128,12 @@ def access_log_record_many(
     what: str | None = None,
     outcome: str,
     request: HttpRequest | None,
+    kind: str | None = None,
 ) -> None:
     """One row per patient, in one INSERT (a list page that shows several patients' data)."""
     rows = [
         _log_row(
-            actor=actor, patient_id=pid, what=what, outcome=outcome, request=request, kind=None
+            actor=actor, patient_id=pid, what=what, outcome=outcome, request=request, kind=kind
         )
         for pid in patient_ids
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -142,6 +142,22 @@ def iter_entry_chunks(
             chunk = []
     if chunk:
         yield _decrypt_chunk(chunk)
+
+
+def count_entries(
+    *,
+    patient_ids: Iterable[int],
+    updated_from: datetime | None = None,
+    updated_before: datetime | None = None,
+) -> int:
+    """How many entries iter_entry_chunks will yield in a window of last changes (no decryption):
+    the total of an export's progress bar."""
+    rows = DailyEntry.objects.filter(patient_id__in=list(patient_ids))
+    if updated_from is not None:
+        rows = rows.filter(updated_at__gte=updated_from)
+    if updated_before is not None:
+        rows = rows.filter(updated_at__lt=updated_before)
+    return rows.count()
 
 
 def _decrypt_chunk(rows: list[tuple]) -> list[EntryView]:

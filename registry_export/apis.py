@@ -165,7 +165,7 @@ class RunDetailApi(ExportApi):
 
 def stream_file(*, request, run_id: int, name: str) -> FileResponse:
     """Stream one file of a finished run and record the download in the access log."""
-    from consent.services import access_log_record
+    from consent.services import access_log_record, access_log_record_many
 
     what = f"registry export run {run_id} file {name}"[:300]
     try:
@@ -180,9 +180,10 @@ def stream_file(*, request, run_id: int, name: str) -> FileResponse:
             kind="file",
         )
         raise
-    access_log_record(
+    # One row per patient in the file: each patient's own access log then shows who took it.
+    access_log_record_many(
         actor=request.user,
-        patient_id=None,
+        patient_ids=selectors.run_patient_ids(run=run) or [None],
         what=what,
         outcome="allowed",
         request=request,

@@ -108,6 +108,11 @@ def run_file(*, user: User, run_id, name: str) -> tuple[ExportRun, Path]:
     return run, path
 
 
+def run_patient_ids(*, run: ExportRun) -> list[int]:
+    """The patients a run's files describe (for the access log of a download)."""
+    return list(run.members.order_by("patient_id").values_list("patient_id", flat=True))
+
+
 # --- Cohort aggregates ------------------------------------------------------------------------
 
 

@@ -475,9 +475,10 @@ def _write_partition(run: ExportRun, partition: ExportPartition, tmp: Path, on_p
             for writer in writers:
                 writer.write(data)
             done += 1
-            rows += data.source_rows
+            rows += len(data.entries)
             if done % PROGRESS_EVERY == 0:
-                cache.set(key, done, PROGRESS_TTL)
+                # Live progress in entries written (the unit of rows_total), for the pages.
+                cache.set(key, rows, PROGRESS_TTL)
                 if on_progress:
                     on_progress(PROGRESS_EVERY)
     except BaseException:

@@ -206,6 +206,7 @@ def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterat
 
 
 def count_source_rows(*, patient_ids: list[int], selection: Selection) -> int:
-    """A cheap estimate of the progress units of a partition (entries dominate): one unit per
-    patient; the exact figure is known only once the rows are read."""
-    return len(patient_ids)
+    """The progress units of a partition: the diary entries it will write (they dominate)."""
+    return diary_selectors.count_entries(
+        patient_ids=patient_ids, updated_from=selection.since, updated_before=selection.at
+    )
