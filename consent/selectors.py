@@ -131,6 +131,19 @@ def active_grants_for_clinician(*, clinician: User) -> QuerySet[SharingGrant]:
     )
 
 
+def open_invitation(*, raw_token: str) -> SharingGrant | None:
+    """The unclaimed, unrevoked invitation this link stands for, or None."""
+    from consent.models import hash_invitation_token
+
+    if not raw_token:
+        return None
+    return SharingGrant.objects.filter(
+        invitation_token_hash=hash_invitation_token(raw_token),
+        clinician__isnull=True,
+        revoked_at__isnull=True,
+    ).first()
+
+
 def grants_for_patient(*, patient: User) -> QuerySet[SharingGrant]:
     return SharingGrant.objects.filter(patient=patient).select_related(
         "clinician", "clinician__clinician_profile"

@@ -8,7 +8,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -262,7 +262,14 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("consent:clinician_patients")
         messages.success(request, "Invitation accepted: the patient now appears in your list.")
         return redirect("consent:clinician_patients")
-    return render(request, "consent/invitation.html", {"token": token})
+    with services.denial_logged(actor=request.user, request=request):
+        if selectors.open_invitation(raw_token=token) is None:
+            raise Http404("No such invitation.")  # a used, stopped or made-up link
+    return render(
+        request,
+        "consent/invitation.html",
+        {"token": token, "verified": selectors.clinician_is_verified(clinician=request.user)},
+    )
 
 
 @never_cache

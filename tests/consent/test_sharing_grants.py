@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consent import selectors
-from consent.models import GrantStatus, SharingGrant
+from consent.models import AccessLogEvent, GrantStatus, SharingGrant
 from tests.consent.conftest import make_grant, verify_clinician
 from tests.factories import ClinicianFactory
 from tests.personas import login_verified
@@ -151,6 +151,40 @@ def test_unregistered_clinician_gets_an_invitation_claimed_after_verification(
     assert selectors.can_see(clinician=newdoc, patient_id=patient_alice.pk, scope="diary")
     # The link works once.
     assert client.post(path).status_code == 404
+    assert client.get(path).status_code == 404
+
+
+def test_made_up_invitation_link_is_a_logged_404(client, carol_verified):
+    login_verified(client, carol_verified)
+    response = client.get(reverse("consent:invitation", args=["not-a-real-token"]))
+    assert response.status_code == 404
+    assert AccessLogEvent.objects.filter(
+        actor_id=carol_verified.pk, outcome="denied", what__startswith="consent:invitation"
+    ).exists()
+
+
+def test_unverified_clinician_may_accept_but_sees_the_patient_only_once_verified(
+    client, patient_alice
+):
+    from consent import services
+
+    _, token = services.grant_create(
+        patient=patient_alice, clinician_email="newdoc@example.org", scopes=["diary"]
+    )
+    newdoc = ClinicianFactory(email="newdoc@example.org")
+    login_verified(client, newdoc)
+    page = client.get(reverse("consent:invitation", args=[token])).content.decode()
+    assert "Staff have not verified your clinician account yet" in page
+    client.post(reverse("consent:invitation", args=[token]))
+    summary = reverse("consent:clinician_summary", args=[patient_alice.pk])
+    assert client.get(summary).status_code == 404
+    client.force_login(patient_alice)
+    overview = client.get(reverse("consent:overview")).content.decode()
+    assert "Waiting for staff to verify this clinician" in overview
+
+    verify_clinician(newdoc)
+    login_verified(client, newdoc)
+    assert client.get(summary).status_code == 200
 
 
 def test_invitation_cannot_be_claimed_by_another_clinician(client, patient_alice, carol_verified):
