@@ -88,3 +88,37 @@ def test_patient_shares_clinician_reads_summary_patient_revokes_clinician_refuse
     clinician.goto(summary_path, expect_status=404)
     clinician.goto("/consent/patients/")
     assert clinician.page.get_by_role("link", name="Alice").count() == 0
+
+    # The patient sees both the read and the refused attempt, in plain words.
+    patient.click_through(patient.page.get_by_role("link", name="Who has viewed my data"))
+    rows = patient.page.get_by_role("row")
+    read = rows.filter(has_text="opened your pre-appointment summary")
+    assert read.filter(has_text="Dr Carol").filter(has_text="Allowed").count() == 1
+    assert read.filter(has_text="Refused").count() == 1
+
+
+def test_clinician_asks_for_access_and_patient_accepts_from_the_dashboard(open_browse):
+    alice = PatientFactory(email="alice@example.org", display_name="Alice")
+    carol, device = _verified_clinician_with_authenticator()
+    clinician, patient = open_browse(), open_browse()
+
+    _sign_in_with_code(clinician, carol, device)
+    clinician.goto("/consent/patients/")
+    clinician.click_through(clinician.page.get_by_role("link", name="Ask a patient for access"))
+    clinician.page.get_by_label("Patient's email address").fill(alice.email)
+    clinician.submit("Send the request")
+    assert "they will see your request" in clinician.page.get_by_role("status").inner_text()
+
+    # The patient's dashboard says a clinician is waiting; she shares the diary only.
+    sign_in(patient, alice.email)
+    notice = patient.page.get_by_role("region", name="Sharing and consent")
+    assert "1 clinician asked to see your diary" in notice.inner_text()
+    patient.click_through(notice.get_by_role("link", name="Answer the request"))
+    patient.page.get_by_label("Medicines").uncheck()
+    patient.page.get_by_label("Questionnaires").uncheck()
+    patient.submit("Accept")
+    assert "Request accepted" in patient.page.get_by_role("status").inner_text()
+
+    clinician.goto("/consent/patients/")
+    clinician.click_through(clinician.page.get_by_role("link", name="Alice"))
+    assert clinician.page.get_by_text("does not share their medicines").is_visible()
