@@ -275,6 +275,13 @@ class GrantListApi(APIView):
             qs = selectors.grants_for_patient(patient=user)
         elif user.role == Role.CLINICIAN:
             qs = selectors.grants_for_clinician(clinician=user)
+            # Each grant names its patient (their email): a read of someone else's data.
+            services.access_log_record_many(
+                actor=user,
+                patient_ids=sorted(set(qs.values_list("patient_id", flat=True))),
+                outcome=AccessOutcome.ALLOWED,
+                request=request._request,
+            )
         else:
             services.access_log_record(
                 actor=user, patient_id=None, outcome=AccessOutcome.DENIED, request=request._request

@@ -370,6 +370,7 @@ WHAT_IN_PLAIN_WORDS: dict[str, str] = {
     "api_patient_summary": "read your pre-appointment summary through the API",
     "consent:clinician_patients": "saw you in their patient list",
     "api_patients": "saw you in their patient list (API)",
+    "api_grants": "saw your sharing with them (API)",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from consent.models import AccessLogEvent
 from tests.consent.conftest import make_grant
@@ -69,6 +70,23 @@ def test_my_patients_logs_a_read_per_listed_patient(
     rows = AccessLogEvent.objects.filter(outcome="allowed")
     assert sorted(r.patient_id for r in rows) == sorted([patient_alice.pk, patient_bob.pk])
     assert {r.what.split(" ")[0] for r in rows} == {"consent:clinician_patients"}
+
+
+def test_clinician_grant_list_logs_a_read_per_named_patient(
+    api_client, patient_alice, patient_bob, carol_verified
+):
+    make_grant(patient_alice, carol_verified)
+    make_grant(patient_bob, carol_verified, revoked_at=timezone.now())  # still lists Bob's email
+    login_verified(api_client, carol_verified)
+    listed = api_client.get(reverse("api_grants")).json()["results"]
+    assert {g["patient_email"] for g in listed} == {"alice@example.org", "bob@example.org"}
+    rows = AccessLogEvent.objects.filter(outcome="allowed", actor_id=carol_verified.pk)
+    assert sorted(r.patient_id for r in rows) == sorted([patient_alice.pk, patient_bob.pk])
+
+    api_client.force_login(patient_alice)  # a patient listing her own grants reads nobody's
+    before = AccessLogEvent.objects.count()
+    assert api_client.get(reverse("api_grants")).status_code == 200
+    assert AccessLogEvent.objects.count() == before
 
 
 def test_failed_login_is_logged_without_the_password(client, patient_alice):
