@@ -371,6 +371,18 @@ WHAT_IN_PLAIN_WORDS: dict[str, str] = {
     "consent:clinician_patients": "saw you in their patient list",
     "api_patients": "saw you in their patient list (API)",
     "api_grants": "saw your sharing with them (API)",
+    # imaging/ (its pages and API go through patient_for_clinician, which logs the read)
+    "imaging:patient_studies": "opened the list of your radiographs",
+    "imaging:study": "opened one of your radiographs and its scores",
+    "imaging:study_image": "viewed one of your radiographs",
+    "imaging:study_overlay": "viewed the model's highlight map of one of your radiographs",
+    "imaging:joint_review": "confirmed or corrected the scores of one of your radiographs",
+    "api_imaging_studies": "read your radiographs through the API",
+    "api_imaging_result": "read the scores of one of your radiographs through the API",
+    # imaging/services writes "imaging upload study=<id>" for an upload
+    "imaging": "added a radiograph to your record",
+    # registry_export writes "registry export run <id> file <name>" for a downloaded file
+    "registry": "downloaded a research registry file that includes your data, without your name",
 }
 
 

@@ -7,6 +7,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from consent import selectors
 from consent.models import AccessLogEvent
 from tests.consent.conftest import make_grant
 from tests.factories import PASSWORD
@@ -143,6 +144,31 @@ def test_patient_sees_who_viewed_their_data_in_plain_words(
     client.force_login(patient_bob)
     bob_lines = client.get(reverse("api_my_access_log")).json()["results"]
     assert [(line["who"], line["outcome"]) for line in bob_lines] == [("Dr Carol", "refused")]
+
+
+@pytest.mark.parametrize(
+    "kind, what, plain",
+    [
+        ("page", "imaging:study GET /imaging/studies/1/", "opened one of your radiographs"),
+        ("page", "imaging upload study=42", "added a radiograph to your record"),
+        ("file", "registry export run 3 file Patient.ndjson", "research registry file"),
+        ("page", "diary:entry_day GET /diary/2024-01-01/", "opened a page of diary"),
+        ("api", "unrouted GET /api/v1/x/", "read your data through the API"),
+    ],
+)
+def test_reads_by_other_apps_are_described_in_plain_words(
+    patient_alice, clinician_carol, kind, what, plain
+):
+    AccessLogEvent.objects.create(
+        actor_id=clinician_carol.pk,
+        actor_role="clinician",
+        patient_id=patient_alice.pk,
+        kind=kind,
+        what=what,
+        outcome="allowed",
+    )
+    (line,) = selectors.access_log_for_patient(patient=patient_alice)
+    assert plain in line.what
 
 
 @postgres_only
