@@ -532,29 +532,33 @@ def export_run_finalize(*, run_id: int) -> bool:
     return True
 
 
-def _concat(target: Path, sources_: list[Path], header: bytes = b"") -> dict:
+def _concat(target: Path, parts: list[tuple[ExportPartition, Path]], name: str, header: bytes):
+    """Concatenate part files in partition order, checking each against the checksum its
+    partition recorded (one read of each part: checked and copied in the same pass)."""
     import hashlib
 
-    digest = hashlib.sha256()
-    size = 0
+    digest = hashlib.sha256(header)
+    size = len(header)
     with open(target, "wb") as out:
-        if header:
-            out.write(header)
-            digest.update(header)
-            size += len(header)
-        for part in sources_:
-            with open(part, "rb") as handle:
+        out.write(header)
+        for partition, path in parts:
+            expected = partition.parts.get(name, {}).get("sha256")
+            part_digest = hashlib.sha256()
+            try:
+                handle = open(path, "rb")  # noqa: SIM115 - closed below
+            except FileNotFoundError as exc:
+                raise ExportError(
+                    f"Part file {name} of partition {partition.index} is missing."
+                ) from exc
+            with handle:
                 while block := handle.read(storage.READ_BLOCK):
                     out.write(block)
                     digest.update(block)
+                    part_digest.update(block)
                     size += len(block)
+            if expected is None or part_digest.hexdigest() != expected:
+                raise ExportError(f"Part file {name} of partition {partition.index} is altered.")
     return {"sha256": digest.hexdigest(), "bytes": size}
-
-
-def _check_part(partition: ExportPartition, path: Path, name: str) -> None:
-    expected = partition.parts.get(name, {}).get("sha256")
-    if expected is None or storage.sha256_of(path) != expected:
-        raise ExportError(f"Part file {name} of partition {partition.index} is missing or altered.")
 
 
 def _assemble(run: ExportRun, partitions: list[ExportPartition], out: Path) -> list[dict]:
@@ -573,12 +577,11 @@ def _assemble(run: ExportRun, partitions: list[ExportPartition], out: Path) -> l
             (redcap_format.RECORDS_FILE, "redcap", redcap_format.header_bytes(linkage=linkage))
         )
     for name, fmt, header in outputs:
-        part_paths = []
-        for p in partitions:
-            path = storage.partition_dir(run, attempt=p.attempt, index=p.index) / name
-            _check_part(p, path, name)
-            part_paths.append(path)
-        meta = _concat(out / name, part_paths, header)
+        parts = [
+            (p, storage.partition_dir(run, attempt=p.attempt, index=p.index) / name)
+            for p in partitions
+        ]
+        meta = _concat(out / name, parts, name, header)
         add(name, fmt, meta, sum(p.parts[name]["count"] for p in partitions))
     if destination.format_redcap:
         data = redcap_format.dictionary_bytes(linkage=linkage)

@@ -133,3 +133,22 @@ def test_a_new_run_after_success_covers_a_new_period(cohort, destination):
     first = services.export_run_foreground(run=request_run(destination))
     second = request_run(destination)
     assert second.pk != first.pk and second.period_end > first.period_end
+
+
+def test_an_altered_part_file_fails_the_run_instead_of_shipping_it(
+    cohort, destination, django_capture_on_commit_callbacks
+):
+    run = request_run(destination)
+    run, _ = services.export_run_plan(run_id=run.pk, partition_size=2)
+    for index in (0, 1):
+        services.export_partition_write(
+            run_id=run.pk, attempt=1, index=index, enqueue_finalize=False
+        )
+    part = storage.partition_dir(run, attempt=1, index=1) / "Patient.ndjson"
+    part.write_bytes(part.read_bytes().replace(b"Patient", b"Pat1ent", 1))
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.ExportError):
+        services.export_run_foreground(run=run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "Part file Patient.ndjson of partition 1 is altered" in run.error
+    assert files_of(destination) == []
