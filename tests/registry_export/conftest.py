@@ -31,7 +31,11 @@ def export_root(settings, tmp_path):
 
 @pytest.fixture
 def registry(db):
-    # Made by consent's data migration 0003 (the first registry and its documents).
+    # Made by consent's data migration 0003; a transactional test before this one may have
+    # flushed the tables, so make sure it (and its documents) are there.
+    from consent.defaults import ensure_defaults
+
+    ensure_defaults()
     return Registry.objects.get(slug="uk-pssr")
 
 

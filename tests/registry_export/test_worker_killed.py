@@ -77,7 +77,7 @@ def wait_for(check, *, timeout: float, every: float = 0.02):
     raise AssertionError(f"timed out after {timeout} s waiting for {check.__doc__}")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(export_root, registry):
     import redis
 
