@@ -25,6 +25,8 @@ from imaging.preprocess import (
     normalise,
 )
 
+DEMO_NOTICE = "Demonstration model trained on synthetic images, not for clinical use."
+
 # A joint whose own heatmap peak is this much below the bundle's presence threshold was not
 # found: it is listed for review instead of scored at a guessed place.
 JOINT_PEAK_FACTOR = 0.5
@@ -57,9 +59,20 @@ class JointScore:
 
 @dataclass
 class Bundles:
+    """The three bundles of one pipeline run. The onnxruntime sessions are opened on first use
+    and kept on this object only (one task or one command builds its own), never in a module
+    global, so nothing is shared between processes or requests."""
+
     localiser: bundles_mod.Bundle
     scorer: bundles_mod.Bundle
     ra: bundles_mod.Bundle
+    _sessions: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def session(self, role: str):
+        if role not in self._sessions:
+            bundle = {"localiser": self.localiser, "scorer": self.scorer, "ra": self.ra}[role]
+            self._sessions[role] = bundle.session()
+        return self._sessions[role]
 
     @classmethod
     def default(cls, scorer_name: str | None = None) -> Bundles:
@@ -152,7 +165,7 @@ def saliency_canvas(scores: list[JointScore], centres: np.ndarray, size: int = 5
     for s, (cx, cy) in zip(scores, centres, strict=True):
         tile = (
             np.asarray(
-                Image.fromarray(s.saliency.astype(np.float32), mode="F").resize(
+                Image.fromarray(s.saliency.astype(np.float32)).resize(
                     (CROP_SIZE, CROP_SIZE), Image.BILINEAR
                 )
             )
@@ -182,7 +195,7 @@ def overlay_png(canvas: np.ndarray, box: Letterbox, shape: tuple[int, int]) -> b
     rgba[..., 1] = (200 * (1 - heat)).astype(np.uint8)
     rgba[..., 3] = (heat * 200).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG")
+    Image.fromarray(rgba).save(buf, format="PNG")
     return buf.getvalue()
 
 
@@ -221,6 +234,7 @@ class Analysis:
             "joints": self.joints,
             "bundles": self.bundles,
             "demonstration_only": True,
+            "notice": DEMO_NOTICE,
         }
 
     @property
@@ -235,7 +249,7 @@ def analyse(pixels: np.ndarray, *, bundles: Bundles, review_reason: str = "") ->
     versions = bundles.versions()
     if review_reason:
         return Analysis("needs_review", review_reason, [], None, None, versions)
-    loc = localise(bundles.localiser.session(), bundles.localiser, pixels)
+    loc = localise(bundles.session("localiser"), bundles.localiser, pixels)
     if not loc.hand_found:
         return Analysis(
             "needs_review",
@@ -246,9 +260,9 @@ def analyse(pixels: np.ndarray, *, bundles: Bundles, review_reason: str = "") ->
             versions,
         )
     tiles = crops(loc.work, loc.centres)
-    scores = score_crops(bundles.scorer.session(), bundles.scorer, tiles)
+    scores = score_crops(bundles.session("scorer"), bundles.scorer, tiles)
     probs = np.stack([np.array(s.p_jsn + s.p_erosion, np.float32) for s in scores])[None]
-    p_ra = float(ra_probability(bundles.ra.session(), bundles.ra, probs)[0])
+    p_ra = float(ra_probability(bundles.session("ra"), bundles.ra, probs)[0])
     ra_conf = max(p_ra, 1 - p_ra)
     missing = loc.peaks < JOINT_PEAK_FACTOR * bundles.localiser.review_threshold
     original = loc.box.to_original(loc.centres)

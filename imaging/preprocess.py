@@ -43,7 +43,7 @@ def letterbox(image: np.ndarray, size: int = WORK_SIZE) -> tuple[np.ndarray, Let
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     if (nh, nw) != (h, w):
         image = np.asarray(
-            Image.fromarray(image.astype(np.float32), mode="F").resize((nw, nh), Image.BILINEAR)
+            Image.fromarray(image.astype(np.float32)).resize((nw, nh), Image.BILINEAR)
         )
     out = np.zeros((size, size), np.float32)
     py, px = (size - nh) // 2, (size - nw) // 2

@@ -18,9 +18,12 @@ SPLITS = {
 }
 
 
-def hands(split: str, n: int):
+def hands(split: str, n: int, clean_every: int = 0):
+    """`n` hands from the split's seed range. With `clean_every=k`, every k-th one is drawn
+    without exposure variation, noise or texture (the clean end of the acquisition range, where
+    phantoms sit); the held-out splits use the default draw only."""
     base = SPLITS[split]
-    return [generate(base + i) for i in range(n)]
+    return [generate(base + i, noise=not (clean_every and i % clean_every == 0)) for i in range(n)]
 
 
 def negatives(split: str, n: int):

@@ -116,7 +116,10 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=60)
     args = parser.parse_args()
     metrics = evaluate(args.n, args.negatives)
-    common = {"split": "test (generator seeds 3,000,000+)", "comparison": SEED_FIGURES}
+    common = {
+        "split": "held-out test split (generator seeds 3,000,000+)",
+        "comparison": SEED_FIGURES,
+    }
     for name, key in (
         ("hand_joint_localiser", "localiser"),
         ("hand_joint_scorer", "scorer"),

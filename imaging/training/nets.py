@@ -45,6 +45,22 @@ class Localiser(nn.Module):
         return torch.sigmoid(self.out(d1))
 
 
+class LocaliserExport(nn.Module):
+    """The graph shipped as the localiser bundle: the image and its mirror image in one batch,
+    the mirror's heatmaps flipped back and averaged. The net knows left from right hands, so the
+    flipped-back heatmap of joint k still marks joint k: the averaged localiser is exactly
+    mirror-equivariant, and a mirrored radiograph gets mirrored joint centres."""
+
+    def __init__(self, net: Localiser) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        hm = self.net(torch.cat([x, torch.flip(x, dims=[3])], 0))
+        return (hm[:n] + torch.flip(hm[n:], dims=[3])) / 2
+
+
 class JointScorer(nn.Module):
     """1 x 48 x 48 joint crop -> JSN (5) and erosion (6) logits.
 

@@ -23,9 +23,18 @@ from imaging.joints import JSN_GRADES, N_JOINTS
 from imaging.preprocess import CROP_SIZE, crops, decode_heatmaps, downsample, normalise
 from imaging.training import bundle_files
 from imaging.training.data import hands, localiser_arrays, negatives
-from imaging.training.nets import JointScorer, Localiser, RaHead, ScorerExport
+from imaging.training.nets import (
+    JointScorer,
+    Localiser,
+    LocaliserExport,
+    RaHead,
+    ScorerExport,
+    ScorerPlain,
+)
 
 OPSET = 17
+# channels_last makes the CPU convolutions (oneDNN) about 1.5-2x faster while training.
+FAST = torch.channels_last
 
 
 def _log(msg: str) -> None:
@@ -35,7 +44,7 @@ def _log(msg: str) -> None:
 def train_localiser(train, epochs: int) -> Localiser:
     x, y = localiser_arrays(train)
     x, y = torch.from_numpy(x), torch.from_numpy(y)
-    net = Localiser()
+    net = Localiser().to(memory_format=FAST)
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
     steps = epochs * (len(x) // 32)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
@@ -46,7 +55,7 @@ def train_localiser(train, epochs: int) -> Localiser:
         total = 0.0
         for i in range(len(x) // 32):
             idx = perm[i * 32 : (i + 1) * 32]
-            out = net(x[idx])
+            out = net(x[idx].contiguous(memory_format=FAST))
             # Weighted MSE: the peaks cover a tiny fraction of the map.
             loss = ((out - y[idx]) ** 2 * (1 + 20 * y[idx])).mean()
             opt.zero_grad()
@@ -71,7 +80,7 @@ def _jittered_crops(samples, rng, sd: float = 2.0):
 
 def train_scorer(train, epochs: int) -> JointScorer:
     rng = np.random.default_rng(1)
-    net = JointScorer()
+    net = JointScorer().to(memory_format=FAST)
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
     n_batches = len(train) * N_JOINTS // 128
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * n_batches)
@@ -85,7 +94,7 @@ def train_scorer(train, epochs: int) -> JointScorer:
         total = 0.0
         for i in range(n_batches):
             idx = perm[i * 128 : (i + 1) * 128]
-            lj, le = net(x[idx])
+            lj, le = net(x[idx].contiguous(memory_format=FAST))
             loss = F.cross_entropy(lj, jsn[idx]) + F.cross_entropy(le, ero[idx])
             opt.zero_grad()
             loss.backward()
@@ -97,7 +106,7 @@ def train_scorer(train, epochs: int) -> JointScorer:
 
 
 @torch.no_grad()
-def predict(loc: Localiser, scorer: ScorerExport, samples):
+def predict(loc: LocaliserExport, scorer: ScorerExport, samples):
     """Localise then score, exactly as the deployed pipeline does (torch here)."""
     out = []
     for s in samples:
@@ -122,7 +131,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
         return loss
 
     opt.step(closure)
-    return float(log_t.exp())
+    return float(log_t.detach().exp())
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -178,19 +187,37 @@ def export(module: torch.nn.Module, example, path: Path, inputs, outputs, dynami
     )
 
 
+def export_scorer_plain(scorer: JointScorer, root: Path) -> None:
+    """The scorer's weights without the activation maps, beside the shipped graph: the
+    benchmark's "one plain inference" baseline (the pipeline never loads it)."""
+    export(
+        ScorerPlain(scorer).eval(),
+        torch.zeros(2, 1, CROP_SIZE, CROP_SIZE),
+        root / "hand_joint_scorer" / "models" / "model_plain.onnx",
+        ["crops"],
+        ["jsn_logits", "erosion_logits"],
+        {n: {0: "batch"} for n in ("crops", "jsn_logits", "erosion_logits")},
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny run to check the plumbing")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     args = parser.parse_args()
     torch.manual_seed(0)
-    torch.set_num_threads(2)
-    n_train, n_neg, n_ra, n_cal = (60, 8, 40, 40) if args.quick else (1200, 150, 600, 250)
-    ep_loc, ep_sc = (1, 1) if args.quick else (7, 10)
+    torch.set_num_threads(args.threads)
+    n_train, n_neg, n_ra, n_cal = (60, 8, 40, 40) if args.quick else (1600, 200, 600, 300)
+    ep_loc, ep_sc = (1, 1) if args.quick else (10, 14)
 
     _log("generating training images")
-    train = hands("train", n_train)
-    loc = train_localiser(train + negatives("train", n_neg), ep_loc)
+    train = hands("train", n_train, clean_every=8)
+    loc_net = train_localiser(train + negatives("train", n_neg), ep_loc)
     scorer = train_scorer(train, ep_sc)
+    # Export in the default memory layout; the graphs are the mirror-averaged wrappers.
+    loc_net = loc_net.to(memory_format=torch.contiguous_format)
+    scorer = scorer.to(memory_format=torch.contiguous_format)
+    loc = LocaliserExport(loc_net).eval()
     exported = ScorerExport(scorer).eval()
 
     _log("calibrating on the calibration split")
@@ -259,8 +286,9 @@ def main() -> None:
         ["ra_logit"],
         {"joint_probs": {0: "batch"}, "ra_logit": {0: "batch"}},
     )
+    export_scorer_plain(scorer, root)
     for name, module in (
-        ("hand_joint_localiser", loc),
+        ("hand_joint_localiser", loc_net),
         ("hand_joint_scorer", scorer),
         ("hand_ra_pattern", head),
     ):

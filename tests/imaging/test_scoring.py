@@ -141,6 +141,7 @@ def test_imaging_score_command_prints_json(tmp_path, capsys):
     assert out["status"] == "scored"
     assert [j["joint"] for j in out["joints"]] == list(JOINTS)
     assert out["demonstration_only"] is True
+    assert "not for clinical use" in out["notice"]
     assert out["bundles"]["joint_scorer"]["name"] == "hand_joint_scorer"
 
 
