@@ -161,14 +161,19 @@ def bundle_record(*, bundle: bundles_mod.Bundle) -> Bundle:
     return row
 
 
-def result_run(*, result_id, scorer_bundle: str | None = None) -> Result:
+def result_run(*, result_id, scorer_bundle: str | None = None) -> Result | None:
     """Run the pipeline for one queued result. Idempotent: a final result is left alone, so a
     redelivered task (acks_late) does no harm. Every failure ends as a failed result with a
     reason; nothing else is written."""
     from imaging import pipeline
 
     with transaction.atomic():
-        result = Result.objects.select_for_update().select_related("study").get(pk=result_id)
+        result = (
+            Result.objects.select_for_update().select_related("study").filter(pk=result_id).first()
+        )
+        if result is None:  # the patient was erased while the task waited in the queue
+            logger.info("imaging result %s no longer exists; nothing to run", result_id)
+            return None
         if result.status in FINAL_STATUSES:
             return result
         result.status = ResultStatus.RUNNING
@@ -217,6 +222,20 @@ def result_run(*, result_id, scorer_bundle: str | None = None) -> Result:
         result.full_clean()
         result.save()
     return result
+
+
+def patient_imaging_erase(patient: User) -> None:
+    """Erasure hook (diary.services.ERASURE_HOOKS): remove the patient's imaging files from
+    storage, then their studies (results and reviews cascade).
+
+    It runs after `patient_erase` has destroyed the patient's data key, so every file is already
+    unreadable; deleting them directly (not on commit) can at worst remove undecryptable bytes
+    whose rows a failed erasure leaves behind, never readable data."""
+    studies = list(Study.objects.filter(patient=patient).only("pk", "blob_name"))
+    for study in studies:
+        default_storage.delete(study.blob_name)
+    Study.objects.filter(pk__in=[s.pk for s in studies]).delete()
+    logger.info("imaging erased patient=%s studies=%d", patient.pk, len(studies))
 
 
 def _fail(result: Result, reason: str) -> Result:

@@ -11,6 +11,7 @@ from imaging.models import JointReview, Result, Study
 from imaging.training.synth import generate
 from tests.factories import confirmed_totp
 from tests.imaging.dicom_helpers import PHI, hand_dicom
+from tests.imaging.test_input_checks import _png_header_only
 from tests.personas import login_verified
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -94,6 +95,7 @@ def test_dicom_upload_is_stored_deidentified(
         ("scan.dcm", b"I am a text file pretending to be DICOM\n" * 5, "not a DICOM"),
         ("empty.png", b"", "empty"),
         ("half.dcm", None, "cannot be read"),
+        ("huge.png", _png_header_only(20_000, 20_000), "60 megapixels"),
     ],
 )
 def test_bad_upload_gets_400_on_the_file_field_and_stores_nothing(
@@ -201,3 +203,23 @@ def test_upload_of_a_non_hand_dicom_is_stored_and_flagged_not_scored(
     assert body["status"] == "needs_review"
     assert "MR" in body["review_reason"]
     assert body["joints"] == []
+
+
+def test_upload_of_an_image_without_a_hand_is_flagged_with_the_reason_not_scored(
+    api_client, carol_imaging, patient_alice, eager_celery, django_capture_on_commit_callbacks
+):
+    from imaging.training.synth import generate_negative, to_png_bytes
+
+    _login(api_client, carol_imaging)
+    response = _upload(
+        api_client,
+        patient_alice,
+        "nothing.png",
+        to_png_bytes(generate_negative(5).image),
+        django_capture_on_commit_callbacks,
+    )
+    assert response.status_code == 202
+    body = api_client.get(f"{URL}{response.json()['id']}/result/").json()
+    assert body["status"] == "needs_review" and body["needs_review"] is True
+    assert "No hand" in body["review_reason"]
+    assert body["joints"] == [] and body["scores"] == {}
