@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -99,7 +100,14 @@ class ProfileOutput(serializers.Serializer):
     display_name = serializers.CharField()
     role = serializers.CharField()
     time_zone = serializers.CharField()
+    birth_year = serializers.IntegerField(allow_null=True)
     two_factor_enabled = serializers.BooleanField()
+
+
+class ProfileInput(serializers.Serializer):
+    display_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    time_zone = serializers.CharField(max_length=64, required=False)
+    birth_year = serializers.IntegerField(allow_null=True, required=False)
 
 
 class ProfileApi(APIView):
@@ -107,15 +115,28 @@ class ProfileApi(APIView):
 
     @extend_schema(responses={200: ProfileOutput})
     def get(self, request):
-        user = request.user
-        out = ProfileOutput(
+        return Response(self._out(request.user))
+
+    @extend_schema(request=ProfileInput, responses={200: ProfileOutput})
+    def patch(self, request):
+        data = ProfileInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.profile_update(user=request.user, **data.validated_data)
+        except ValidationError as exc:
+            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
+        return Response(self._out(request.user))
+
+    @staticmethod
+    def _out(user) -> dict:
+        return ProfileOutput(
             {
                 "id": user.pk,
                 "email": user.email,
                 "display_name": user.display_name,
                 "role": user.role,
                 "time_zone": user.time_zone,
+                "birth_year": user.birth_year,
                 "two_factor_enabled": selectors.two_factor_enabled(user=user),
             }
-        )
-        return Response(out.data)
+        ).data

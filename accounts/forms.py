@@ -1,5 +1,8 @@
 from django import forms
 
+from accounts.models import BIRTH_YEAR_MIN
+from accounts.profile import birth_year_max, time_zone_names
+
 
 class OtpCodeForm(forms.Form):
     code = forms.CharField(
@@ -9,3 +12,38 @@ class OtpCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        label="Your name",
+        max_length=150,
+        required=False,
+        help_text="How the portal greets you, and how clinicians you share with see you.",
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Your diary day starts at midnight in this time zone.",
+    )
+    birth_year = forms.IntegerField(
+        label="Year of birth",
+        required=False,
+        min_value=BIRTH_YEAR_MIN,
+        help_text="Only the year. Research registries receive it only if you agree to share "
+        "your diary with them.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-year"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name) for name in time_zone_names()]
+        if user.is_patient:
+            self.fields["birth_year"].widget.attrs["max"] = birth_year_max()
+        else:
+            del self.fields["birth_year"]
+
+    def clean_birth_year(self):
+        year = self.cleaned_data["birth_year"]
+        if year is not None and year > birth_year_max():
+            raise forms.ValidationError(f"Enter a year no later than {birth_year_max()}.")
+        return year

@@ -7,6 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+BIRTH_YEAR_MIN = 1900
+
 
 class Role(models.TextChoices):
     PATIENT = "patient", "Patient"
@@ -45,6 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     display_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
     time_zone = models.CharField(max_length=64, default="Europe/London")
+    # Year only: a full birth date is identifying. Optional; registries receive it only with the
+    # patient's consent to registry sharing.
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="May sign in to the admin site (staff role only)."
@@ -66,6 +71,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=models.Q(is_staff=False) | models.Q(role=Role.STAFF),
                 name="user_admin_access_only_for_staff_role",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(birth_year__isnull=True)
+                | models.Q(birth_year__gte=BIRTH_YEAR_MIN, birth_year__lte=2100),
+                name="user_birth_year_plausible",
             ),
         ]
 

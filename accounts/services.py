@@ -11,12 +11,14 @@ import qrcode.image.svg
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, Role, User
+from accounts.profile import profile_problems
 
 BACKUP_CODE_COUNT = 10
 
@@ -110,3 +112,31 @@ def totp_qr_data_uri(device: TOTPDevice) -> str:
 
 def totp_secret_base32(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+_UNCHANGED = object()
+
+
+@transaction.atomic
+def profile_update(
+    *, user: User, display_name=_UNCHANGED, time_zone=_UNCHANGED, birth_year=_UNCHANGED
+) -> User:
+    """Change a person's own details; raises ValidationError (by field) and stores nothing."""
+    changes = {
+        name: value
+        for name, value in (
+            ("display_name", display_name),
+            ("time_zone", time_zone),
+            ("birth_year", birth_year),
+        )
+        if value is not _UNCHANGED
+    }
+    problems = profile_problems(user=user, **changes)
+    if problems:
+        raise ValidationError({field: [message] for field, message in problems.items()})
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+        setattr(user, name, value)
+    locked.save(update_fields=list(changes))
+    return user

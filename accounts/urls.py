@@ -8,4 +8,5 @@ urlpatterns = [
     path("2fa/disable/", views.two_factor_disable, name="two_factor_disable"),
     path("2fa/backup-codes/", views.backup_codes_regenerate, name="backup_codes_regenerate"),
     path("settings/", views.account_settings, name="account_settings"),
+    path("settings/profile/", views.account_profile, name="account_profile"),
 ]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from kombu import Connection
 
 from accounts import selectors, services
-from accounts.forms import OtpCodeForm
+from accounts.forms import OtpCodeForm, ProfileForm
 from accounts.models import Role
 from accounts.two_factor import role_requires_two_factor
 
@@ -120,15 +121,46 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def account_settings(request: HttpRequest) -> HttpResponse:
+    return _settings_page(request, _profile_form(request.user))
+
+
+def _profile_form(user, data=None) -> ProfileForm:
+    initial = {"display_name": user.display_name, "time_zone": user.time_zone}
+    if user.is_patient:
+        initial["birth_year"] = user.birth_year
+    return ProfileForm(data, user=user, initial=initial)
+
+
+def _settings_page(request: HttpRequest, profile_form: ProfileForm, status: int = 200):
     return render(
         request,
         "accounts/settings.html",
         {
+            "profile_form": profile_form,
             "two_factor_enabled": selectors.two_factor_enabled(user=request.user),
             "two_factor_required": role_requires_two_factor(request.user),
             "backup_codes_left": selectors.backup_codes_left(user=request.user),
         },
+        status=status,
     )
+
+
+@never_cache
+@login_required
+@require_POST
+def account_profile(request: HttpRequest) -> HttpResponse:
+    form = _profile_form(request.user, request.POST)
+    if form.is_valid():
+        try:
+            services.profile_update(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, "Your details are saved.")
+            return redirect("account_settings")
+    return _settings_page(request, form, status=400)
 
 
 @login_required

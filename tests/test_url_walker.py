@@ -70,6 +70,7 @@ ROUTES: dict[str, Rule] = {
     "two_factor_disable": Rule(LOGIN, None, "post"),
     "backup_codes_regenerate": Rule(LOGIN, None, "post"),
     "account_settings": Rule(LOGIN, None),
+    "account_profile": Rule(LOGIN, None, "post"),
     "api_token": Rule(PUBLIC, None, "post"),
     "api_profile": Rule(UNAUTH, None),
     # The OpenAPI schema and its docs page describe the API, never anyone's data.
