@@ -9,7 +9,7 @@ from allauth.account.models import EmailAddress
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
-from accounts.services import totp_secret_base32, user_create
+from accounts.services import profile_update, totp_secret_base32, user_create
 
 DEMO_USERS = [
     ("patient@example.org", Role.PATIENT, "Alice (demo patient)"),
@@ -34,6 +34,8 @@ def ensure_demo_users(*, password_factory: Callable[[], str]) -> list[DemoLogin]
         user = User.objects.filter(email=email).first()
         if user is None:
             user = user_create(email=email, role=role, password=password, display_name=name)
+            if role == Role.PATIENT:
+                profile_update(user=user, birth_year=1969)
         else:
             user.set_password(password)
             user.save(update_fields=["password"])

@@ -265,8 +265,14 @@ def _copy(model, columns: list[str], values: list[tuple]) -> None:
 # --- Entry points ---------------------------------------------------------------------------
 def _create_users(count: int) -> list[int]:
     start = User.objects.filter(email__startswith="synthetic-").count()
+    # Most people with Sjogren's are diagnosed in their forties to sixties.
+    birth_years = np.clip(np.rint(np.random.default_rng(start).normal(1968, 12, count)), 1930, 2006)
     users = [
-        User(email=f"synthetic-{start + i:06d}@example.invalid", role=Role.PATIENT)
+        User(
+            email=f"synthetic-{start + i:06d}@example.invalid",
+            role=Role.PATIENT,
+            birth_year=int(birth_years[i]),
+        )
         for i in range(count)
     ]
     for user in users:

@@ -18,6 +18,8 @@ def test_seed_demo_creates_one_user_per_role_and_prints_their_logins():
     clinician = User.objects.get(role=Role.CLINICIAN)
     line = next(line for line in text.splitlines() if clinician.email in line)
     assert clinician.check_password(line.split("password: ")[1].split()[0])
+    assert User.objects.get(role=Role.PATIENT).birth_year == 1969
+    assert clinician.birth_year is None
 
 
 def test_seed_demo_can_run_twice():

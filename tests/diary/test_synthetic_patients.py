@@ -25,6 +25,7 @@ def test_seed_demo_patients_days_creates_readable_diaries():
     patients = list(User.objects.filter(email__startswith="synthetic-"))
     assert len(patients) == 3
     assert PatientKey.objects.filter(patient__in=patients).count() == 3
+    assert all(1930 <= p.birth_year <= 2006 for p in patients)  # a year of birth, never a date
     for patient in patients:
         entries = selectors.entries_between(patient=patient, date_from=None, date_to=None)
         assert 40 <= len(entries) <= 60
