@@ -17,6 +17,7 @@ from imaging import bundles as bundles_mod
 from imaging.joints import JOINTS, group_of
 from imaging.preprocess import (
     CROP_SIZE,
+    WORK_SIZE,
     Letterbox,
     crops,
     decode_heatmaps,
@@ -154,11 +155,21 @@ def ra_probability(session, bundle, probs: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-logit[:, 0] / bundle.temperature()))
 
 
-def saliency_canvas(scores: list[JointScore], centres: np.ndarray, size: int = 512) -> np.ndarray:
-    """Paste each joint's map (upsampled to the crop) into the working frame; 0-1."""
+# The overlay is drawn at half the working resolution (256 px): the maps have a stride of 4
+# working px, so nothing is lost, and the browser scales it over the image; a quarter of the
+# pixels to paste and encode keeps "score + map" cheap (P4).
+OVERLAY_SCALE = 0.5
+
+
+def saliency_canvas(
+    scores: list[JointScore], centres: np.ndarray, size: int = 512, scale: float = OVERLAY_SCALE
+) -> np.ndarray:
+    """Paste each joint's map (upsampled to the crop) into the working frame scaled by `scale`;
+    values 0-1, normalised by the strongest evidence in the image."""
     from PIL import Image
 
-    canvas = np.zeros((size, size), np.float32)
+    side, tile_side = round(size * scale), round(CROP_SIZE * scale)
+    canvas = np.zeros((side, side), np.float32)
     peak = max((float(s.saliency.max()) for s in scores), default=0.0)
     if peak <= 0:
         return canvas
@@ -166,15 +177,15 @@ def saliency_canvas(scores: list[JointScore], centres: np.ndarray, size: int = 5
         tile = (
             np.asarray(
                 Image.fromarray(s.saliency.astype(np.float32)).resize(
-                    (CROP_SIZE, CROP_SIZE), Image.BILINEAR
+                    (tile_side, tile_side), Image.BILINEAR
                 )
             )
             / peak
         )
-        x0, y0 = round(cx - CROP_SIZE / 2), round(cy - CROP_SIZE / 2)
+        x0, y0 = round(cx * scale - tile_side / 2), round(cy * scale - tile_side / 2)
         xs, ys = (
-            slice(max(0, x0), min(size, x0 + CROP_SIZE)),
-            slice(max(0, y0), min(size, y0 + CROP_SIZE)),
+            slice(max(0, x0), min(side, x0 + tile_side)),
+            slice(max(0, y0), min(side, y0 + tile_side)),
         )
         sub = tile[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]
         np.maximum(canvas[ys, xs], sub, out=canvas[ys, xs])
@@ -182,20 +193,24 @@ def saliency_canvas(scores: list[JointScore], centres: np.ndarray, size: int = 5
 
 
 def overlay_png(canvas: np.ndarray, box: Letterbox, shape: tuple[int, int]) -> bytes:
-    """An RGBA heat overlay in the original image's aspect (at most 512 px on the long side):
-    transparent where there is no evidence, so it can sit over the image and be switched off."""
+    """An RGBA heat overlay in the original image's aspect (the canvas's resolution, at most 256
+    px on the long side): transparent where there is no evidence, so it can sit over the image,
+    scaled to it by the page, and be switched off."""
     from PIL import Image
 
+    scale = canvas.shape[0] / WORK_SIZE
     h, w = shape
-    nh, nw = round(h * box.scale), round(w * box.scale)
-    region = canvas[int(box.pad_y) : int(box.pad_y) + nh, int(box.pad_x) : int(box.pad_x) + nw]
-    heat = np.clip(region, 0, 1)
+    nh, nw = max(1, round(h * box.scale * scale)), max(1, round(w * box.scale * scale))
+    y0, x0 = int(box.pad_y * scale), int(box.pad_x * scale)
+    heat = np.clip(canvas[y0 : y0 + nh, x0 : x0 + nw], 0, 1)
     rgba = np.zeros((*heat.shape, 4), np.uint8)
     rgba[..., 0] = 255
     rgba[..., 1] = (200 * (1 - heat)).astype(np.uint8)
     rgba[..., 3] = (heat * 200).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(rgba).save(buf, format="PNG")
+    # Level 1: the overlay is mostly transparent and re-encoded per result; zlib's default
+    # level costs several times more for a file only slightly smaller.
+    Image.fromarray(rgba).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
