@@ -93,6 +93,16 @@ class JointOutput(serializers.Serializer):
         return row.review.reviewed_at.isoformat() if row.review else None
 
 
+class RaReviewOutput(serializers.Serializer):
+    """The clinician's answer on the RA pattern beside the model's probability."""
+
+    model_probability = serializers.FloatField(source="review.model_probability")
+    ra_pattern = serializers.BooleanField(source="review.ra_pattern")
+    action = serializers.CharField(source="review.action")
+    reviewed_by = serializers.IntegerField(source="review.reviewed_by_id")
+    reviewed_at = serializers.DateTimeField(source="review.reviewed_at")
+
+
 def _raise_400(exc: DjangoValidationError):
     detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
     raise ValidationError(detail) from exc
@@ -150,5 +160,7 @@ class StudyResultApi(APIView):
             return Response({"detail": "No result yet."}, status=status.HTTP_404_NOT_FOUND)
         data = ResultOutput(result).data
         data["joints"] = JointOutput(selectors.joint_rows(result=result), many=True).data
+        ra = selectors.ra_row(result=result)
+        data["ra_pattern_review"] = RaReviewOutput(ra).data if ra and ra.review else None
         data["notice"] = DEMO
         return Response(data)

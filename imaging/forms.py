@@ -35,3 +35,11 @@ class JointReviewForm(forms.Form):
         choices=[(g, str(g)) for g in range(6)],
         coerce=int,
     )
+
+
+class RaReviewForm(forms.Form):
+    ra_pattern = forms.TypedChoiceField(
+        label="RA pattern",
+        choices=[("yes", "Present"), ("no", "Absent")],
+        coerce=lambda value: value == "yes",
+    )

@@ -178,3 +178,34 @@ class JointReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.joint} {self.action} by {self.reviewed_by_id}"
+
+
+class RaReview(models.Model):
+    """A clinician's confirmation or override of the image-level RA pattern, kept beside the
+    model's probability. Append-only history: the latest row per result is the confirmed value."""
+
+    result = models.ForeignKey(Result, on_delete=models.CASCADE, related_name="ra_reviews")
+    action = models.CharField(max_length=8, choices=ReviewAction.choices)
+    model_probability = models.FloatField(null=True)
+    ra_pattern = models.BooleanField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="imaging_ra_reviews"
+    )
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        indexes = [models.Index(fields=["result", "-reviewed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=ReviewAction.values), name="ra_review_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(model_probability__isnull=True)
+                | Q(model_probability__gte=0, model_probability__lte=1),
+                name="ra_review_probability_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"RA pattern {self.action} by {self.reviewed_by_id}"

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest
 
 from accounts.models import Role, User
 from imaging.joints import JOINTS
-from imaging.models import JointReview, Result, Study
+from imaging.models import JointReview, RaReview, Result, Study
 
 SCOPE = "imaging"
 
@@ -92,6 +92,30 @@ def joint_rows(*, result: Result) -> list[JointRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class RaRow:
+    model: dict  # the model's output, unchanged: probability, confidence, needs_review
+    review: RaReview | None
+
+    @property
+    def shown(self) -> bool | None:
+        """What the summary shows: the clinician's answer, else the model's if confident."""
+        if self.review is not None:
+            return self.review.ra_pattern
+        if self.model.get("needs_review"):
+            return None
+        return self.model["probability"] >= 0.5
+
+
+def ra_row(*, result: Result) -> RaRow | None:
+    """The RA-pattern output beside its latest review (the confirmed value), if scored."""
+    model = (result.scores or {}).get("ra_pattern")
+    if not model:
+        return None
+    review = result.ra_reviews.select_related("reviewed_by").order_by("-reviewed_at", "-id").first()
+    return RaRow(model=model, review=review)
 
 
 def summary_studies(*, patient_id: int, limit: int = 3) -> list[tuple[Study, Result | None]]:

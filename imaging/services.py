@@ -31,6 +31,7 @@ from imaging.models import (
     RECORD_STUDY,
     Bundle,
     JointReview,
+    RaReview,
     Result,
     ResultStatus,
     ReviewAction,
@@ -284,4 +285,34 @@ def joint_review_save(
         _log(
             reviewer, result.study.patient_id, f"imaging review {joint} result={result.pk}", request
         )
+    return review
+
+
+def ra_review_save(
+    *,
+    result: Result,
+    reviewer: User,
+    ra_pattern: bool,
+    request: HttpRequest | None = None,
+) -> RaReview:
+    """Confirm or override the image-level RA pattern; the model's probability is copied beside
+    the clinician's answer. A probability the model was unsure of (needs review) is never
+    "confirmed": any answer to it is the clinician's own."""
+    if result.status != ResultStatus.SCORED:
+        raise ValidationError({"ra_pattern": "Only a scored result can be reviewed."})
+    model = (result.scores or {}).get("ra_pattern")
+    if not model:
+        raise ValidationError({"ra_pattern": "The result has no RA-pattern probability."})
+    agrees = (model["probability"] >= 0.5) == ra_pattern and not model.get("needs_review")
+    review = RaReview(
+        result=result,
+        action=ReviewAction.CONFIRM if agrees else ReviewAction.OVERRIDE,
+        model_probability=model["probability"],
+        ra_pattern=ra_pattern,
+        reviewed_by=reviewer,
+    )
+    with transaction.atomic():
+        review.full_clean()
+        review.save()
+        _log(reviewer, result.study.patient_id, f"imaging review RA result={result.pk}", request)
     return review

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from imaging import bundles as bundles_mod
 from imaging import pipeline, selectors, services
-from imaging.forms import JointReviewForm, UploadForm
+from imaging.forms import JointReviewForm, RaReviewForm, UploadForm
 from imaging.inputs import InputError, decode_image
 
 DEMO_BANNER = "Demonstration model trained on synthetic images, not for clinical use."
@@ -87,6 +87,7 @@ def study(request: HttpRequest, study_id) -> HttpResponse:
             "result": result,
             "rows": rows,
             "ra": (result.scores or {}).get("ra_pattern") if result else None,
+            "ra_row": selectors.ra_row(result=result) if result else None,
             "banner": DEMO_BANNER,
             "grades_jsn": range(5),
             "grades_erosion": range(6),
@@ -122,25 +123,38 @@ def study_overlay(request: HttpRequest, study_id) -> HttpResponse:
 @_signed_in
 @require_POST
 def joint_review(request: HttpRequest, study_id) -> HttpResponse:
+    """Save one review of the latest result: a joint's grades, or (score=ra_pattern) the
+    image-level RA pattern. One route for every score of the study."""
     obj = selectors.study_for_clinician(clinician=request.user, study_id=study_id, request=request)
     result = selectors.latest_result(study=obj)
-    form = JointReviewForm(request.POST)
+    is_ra = request.POST.get("score") == "ra_pattern"
+    form = RaReviewForm(request.POST) if is_ra else JointReviewForm(request.POST)
     if result is None or not form.is_valid():
-        messages.error(request, "The review was not saved: choose a grade for each score.")
+        messages.error(request, "The review was not saved: choose a value for each score.")
         return redirect("imaging:study", study_id=obj.pk)
     try:
-        services.joint_review_save(
-            result=result,
-            reviewer=request.user,
-            joint=form.cleaned_data["joint"],
-            jsn=form.cleaned_data["jsn"],
-            erosion=form.cleaned_data["erosion"],
-            request=request,
-        )
+        if is_ra:
+            services.ra_review_save(
+                result=result,
+                reviewer=request.user,
+                ra_pattern=form.cleaned_data["ra_pattern"],
+                request=request,
+            )
+        else:
+            services.joint_review_save(
+                result=result,
+                reviewer=request.user,
+                joint=form.cleaned_data["joint"],
+                jsn=form.cleaned_data["jsn"],
+                erosion=form.cleaned_data["erosion"],
+                request=request,
+            )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{form.cleaned_data['joint']} saved.")
+        messages.success(
+            request, "RA pattern saved." if is_ra else f"{form.cleaned_data['joint']} saved."
+        )
     return redirect("imaging:study", study_id=obj.pk)
 
 

@@ -24,6 +24,7 @@ def imaging_summary(report) -> dict:
                     "result": result,
                     "rows": rows,
                     "ra": (result.scores or {}).get("ra_pattern") if result else None,
+                    "ra_row": selectors.ra_row(result=result) if result else None,
                     "confirmed": sum(1 for r in rows if r.review),
                 }
             )

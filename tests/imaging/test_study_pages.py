@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
 
-from imaging.models import JointReview, Result, Study
+from imaging.models import JointReview, RaReview, Result, Study
 from tests.personas import login_verified
 
 BANNER = "demonstration model trained on synthetic images, not for clinical use"
@@ -80,6 +80,40 @@ def test_review_with_an_out_of_range_grade_is_refused(client, scored_study):
     assert JointReview.objects.count() == 0
 
 
+def test_ra_pattern_override_is_kept_beside_the_model_probability_with_who_and_when(
+    client, scored_study, carol_imaging
+):
+    result = Result.objects.get(study=scored_study)
+    model = result.scores["ra_pattern"]
+    opposite = "no" if model["probability"] >= 0.5 else "yes"
+    response = client.post(
+        f"/imaging/studies/{scored_study.pk}/review/",
+        {"score": "ra_pattern", "ra_pattern": opposite},
+    )
+    assert response.status_code == 302
+    review = RaReview.objects.get()
+    assert review.model_probability == model["probability"]
+    assert (review.ra_pattern, review.action) == (opposite == "yes", "override")
+    assert review.reviewed_by == carol_imaging and review.reviewed_at is not None
+    result.refresh_from_db()
+    assert result.scores["ra_pattern"] == model  # the model's output is never rewritten
+    page = client.get(f"/imaging/studies/{scored_study.pk}/").content.decode()
+    present = "present" if opposite == "yes" else "absent"
+    assert f"Confirmed: RA pattern {present}" in page
+    report = SimpleNamespace(patient_id=scored_study.patient_id, imaging_shared=True)
+    html = render_to_string("imaging/_summary.html", {"report": report})
+    assert f"RA pattern {present} (confirmed by a clinician" in html
+
+
+def test_ra_pattern_review_with_an_unknown_answer_is_refused(client, scored_study):
+    response = client.post(
+        f"/imaging/studies/{scored_study.pk}/review/",
+        {"score": "ra_pattern", "ra_pattern": "maybe"},
+    )
+    assert response.status_code == 302
+    assert RaReview.objects.count() == 0
+
+
 def test_clinician_without_imaging_grant_gets_404_on_every_study_route(
     client, scored_study, dave_diary_only
 ):
@@ -91,8 +125,10 @@ def test_clinician_without_imaging_grant_gets_404_on_every_study_route(
     assert (
         client.post(base + "review/", {"joint": "MCP1", "jsn": 0, "erosion": 0}).status_code == 404
     )
+    ra = {"score": "ra_pattern", "ra_pattern": "yes"}
+    assert client.post(base + "review/", ra).status_code == 404
     assert client.get(f"/imaging/patients/{scored_study.patient_id}/").status_code == 404
-    assert JointReview.objects.count() == 0
+    assert JointReview.objects.count() == 0 and RaReview.objects.count() == 0
 
 
 def test_anonymous_is_sent_to_sign_in(client, scored_study):

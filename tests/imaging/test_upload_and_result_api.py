@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from consent.models import AccessLogEvent
+from imaging import services
 from imaging.models import JointReview, Result, Study
 from imaging.training.synth import generate
 from tests.factories import confirmed_totp
@@ -62,6 +64,14 @@ def test_clinician_with_imaging_grant_uploads_and_gets_a_scored_result(
     assert body["joints"][0]["model"]["joint"] == "MCP1"
     assert "not for clinical use" in body["notice"]
     assert 0 <= body["scores"]["ra_pattern"]["probability"] <= 1
+    assert body["ra_pattern_review"] is None
+    services.ra_review_save(
+        result=Result.objects.get(study=study), reviewer=carol_imaging, ra_pattern=True
+    )
+    review = api_client.get(f"{URL}{study.pk}/result/").json()["ra_pattern_review"]
+    assert review["ra_pattern"] is True and review["reviewed_by"] == carol_imaging.pk
+    assert review["model_probability"] == body["scores"]["ra_pattern"]["probability"]
+    assert review["action"] in ("confirm", "override") and review["reviewed_at"]
     listing = api_client.get(URL, {"patient": patient_alice.pk})
     assert listing.status_code == 200 and listing.json()[0]["id"] == str(study.pk)
     assert AccessLogEvent.objects.filter(patient_id=patient_alice.pk, outcome="allowed").exists()
@@ -70,7 +80,6 @@ def test_clinician_with_imaging_grant_uploads_and_gets_a_scored_result(
 def test_dicom_upload_is_stored_deidentified(
     api_client, carol_imaging, patient_alice, eager_celery, django_capture_on_commit_callbacks
 ):
-    from imaging import services
 
     _login(api_client, carol_imaging)
     data = hand_dicom(generate(31).image)
@@ -152,7 +161,6 @@ def test_task_is_idempotent_for_a_finished_result(
     api_client, carol_imaging, patient_alice, hand_png, eager_celery,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
-    from imaging import services
 
     _login(api_client, carol_imaging)
     study_id = _upload(
@@ -203,6 +211,12 @@ def test_upload_of_a_non_hand_dicom_is_stored_and_flagged_not_scored(
     assert body["status"] == "needs_review"
     assert "MR" in body["review_reason"]
     assert body["joints"] == []
+    with pytest.raises(ValidationError):
+        services.ra_review_save(
+            result=Result.objects.get(study_id=response.json()["id"]),
+            reviewer=carol_imaging,
+            ra_pattern=False,
+        )
 
 
 def test_upload_of_an_image_without_a_hand_is_flagged_with_the_reason_not_scored(
