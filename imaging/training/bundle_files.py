@@ -324,6 +324,9 @@ def write_card(folder: Path, meta: dict) -> None:
         "- The erosion grade is the number of planted cortical defects, a simplification of the "
         "SvdH surface-area definition; the wrist is one radiocarpal region, not the SvdH sites.",
         "- The RA pattern is a rule on one hand's damage pattern, not a diagnosis.",
+        "- Hands were drawn filling a square frame at one field of view (scale 0.88-1.10): a "
+        "hand much smaller in the frame (wide margins, another field of view) is not found and "
+        "is flagged for manual review, not scored.",
         "",
     ]
     (folder / "docs").mkdir(parents=True, exist_ok=True)
