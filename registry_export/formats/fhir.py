@@ -50,11 +50,22 @@ SURVEY_CATEGORY = [
         ]
     }
 ]
-_SURVEY_JSON = json.dumps(SURVEY_CATEGORY, separators=(",", ":"))
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _dumps(resource: dict) -> bytes:
-    return (json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    return (_json(resource) + "\n").encode()
+
+
+# Fragments of the diary-day Observations, in the key order of the resources built in full
+# (the factor Observation as it was built by json.dumps of a dict, kept for identical bytes).
+_HEAD = '{"resourceType":"Observation","id":"'
+_FACTOR_CODE = _json(
+    {"coding": [{"system": SYMPTOM_CODE_SYSTEM, "code": "factor", "display": "Factor"}]}
+)
 
 
 def _instant(value: datetime) -> str:
@@ -74,29 +85,32 @@ class FhirWriter:
         self.ps = pseudonyms
         self.as_of = as_of
         self.linkage = linkage
-        # Pre-rendered JSON fragments of the hot path: each symptom Observation differs only in
-        # its id, subject, date, status and value (all hex, ISO dates, enums or integers).
+        # Pre-rendered JSON fragments of the hot path: each diary-day Observation differs only in
+        # its id, status, subject, date and value (hex, enums, ISO dates, integers, codes).
+        self._entry_ids = pseudonyms.resource_ids("DailyEntry")
         self._symptom_parts = [
             (
-                index,
-                f.name,
-                json.dumps(
+                f"-{index}",
+                _json(
                     {
                         "coding": [
                             {"system": SYMPTOM_CODE_SYSTEM, "code": f.fhir_code, "display": f.label}
                         ]
-                    },
-                    ensure_ascii=False,
-                    separators=(",", ":"),
+                    }
                 ),
             )
             for index, f in enumerate(symptom_fields())
         ]
-        self._factor_labels = {c.code: c.label for c in factor_choices()}
-        self._flare_code = json.dumps(
-            {"coding": [{"system": SYMPTOM_CODE_SYSTEM, "code": "flare", "display": "Flare"}]},
-            separators=(",", ":"),
+        self._flare_code = _json(
+            {"coding": [{"system": SYMPTOM_CODE_SYSTEM, "code": "flare", "display": "Flare"}]}
         )
+        survey = _json(SURVEY_CATEGORY)
+        self._common = {
+            status: f'","status":"{status}","category":{survey},"code":'
+            for status in ("final", "amended")
+        }
+        self._factor_labels = {c.code: c.label for c in factor_choices()}
+        self._factors: dict[str, tuple[str, str]] = {}
 
     # --- one patient ----------------------------------------------------------------------
     def write(self, data: PatientData) -> None:
@@ -108,8 +122,11 @@ class FhirWriter:
         for med in data.medications:
             self.files.write(RESOURCE_FILES["MedicationStatement"], _dumps(self._med(med, ref)))
         obs = RESOURCE_FILES["Observation"]
-        for entry in data.entries:
-            lines = self._entry_observations(entry, ref)
+        if data.entries:
+            # One write per patient: a year of days is some hundreds of KiB.
+            lines: list[str] = []
+            for entry in data.entries:
+                self._entry_observations(entry, ref, lines.append)
             self.files.write(obs, "".join(lines).encode(), count=len(lines))
         for q in data.questionnaires:
             qr_id = self.ps.resource_id("QuestionnaireResponse", q.response_id)
@@ -131,56 +148,52 @@ class FhirWriter:
             resource["birthDate"] = f"{data.patient.birth_year:04d}"
         return resource
 
-    def _entry_observations(self, entry: EntryRow, ref: str) -> list[str]:
-        base_id = self.ps.resource_id("DailyEntry", entry.entry_id)[:56]
-        day = entry.date.isoformat()
-        status = _entry_status(entry)
-        head = '{"resourceType":"Observation","id":"'
-        common = f'","status":"{status}","category":{_SURVEY_JSON},"code":'
-        tail = f',"subject":{{"reference":"{ref}"}},"effectiveDateTime":"{day}",'
-        lines = []
-        for index, name, code_json in self._symptom_parts:
-            value = entry.scores.get(name)
-            if value is None:
-                continue
-            lines.append(
-                f'{head}{base_id}-{index}{common}{code_json}{tail}"valueInteger":{int(value)}}}\n'
-            )
+    def _entry_observations(self, entry: EntryRow, ref: str, append) -> None:
+        """Append the lines of one diary day: six scores, the flare flag, one per factor.
+
+        Built from pre-rendered fragments (see __init__): only the id, status, subject, date
+        and value vary, and those are hex, enums, ISO dates, integers or JSON-escaped codes, so
+        each line is byte for byte what json.dumps of the resource would give.
+        """
+        base_id = self._entry_ids.resource_id(entry.entry_id)[:56]
+        common = self._common[_entry_status(entry)]
+        tail = f',"subject":{{"reference":"{ref}"}},"effectiveDateTime":"{entry.date.isoformat()}",'
+        for score, (suffix, code_json) in zip(entry.scores, self._symptom_parts, strict=True):
+            if score is not None:
+                append(
+                    f'{_HEAD}{base_id}{suffix}{common}{code_json}{tail}"valueInteger":{int(score)}}}\n'
+                )
         if entry.flare is not None:
             flag = "true" if entry.flare else "false"
-            lines.append(
-                f'{head}{base_id}-f{common}{self._flare_code}{tail}"valueBoolean":{flag}}}\n'
-            )
-        for factor in sorted(entry.factors):
-            resource = {
-                "resourceType": "Observation",
-                "id": f"{base_id}-x-{self._factor_slug(factor)}"[:64],
-                "status": status,
-                "category": SURVEY_CATEGORY,
-                "code": {
-                    "coding": [
-                        {"system": SYMPTOM_CODE_SYSTEM, "code": "factor", "display": "Factor"}
-                    ]
-                },
-                "subject": {"reference": ref},
-                "effectiveDateTime": day,
-                "valueCodeableConcept": {
-                    "coding": [
-                        {
-                            "system": FACTOR_CODE_SYSTEM,
-                            "code": factor,
-                            "display": self._factor_labels.get(factor, factor),
-                        }
-                    ]
-                },
+            append(f'{_HEAD}{base_id}-f{common}{self._flare_code}{tail}"valueBoolean":{flag}}}\n')
+        if entry.factors:
+            for factor in sorted(entry.factors):
+                suffix, value_json = self._factor_parts(factor)
+                append(f"{_HEAD}{base_id}{suffix}{common}{_FACTOR_CODE}{tail}{value_json}}}\n")
+
+    def _factor_parts(self, factor: str) -> tuple[str, str]:
+        """(id suffix, '"valueCodeableConcept":{...}') of a factor code, rendered once."""
+        found = self._factors.get(factor)
+        if found is None:
+            # base_id is 56 characters and FHIR ids at most 64: the suffix keeps 8.
+            suffix = f"-x-{self._factor_slug(factor)}"[:8]
+            value = {
+                "coding": [
+                    {
+                        "system": FACTOR_CODE_SYSTEM,
+                        "code": factor,
+                        "display": self._factor_labels.get(factor, factor),
+                    }
+                ]
             }
-            lines.append(_dumps(resource).decode())
-        return lines
+            found = (suffix, f'"valueCodeableConcept":{_json(value)}')
+            self._factors[factor] = found
+        return found
 
     @staticmethod
     def _factor_slug(code: str) -> str:
-        # FHIR ids allow only letters, digits, "-" and ".".
-        return "".join(c if c.isalnum() or c in "-." else "-" for c in code)
+        # FHIR ids allow only ASCII letters, digits, "-" and ".".
+        return "".join(c if (c.isascii() and c.isalnum()) or c in "-." else "-" for c in code)
 
     def _consent(self, consent: ConsentRow, ref: str) -> dict:
         resource = {

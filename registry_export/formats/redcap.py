@@ -54,6 +54,8 @@ DICTIONARY_COLUMNS = [
 # a diary day is its day number, a questionnaire its minute of completion, counted from here.
 INSTANCE_ORIGIN = date(2000, 1, 1)
 _ORIGIN_DT = datetime(2000, 1, 1, tzinfo=UTC)
+# Day number 1 is INSTANCE_ORIGIN itself.
+_ORIGIN_ORDINAL = INSTANCE_ORIGIN.toordinal() - 1
 
 
 @dataclass(frozen=True)
@@ -175,10 +177,14 @@ def record_header(*, linkage: bool) -> list[str]:
     return cols
 
 
-def _csv_bytes(rows: list[list[str]]) -> bytes:
+def _csv_text(rows: list[list[str]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)  # RFC 4180 line ends
-    return buffer.getvalue().encode()
+    return buffer.getvalue()
+
+
+def _csv_bytes(rows: list[list[str]]) -> bytes:
+    return _csv_text(rows).encode()
 
 
 def header_bytes(*, linkage: bool) -> bytes:
@@ -203,6 +209,45 @@ class RedcapWriter:
         self._index = {name: i for i, name in enumerate(self.columns)}
         self._symptoms = [f.name for f in symptom_fields()]
         self._factor_codes = [c.code for c in factor_choices()]
+        self._no_flags = ["0"] * len(self._factor_codes)
+        self._entry_format = self._entry_template()
+
+    def _entry_template(self) -> str:
+        """The CSV line of a diary day after `record_id,`, as a str.format template.
+
+        Every value of a diary-day row is a constant, a pseudonym (hex), an ISO date, an integer,
+        "0", "1" or empty: nothing the csv module would quote, so the line is the same bytes as
+        csv.writer gives, without building a row list per day (millions of days per run).
+        """
+        names = ["diary_date", *self._symptoms, "flare"]
+        names += [f"factors___{code}" for code in self._factor_codes]
+        names.append("amended")
+        slots = {self._index[name]: n for n, name in enumerate(names, start=1)}
+        cells = [EVENT_NAME, "daily_diary", "{0}"]
+        cells += [f"{{{slots[i]}}}" if i in slots else "" for i in range(4, len(self.columns))]
+        return ",".join(cells) + "\r\n"
+
+    def _entries_csv(self, rid: str, entries: list[EntryRow]) -> str:
+        line = f"{rid},{self._entry_format}".format
+        codes = self._factor_codes
+        origin = _ORIGIN_ORDINAL
+        out = []
+        for e in entries:
+            scores = ["" if s is None else str(int(s)) for s in e.scores]
+            flare = "" if e.flare is None else "1" if e.flare else "0"
+            chosen = e.factors
+            flags = ["1" if code in chosen else "0" for code in codes] if chosen else self._no_flags
+            out.append(
+                line(
+                    e.date.toordinal() - origin,
+                    e.date.isoformat(),
+                    *scores,
+                    flare,
+                    *flags,
+                    "1" if e.amended else "0",
+                )
+            )
+        return "".join(out)
 
     def _row(self, record_id: str, instrument: str, instance: int | str, **values) -> list[str]:
         row = [""] * len(self.columns)
@@ -213,12 +258,14 @@ class RedcapWriter:
 
     def write(self, data: PatientData) -> None:
         rid = self.ps.patient(data.patient.patient_id)
-        rows = [self._participant(rid, data)]
-        rows += [self._entry(rid, e) for e in data.entries]
-        rows += [self._questionnaire(rid, q) for q in data.questionnaires]
+        head = [self._participant(rid, data)]
+        rows = [self._questionnaire(rid, q) for q in data.questionnaires]
         meds = sorted(data.medications, key=lambda m: (m.start or date.min, m.medicine_id))
         rows += [self._medication(rid, i, m) for i, m in enumerate(meds, start=1)]
-        self.files.write(RECORDS_FILE, _csv_bytes(rows), count=len(rows))
+        # Participant row, diary days, questionnaires, medicines: the rows with free text go
+        # through the csv module, the diary days through their template (_entries_csv).
+        text = _csv_text(head) + self._entries_csv(rid, data.entries) + _csv_text(rows)
+        self.files.write(RECORDS_FILE, text.encode(), count=1 + len(data.entries) + len(rows))
 
     def _participant(self, rid: str, data: PatientData) -> list[str]:
         values = {}
@@ -231,19 +278,6 @@ class RedcapWriter:
             values["consent_date"] = data.consent.given_at.date().isoformat()
         row = self._row(rid, "", "", **values)
         return row
-
-    def _entry(self, rid: str, e: EntryRow) -> list[str]:
-        values = {"diary_date": e.date.isoformat(), "amended": "1" if e.amended else "0"}
-        for name in self._symptoms:
-            score = e.scores.get(name)
-            values[name] = "" if score is None else str(int(score))
-        if e.flare is not None:
-            values["flare"] = "1" if e.flare else "0"
-        chosen = set(e.factors)
-        for code in self._factor_codes:
-            values[f"factors___{code}"] = "1" if code in chosen else "0"
-        instance = (e.date - INSTANCE_ORIGIN).days + 1
-        return self._row(rid, "daily_diary", instance, **values)
 
     def _questionnaire(self, rid: str, q: QuestionnaireRow) -> list[str]:
         completed = q.completed_at.astimezone(UTC)

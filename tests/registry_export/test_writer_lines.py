@@ -1,0 +1,99 @@
+"""The writers' diary-day lines, built from pre-rendered fragments for speed, are exactly what a
+plain serialisation of their content gives: compact JSON for FHIR, the csv module for REDCap.
+
+Hand-made rows (no database) cover what the seeded diaries rarely have: a score or the flare flag
+not recorded, an amended day, and factor codes with characters JSON must escape.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+from datetime import date, timedelta
+
+from registry_export.formats import PartFiles
+from registry_export.formats.fhir import FILES as FHIR_FILES
+from registry_export.formats.fhir import FhirWriter
+from registry_export.formats.redcap import RECORDS_FILE, RedcapWriter, record_header
+from registry_export.formats.vocabulary import symptom_fields
+from registry_export.pseudonyms import Pseudonymiser
+from registry_export.rows import EntryRow, PatientData, PatientRow
+
+PS = Pseudonymiser(b"\x07" * 32)
+DAY = date(2026, 3, 1)
+
+
+def patient_data() -> PatientData:
+    entries = [
+        EntryRow(7, "e-full", DAY, (1, 2, 3, 4, 5, 6), flare=True, factors=("stress", "dry_air")),
+        EntryRow(7, "e-amended", DAY + timedelta(days=1), (0, 0, 0, 0, 0, 10), False, amended=True),
+        EntryRow(7, "e-gaps", DAY + timedelta(days=2), (None, 2, None, 4, 5, None), flare=None),
+        EntryRow(7, "e-odd", DAY + timedelta(days=3), (9,) * 6, True, factors=('q"uo\\te', "é")),
+    ]
+    return PatientData(patient=PatientRow(patient_id=7), entries=entries)
+
+
+def write(writer_class, names, tmp_path):
+    files = PartFiles(tmp_path, names)
+    writer_class(files, PS, as_of=DAY + timedelta(days=30), linkage=False).write(patient_data())
+    summary = files.close()
+    return summary, {name: (tmp_path / name).read_bytes() for name in names}
+
+
+def test_fhir_day_lines_are_the_compact_json_of_valid_observations(tmp_path):
+    summary, files = write(FhirWriter, FHIR_FILES, tmp_path)
+    lines = files["Observation.ndjson"].decode().splitlines(keepends=True)
+    observation = importlib.import_module("fhir.resources.R4B.observation").Observation
+    for line in lines:
+        resource = json.loads(line)
+        assert line == json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n"
+        observation.model_validate(resource)
+    assert summary["Observation.ndjson"]["count"] == len(lines)
+    by_day: dict[str, list[dict]] = {}
+    for resource in map(json.loads, lines):
+        by_day.setdefault(resource["effectiveDateTime"], []).append(resource)
+    full, amended, gaps, odd = (by_day[(DAY + timedelta(days=i)).isoformat()] for i in range(4))
+    assert len(full) == 6 + 1 + 2 and {o["status"] for o in full} == {"final"}
+    assert [o["valueInteger"] for o in full[:6]] == [1, 2, 3, 4, 5, 6]
+    assert full[6]["valueBoolean"] is True
+    # Factors in code order, each with its label from the diary's choices.
+    factor_codes = [o["valueCodeableConcept"]["coding"][0] for o in full[7:]]
+    assert [(c["code"], c["display"]) for c in factor_codes] == [
+        ("dry_air", "Dry or heated air"),
+        ("stress", "Stress"),
+    ]
+    assert {o["status"] for o in amended} == {"amended"} and amended[6]["valueBoolean"] is False
+    # Nothing is invented for what was not recorded: three scores, no flare flag.
+    assert [o["valueInteger"] for o in gaps] == [2, 4, 5]
+    codes = [f.fhir_code for f in symptom_fields()]
+    assert [o["code"]["coding"][0]["code"] for o in gaps] == [codes[1], codes[3], codes[4]]
+    assert [o["valueCodeableConcept"]["coding"][0]["code"] for o in odd[7:]] == ['q"uo\\te', "é"]
+    ids = [o["id"] for day in (full, amended, gaps, odd) for o in day]
+    assert len(set(ids)) == len(ids) and max(map(len, ids)) <= 64
+
+
+def test_redcap_day_rows_are_what_the_csv_module_writes(tmp_path):
+    summary, files = write(RedcapWriter, [RECORDS_FILE], tmp_path)
+    text = files[RECORDS_FILE].decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    again = io.StringIO()
+    csv.writer(again, lineterminator="\r\n").writerows(rows)
+    assert again.getvalue() == text
+    header = record_header(linkage=False)
+    assert all(len(row) == len(header) for row in rows)
+    assert summary[RECORDS_FILE]["count"] == len(rows) == 1 + 4
+    days = [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    names = [f.name for f in symptom_fields()]
+    full, amended, gaps, odd = days
+    assert full["record_id"] == PS.patient(7) and full["redcap_repeat_instrument"] == "daily_diary"
+    assert int(full["redcap_repeat_instance"]) == (DAY - date(2000, 1, 1)).days + 1
+    assert [full[n] for n in names] == ["1", "2", "3", "4", "5", "6"]
+    assert (full["flare"], full["factors___stress"], full["factors___dry_air"]) == ("1", "1", "1")
+    assert full["factors___travel"] == "0" and full["amended"] == "0"
+    assert amended["amended"] == "1" and amended["flare"] == "0"
+    assert [gaps[n] for n in names] == ["", "2", "", "4", "5", ""] and gaps["flare"] == ""
+    # Codes outside the diary's choices have no column: nothing of them is written.
+    assert 'q"uo' not in text and odd["factors___other"] == "0"
+    assert all(d["consent_scope"] == "" and d["q_instrument"] == "" for d in days)
