@@ -541,9 +541,12 @@ def _concat(target: Path, parts: list[tuple[ExportPartition, Path]], name: str, 
     size = len(header)
     with open(target, "wb") as out:
         out.write(header)
-        for partition, path in parts:
+        for n, (partition, path) in enumerate(parts):
             expected = partition.parts.get(name, {}).get("sha256")
-            part_digest = hashlib.sha256()
+            # Without a header the file's digest starts as its first part's own, so that part
+            # is hashed once (hexdigest() does not end a hash: the file's goes on after it).
+            shared = n == 0 and not header
+            part_digest = digest if shared else hashlib.sha256()
             try:
                 handle = open(path, "rb")  # noqa: SIM115 - closed below
             except FileNotFoundError as exc:
@@ -553,8 +556,9 @@ def _concat(target: Path, parts: list[tuple[ExportPartition, Path]], name: str, 
             with handle:
                 while block := handle.read(storage.READ_BLOCK):
                     out.write(block)
-                    digest.update(block)
                     part_digest.update(block)
+                    if not shared:
+                        digest.update(block)
                     size += len(block)
             if expected is None or part_digest.hexdigest() != expected:
                 raise ExportError(f"Part file {name} of partition {partition.index} is altered.")
