@@ -161,7 +161,8 @@ def report(results: list[dict], days: int) -> int:
     for r in results:
         print(
             f"  {r['size']:>6} patients ({r['patients']} consenting, {r['entries']:,} entries): "
-            f"export {r['seconds']:7.1f} s, COPY {r['copy']:6.2f} s, "
+            f"export {r['seconds']:7.1f} s ({r['entries'] / r['seconds']:,.0f} entries/s), "
+            f"COPY {r['copy']:6.2f} s, "
             f"ratio {r['seconds'] / r['copy']:5.1f}x, peak {r['peak_kib'] / 1024:6.1f} MiB, "
             f"files {r['bytes'] / 2**20:7.1f} MiB (seeding {r['seeding']:.0f} s)"
         )
