@@ -32,3 +32,9 @@ def backup_codes_left(*, user: User) -> int:
 
 def login_locked_out(*, request, email: str) -> bool:
     return AxesProxyHandler.is_locked(request, credentials={"email": email})
+
+
+def birth_years(*, patient_ids: list[int]) -> dict[int, int]:
+    """Patient id -> year of birth, for the patients who gave one (a year only, never a date)."""
+    rows = User.objects.filter(pk__in=patient_ids, birth_year__isnull=False)
+    return dict(rows.values_list("pk", "birth_year"))

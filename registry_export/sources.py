@@ -13,6 +13,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import attrgetter
 
+from accounts import selectors as accounts_selectors
 from accounts.models import User
 from consent import selectors as consent_selectors
 from consent.fhir import policy_uri
@@ -182,12 +183,12 @@ def _entries(patient_ids: list[int], selection: Selection) -> Iterator[tuple[int
         yield patient_id, list(group)
 
 
-def _patient_row(patient_id: int, selection: Selection) -> PatientRow:
+def _patient_row(patient_id: int, selection: Selection, birth_year: int | None) -> PatientRow:
     nhs = None
     if selection.linkage:
         nhs = consent_selectors.nhs_number_for_linkage(patient_id=patient_id, at=selection.at)
-    # The user model keeps no birth date, so no birth year is exported (only ever the year).
-    return PatientRow(patient_id=patient_id, birth_year=None, nhs_number=nhs)
+    # Only ever the year of birth (the user model keeps no birth date).
+    return PatientRow(patient_id=patient_id, birth_year=birth_year, nhs_number=nhs)
 
 
 def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterator[PatientData]:
@@ -195,10 +196,11 @@ def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterat
     for start in range(0, len(patient_ids), PATIENT_BATCH):
         batch = patient_ids[start : start + PATIENT_BATCH]
         entries = _entries(batch, selection)
+        years = accounts_selectors.birth_years(patient_ids=batch)
         pending = next(entries, None)
         for pid in batch:
             data = PatientData(
-                patient=_patient_row(pid, selection),
+                patient=_patient_row(pid, selection, years.get(pid)),
                 consent=_consent_row(pid, selection),
                 questionnaires=_questionnaires(pid, selection),
                 medications=_medications(pid, selection),

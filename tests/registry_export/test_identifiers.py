@@ -101,3 +101,23 @@ def test_an_nhs_number_reaches_only_a_linkage_destinations_writers(tmp_path):
     )
     assert {"system": NHS_NUMBER_SYSTEM, "value": VALID_NHS_NUMBERS[0]} in patient["identifier"]
     assert record["nhs_number"] == VALID_NHS_NUMBERS[0]
+
+
+@pytest.mark.django_db
+def test_a_run_writes_the_year_of_birth_the_patient_gave_and_nothing_for_others(
+    registry, destination
+):
+    from accounts.services import profile_update
+
+    with_year, without = PatientFactory(), PatientFactory()
+    profile_update(user=with_year, birth_year=1961)
+    for p in (with_year, without):
+        write_diary(p, days=2)
+        give_consent(p, ConsentScope.REGISTRY_SHARING, registry=registry)
+
+    files = read_files(run_now(destination))
+
+    patients = [json.loads(line) for line in files["Patient.ndjson"].splitlines()]
+    assert sorted(p.get("birthDate", "-") for p in patients) == ["-", "1961"]
+    records = list(csv.DictReader(io.StringIO(files[RECORDS_FILE].decode())))
+    assert sorted(r["birth_year"] for r in records if r["birth_year"]) == ["1961"]
