@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from consent import selectors, services
 from consent.models import AccessOutcome, ShareScope, SharingGrant
+from diary.selectors import patient_today
 
 DEFAULT_PERIOD_DAYS = 90
 NO_ENTRY_FLAG_DAYS = 14
@@ -110,8 +111,8 @@ def _row(grant: SharingGrant, today: date) -> PatientRow:
 def patient_rows(*, clinician: User, request: HttpRequest | None) -> list[PatientRow]:
     """Patients with a grant in force now; each listed patient's read is logged."""
     grants = list(selectors.active_grants_for_clinician(clinician=clinician))
-    today = timezone.localdate()
-    rows = [_row(g, today) for g in grants]
+    # "Today" is each patient's own calendar day: diary days follow the patient's time zone.
+    rows = [_row(g, patient_today(g.patient)) for g in grants]
     if rows:
         services.access_log_record_many(
             actor=clinician,

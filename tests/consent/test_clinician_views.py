@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -86,6 +86,27 @@ def test_my_patients_lists_active_grants_with_flags(
     assert alice["flares_30d"] == 2
     bob = rows["bob@example.org"]
     assert bob["no_entry_flag"] is True and bob["esspri"] is None
+
+
+def test_my_patients_counts_flares_up_to_the_patients_own_today(
+    api_client, patient_alice, carol_grant, monkeypatch
+):
+    # Tomorrow at 12:00 UTC (after the grant began): in London it is still that day, on
+    # Kiritimati (UTC+14) it is already the day after.
+    tomorrow = timezone.now().date() + timedelta(days=1)
+    noon = datetime.combine(tomorrow, time(12), tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: noon)
+    patient_alice.time_zone = "Pacific/Kiritimati"
+    patient_alice.save(update_fields=["time_zone"])
+    her_today = tomorrow + timedelta(days=1)
+    _entry(patient_alice, her_today, 4, flare=True)
+    login_verified(api_client, carol_grant.clinician)
+
+    (alice,) = api_client.get(reverse("api_patients")).json()["results"]
+
+    assert alice["last_entry"] == her_today.isoformat()
+    assert alice["flares_30d"] == 1
+    assert alice["no_entry_flag"] is False
 
 
 @pytest.mark.parametrize(
