@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -227,22 +228,16 @@ def decrypt_json(
     data = decrypt_bytes(
         patient_id=patient_id, record_type=record_type, record_id=record_id, blob=blob, cache=cache
     )
-    return _decode_json(data.decode())
+    return _decode_json(data)
 
 
-# The C scanner behind json.loads, called directly: the blob is our own compact JSON, so the
-# whitespace handling around it is not needed (the end check below keeps it strict).
-_scan_json = json.JSONDecoder().scan_once
-
-
-def _decode_json(text: str) -> Any:
+def _decode_json(data: bytes) -> Any:
+    # orjson: about twice as fast as the standard library here (decoding dominates a bulk read),
+    # and as strict (no trailing data, valid UTF-8 only).
     try:
-        value, end = _scan_json(text, 0)
-    except StopIteration as exc:
-        raise DecryptionError("The decrypted payload is not JSON.") from exc
-    if end != len(text):
-        raise DecryptionError("The decrypted payload has trailing data.")
-    return value
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise DecryptionError("The decrypted payload is not valid JSON.") from exc
 
 
 def decrypt_json_many(
@@ -266,7 +261,7 @@ def decrypt_json_many(
             data = cipher.decrypt(blob[1 + _KEY_ID_LEN : _HEADER_LEN], blob[_HEADER_LEN:], aad)
         except InvalidTag as exc:
             raise DecryptionError("Ciphertext failed authentication (tampered or moved).") from exc
-        yield _decode_json(data.decode())
+        yield _decode_json(data)
 
 
 def destroy_patient_key(patient_id: int) -> bool:

@@ -118,6 +118,21 @@ def test_bytes_round_trip_for_files(patient_alice):
     )
 
 
+@pytest.mark.parametrize("plain", [b'{"a":1}x', b"", b"\xff\xfe", b"NaN"])
+def test_authentic_blob_that_is_not_strict_json_raises(patient_alice, plain):
+    blob = crypto.encrypt_bytes(
+        patient_id=patient_alice.pk, record_type="t", record_id="r", data=plain
+    )
+    with pytest.raises(crypto.DecryptionError, match="not valid JSON"):
+        crypto.decrypt_json(patient_id=patient_alice.pk, record_type="t", record_id="r", blob=blob)
+    with pytest.raises(crypto.DecryptionError, match="not valid JSON"):
+        list(
+            crypto.decrypt_json_many(
+                record_type="t", rows=[(patient_alice.pk, "r", blob)], cache=crypto.DataKeyCache()
+            )
+        )
+
+
 def test_ensure_patient_key_is_idempotent(patient_alice):
     crypto.ensure_patient_key(patient_alice.pk)
     first = PatientKey.objects.get(patient=patient_alice).key_id
