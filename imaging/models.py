@@ -143,8 +143,8 @@ class Result(models.Model):
 
 
 class ReviewAction(models.TextChoices):
-    CONFIRM = "confirm", "Confirmed the model's grades"
-    OVERRIDE = "override", "Overrode the model's grades"
+    CONFIRM = "confirm", "Confirmed the model's result"
+    OVERRIDE = "override", "Overrode the model's result"
 
 
 class JointReview(models.Model):
