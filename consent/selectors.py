@@ -7,6 +7,7 @@ every refusal writes a denied row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -265,6 +266,20 @@ def consent_history(*, patient: User) -> QuerySet[ConsentEvent]:
     )
 
 
+def consent_histories(*, patient_ids: Iterable[int]) -> dict[int, list[ConsentEvent]]:
+    """consent_history of many patients with one query (registry exports), by patient."""
+    ids = list(patient_ids)
+    found: dict[int, list[ConsentEvent]] = {pid: [] for pid in ids}
+    events = (
+        ConsentEvent.objects.filter(patient_id__in=ids)
+        .select_related("document", "registry")
+        .order_by("patient_id", "-occurred_at", "-id")
+    )
+    for event in events:
+        found[event.patient_id].append(event)
+    return found
+
+
 def published_documents() -> QuerySet[ConsentDocument]:
     return ConsentDocument.objects.filter(published_at__isnull=False).select_related("registry")
 
@@ -346,6 +361,31 @@ def nhs_number_for_linkage(*, patient_id: int, at: datetime | None = None) -> st
         blob=bytes(row.ciphertext),
     )
     return payload["nhs_number"]
+
+
+def nhs_numbers_for_linkage(*, patient_ids: Iterable[int], at: datetime) -> dict[int, str]:
+    """nhs_number_for_linkage of many patients with a few queries (linkage exports): only
+    those whose NHS-linkage consent is in force at `at` and who gave a number."""
+    from diary import crypto
+
+    ids = list(patient_ids)
+    linked = set(
+        patients_with_active_consent(scope=ConsentScope.NHS_LINKAGE, at=at).filter(pk__in=ids)
+    )
+    rows = list(NhsNumber.objects.filter(patient_id__in=linked).order_by("patient_id"))
+    cache = crypto.DataKeyCache()
+    cache.preload(linked)
+    found = {}
+    for row in rows:
+        payload = crypto.decrypt_json(
+            patient_id=row.patient_id,
+            record_type=services.NHS_RECORD_TYPE,
+            record_id=str(row.id),
+            blob=bytes(row.ciphertext),
+            cache=cache,
+        )
+        found[row.patient_id] = payload["nhs_number"]
+    return found
 
 
 def has_nhs_number(*, patient: User) -> bool:

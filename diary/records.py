@@ -39,6 +39,23 @@ class EntryView:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryScores:
+    """One diary day without its free-text note or timestamps: what bulk readers (registry
+    exports) use. Read without parsing three timestamps and a UUID per row, which at millions of
+    rows costs more than the decryption."""
+
+    patient_id: int
+    entry_id: str
+    date: date
+    # The symptom scores 0-10 (None when not recorded), in diary.fields.SYMPTOM_NAMES order.
+    scores: tuple[int | None, ...]
+    flare: bool | None
+    factors: tuple[str, ...] = ()
+    # Changed after its own day (amended_at is set).
+    amended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DoseChange:
     date: date
     dose: str

@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from diary.records import EntryScores
+
+# A diary day as the writers read it. The diary's bulk reader already returns exactly these plain
+# rows (no note, no timestamps), so the millions of an export are not copied into another type.
+EntryRow = EntryScores
+
 
 @dataclass(frozen=True, slots=True)
 class PatientRow:
@@ -25,18 +31,6 @@ class ConsentRow:
     given_at: datetime
     # The consent document version agreed to, as a canonical URL (consent.fhir.policy_uri).
     policy_uri: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class EntryRow:
-    patient_id: int
-    entry_id: str
-    date: date
-    # The symptom scores 0-10 (None when not recorded), in diary.fields.SYMPTOM_NAMES order.
-    scores: tuple[int | None, ...]
-    flare: bool | None
-    factors: tuple[str, ...] = ()
-    amended: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,10 @@ from itertools import groupby
 from operator import attrgetter
 
 from accounts import selectors as accounts_selectors
-from accounts.models import User
 from consent import selectors as consent_selectors
 from consent.fhir import policy_uri
 from diary import selectors as diary_selectors
-from diary.fields import SCHEDULES, SYMPTOM_NAMES
+from diary.fields import SCHEDULES
 from registry_export.rows import (
     ConsentRow,
     EntryRow,
@@ -46,12 +45,6 @@ class Selection:
     linkage: bool
 
 
-def _PatientRef(patient_id: int) -> User:  # noqa: N802 - reads as the reference it builds
-    # The selectors take a patient and use only its primary key: an unsaved instance avoids a
-    # query per patient.
-    return User(pk=patient_id)
-
-
 def _registry(selection: Selection):
     if selection.registry_id is None:
         return None
@@ -76,9 +69,10 @@ def _in_window(changed: datetime, selection: Selection) -> bool:
     return selection.since is None or changed >= selection.since
 
 
-def _consent_row(patient_id: int, selection: Selection) -> ConsentRow | None:
-    """The consent event in force at the snapshot (the latest one on the topic)."""
-    for event in consent_selectors.consent_history(patient=_PatientRef(patient_id)):
+def _consent_row(patient_id: int, history, selection: Selection) -> ConsentRow | None:
+    """The consent event in force at the snapshot (the latest one on the topic); `history` is
+    the patient's consent events, newest first."""
+    for event in history:
         if event.occurred_at > selection.at or event.scope != selection.scope:
             continue
         if selection.registry_id is not None and event.registry_id != selection.registry_id:
@@ -94,11 +88,8 @@ def _consent_row(patient_id: int, selection: Selection) -> ConsentRow | None:
     return None
 
 
-def _questionnaires(patient_id: int, selection: Selection) -> list[QuestionnaireRow]:
+def _questionnaires(patient_id: int, views, selection: Selection) -> list[QuestionnaireRow]:
     rows = []
-    views = diary_selectors.questionnaires_between(
-        patient=_PatientRef(patient_id), date_from=None, date_to=None
-    )
     for q in sorted(views, key=lambda v: (v.completed_at, str(v.id))):
         if not _in_window(q.completed_at, selection):
             continue
@@ -122,13 +113,13 @@ def _plain(value: object) -> object:
     return value if isinstance(value, bool | int | float | str) or value is None else str(value)
 
 
-def _medications(patient_id: int, selection: Selection) -> list[MedicationRow]:
+def _medications(patient_id: int, medicines, selection: Selection) -> list[MedicationRow]:
     """The medicine list as it stood on the snapshot day: the list is small, so it is exported
     whole each run. Only facts dated up to that day are used (start, dose changes, a stop), so
     a re-run of the same period writes the same statements whatever was recorded since."""
     as_of = selection.at.date()
     rows = []
-    for m in diary_selectors.medicines_for(patient=_PatientRef(patient_id)):
+    for m in medicines:
         if m.start_date > as_of:
             continue
         dose, unit, schedule = m.dose, m.unit, m.schedule_label
@@ -153,57 +144,50 @@ def _medications(patient_id: int, selection: Selection) -> list[MedicationRow]:
     return rows
 
 
-_scores_of = attrgetter(*SYMPTOM_NAMES)
-
-
-def _entry_row(view) -> EntryRow:
-    return EntryRow(
-        patient_id=view.patient_id,
-        entry_id=str(view.id),
-        date=view.date,
-        scores=_scores_of(view),
-        flare=view.flare,
-        factors=tuple(view.factors),
-        amended=view.amended_at is not None,
-    )
-
-
 def _entries(patient_ids: list[int], selection: Selection) -> Iterator[tuple[int, list[EntryRow]]]:
     """(patient id, that patient's entries in the window), in patient order."""
 
     def rows():
-        for chunk in diary_selectors.iter_entry_chunks(
-            patient_ids=patient_ids, chunk_size=ENTRY_CHUNK
+        for chunk in diary_selectors.iter_entry_scores(
+            patient_ids=patient_ids,
+            updated_from=selection.since,
+            updated_before=selection.at,
+            chunk_size=ENTRY_CHUNK,
         ):
-            for view in chunk:
-                if _in_window(view.updated_at, selection):
-                    yield _entry_row(view)
+            yield from chunk
 
-    for patient_id, group in groupby(rows(), key=lambda r: r.patient_id):
+    for patient_id, group in groupby(rows(), key=attrgetter("patient_id")):
         yield patient_id, list(group)
 
 
-def _patient_row(patient_id: int, selection: Selection, birth_year: int | None) -> PatientRow:
-    nhs = None
-    if selection.linkage:
-        nhs = consent_selectors.nhs_number_for_linkage(patient_id=patient_id, at=selection.at)
-    # Only ever the year of birth (the user model keeps no birth date).
-    return PatientRow(patient_id=patient_id, birth_year=birth_year, nhs_number=nhs)
-
-
 def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterator[PatientData]:
-    """One PatientData per patient, in the given (ascending id) order."""
+    """One PatientData per patient, in the given (ascending id) order.
+
+    Patients are read in batches: one query each for their consents, questionnaires, medicines
+    and years of birth, and one streamed, windowed read of their entries.
+    """
     for start in range(0, len(patient_ids), PATIENT_BATCH):
         batch = patient_ids[start : start + PATIENT_BATCH]
         entries = _entries(batch, selection)
         years = accounts_selectors.birth_years(patient_ids=batch)
+        histories = consent_selectors.consent_histories(patient_ids=batch)
+        questionnaires = diary_selectors.questionnaires_of_patients(patient_ids=batch)
+        medicines = diary_selectors.medicines_of_patients(patient_ids=batch)
+        nhs_numbers = (
+            consent_selectors.nhs_numbers_for_linkage(patient_ids=batch, at=selection.at)
+            if selection.linkage
+            else {}
+        )
         pending = next(entries, None)
         for pid in batch:
             data = PatientData(
-                patient=_patient_row(pid, selection, years.get(pid)),
-                consent=_consent_row(pid, selection),
-                questionnaires=_questionnaires(pid, selection),
-                medications=_medications(pid, selection),
+                # Only ever the year of birth (the user model keeps no birth date).
+                patient=PatientRow(
+                    patient_id=pid, birth_year=years.get(pid), nhs_number=nhs_numbers.get(pid)
+                ),
+                consent=_consent_row(pid, histories[pid], selection),
+                questionnaires=_questionnaires(pid, questionnaires[pid], selection),
+                medications=_medications(pid, medicines[pid], selection),
             )
             if pending is not None and pending[0] == pid:
                 data.entries = pending[1]
