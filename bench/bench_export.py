@@ -5,9 +5,14 @@ small and the large size (constant memory whatever the size).
 
 Export: `registry_export.services.export_run_foreground`, the path of `manage.py export_run`
 (consent snapshot, partitions, server-side cursors, per-chunk decryption, both writers, manifest),
-run in a fresh child process so that its peak RSS is the export's alone.
+run in a fresh child process (one writer process per core, as the command runs) so that its
+peak RSS is the export's alone.
 Baseline: `COPY (SELECT ...) TO STDOUT` of the diary rows the run reads (entries, questionnaires
 and medicines of the run's patients, in the export's order) into a file, through psycopg.
+
+Also reported, for reading the ratio: the output floor, the time to write the run's number of
+bytes once and SHA-256 them (what any exporter of these files must at least do, with no
+reading, decryption or formatting), as a multiple of the same COPY.
 
 Runs in its own scratch database (Django's test-database machinery: created, migrated,
 dropped); seeding uses demo.synthetic (COPY, realistic consent mix: most patients share).
@@ -40,6 +45,7 @@ from django.db import connection  # noqa: E402
 TIME_TARGET = 3.0
 MEMORY_LIMIT_MIB = 512
 MEMORY_GROWTH_TARGET = 1.2
+WORKERS = os.cpu_count() or 1
 BASELINE_SQL = [
     "COPY (SELECT e.id, e.patient_id, e.date, e.payload, e.flare, e.created_at, e.updated_at,"
     " e.amended_at FROM diary_dailyentry e JOIN registry_export_exportrunmember m"
@@ -62,12 +68,19 @@ def child(destination_name: str) -> int:
     destination = Destination.objects.get(name=destination_name)
     run, _ = services.export_run_request(destination=destination, trigger="command", dispatch=False)
     start = time.perf_counter()
-    run = services.export_run_foreground(run=run)
+    # As `manage.py export_run` runs outside tests: one writer process per core.
+    run = services.export_run_foreground(run=run, workers=WORKERS)
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # The parent plans and assembles; forked children write partitions. Count the parent plus
+    # every writer at its own peak at once: an upper bound on the memory the run holds.
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    writer = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    writers = min(WORKERS, run.partitions_total) if writer else 0
+    peak_kib = own + writers * writer
     size = sum(f["bytes"] for f in run.files)
     print(json.dumps({"run": run.pk, "seconds": seconds, "peak_kib": peak_kib, "bytes": size,
-                      "patients": run.patients_total, "entries": run.rows_total}))  # fmt: skip
+                      "patients": run.patients_total, "entries": run.rows_total,
+                      "partitions": run.partitions_total}))  # fmt: skip
     return 0
 
 
@@ -86,6 +99,23 @@ def export_in_child(destination_name: str, env: dict) -> dict:
 
 
 # --- The parent ---------------------------------------------------------------------------------
+def output_floor(size: int, folder: Path) -> float:
+    """Write `size` bytes in 1 MiB blocks into a new file and SHA-256 them, once."""
+    import hashlib
+
+    block = os.urandom(1 << 20)
+    start = time.perf_counter()
+    digest = hashlib.sha256()
+    with open(folder / "floor.bin", "wb") as out:
+        for _ in range(size >> 20):
+            out.write(block)
+            digest.update(block)
+    digest.hexdigest()
+    seconds = time.perf_counter() - start
+    (folder / "floor.bin").unlink()
+    return seconds
+
+
 def copy_baseline(run_id: int, folder: Path) -> float:
     start = time.perf_counter()
     with connection.cursor() as cursor:
@@ -122,7 +152,8 @@ def measure(size: int, days: int, seeded: int, env: dict, folder: Path) -> dict:
     export = export_in_child(name, env)
     # Alternate a second COPY and keep the faster one, so the baseline is not a cold cache.
     copy_s = min(copy_baseline(export["run"], folder) for _ in range(2))
-    return {"size": size, "seeding": seeding, "copy": copy_s, **export}
+    floor = output_floor(export["bytes"], folder)
+    return {"size": size, "seeding": seeding, "copy": copy_s, "floor": floor, **export}
 
 
 def main(argv: list[str]) -> int:
@@ -157,14 +188,19 @@ def main(argv: list[str]) -> int:
 
 
 def report(results: list[dict], days: int) -> int:
-    print(f"P2 registry export, both formats, {days} days per patient:")
+    print(f"P2 registry export, both formats, {days} days per patient, {WORKERS} writer processes:")
     for r in results:
         print(
             f"  {r['size']:>6} patients ({r['patients']} consenting, {r['entries']:,} entries): "
             f"export {r['seconds']:7.1f} s ({r['entries'] / r['seconds']:,.0f} entries/s), "
             f"COPY {r['copy']:6.2f} s, "
             f"ratio {r['seconds'] / r['copy']:5.1f}x, peak {r['peak_kib'] / 1024:6.1f} MiB, "
-            f"files {r['bytes'] / 2**20:7.1f} MiB (seeding {r['seeding']:.0f} s)"
+            f"files {r['bytes'] / 2**20:7.1f} MiB (seeding {r['seeding']:.0f} s, "
+            f"{r['partitions']} partitions)"
+        )
+        print(
+            f"         output floor (write + SHA-256 the files' bytes once) {r['floor']:.2f} s = "
+            f"{r['floor'] / r['copy']:.1f}x COPY"
         )
     small, large = results[0], results[-1]
     ratio = large["seconds"] / large["copy"]

@@ -10,6 +10,7 @@ DJANGO_ENV selects the mode:
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -234,6 +235,11 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Registry export files (pseudonymised); shared storage when workers run on several machines.
 REGISTRY_EXPORT_ROOT = Path(env.str("REGISTRY_EXPORT_ROOT", default=str(MEDIA_ROOT / "exports")))
+# Processes `export_run` (the foreground command) writes partitions with. Tests keep 1: their
+# data sits in a transaction that other processes cannot see. SQLite always uses 1.
+REGISTRY_EXPORT_WORKERS = env.int(
+    "REGISTRY_EXPORT_WORKERS", default=1 if DJANGO_ENV == "test" else (os.cpu_count() or 1)
+)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")

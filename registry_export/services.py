@@ -27,16 +27,17 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from registry_export import sources, storage
+from registry_export import parallel, sources, storage
 from registry_export.formats import PartFiles
 from registry_export.formats import fhir as fhir_format
 from registry_export.formats import redcap as redcap_format
@@ -268,15 +269,16 @@ def _selection(run: ExportRun) -> sources.Selection:
 
 
 def export_run_plan(
-    *, run_id: int, partition_size: int | None = None
+    *, run_id: int, partition_size: int | None = None, min_partitions: int = 1
 ) -> tuple[ExportRun, list[int]] | None:
     """Claim a pending (or resume a running) run; returns it and the partitions still to write.
 
-    None when another worker holds the run right now, or it is no longer active.
+    `min_partitions` makes partitions smaller where needed so that that many processes can
+    share the work. None when another worker holds the run right now, or it is no longer active.
     """
     with transaction.atomic():
         run = (
-            ExportRun.objects.select_for_update(skip_locked=True)
+            ExportRun.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("destination")
             .filter(pk=run_id, status__in=ACTIVE_STATUSES)
             .first()
@@ -292,7 +294,7 @@ def export_run_plan(
             run.rows_done = 0
             run.save()
         if not run.partitions.filter(attempt=run.attempts).exists():
-            _plan(run, partition_size or run.destination.partition_size)
+            _plan(run, partition_size or run.destination.partition_size, min_partitions)
         pending = list(
             run.partitions.filter(attempt=run.attempts, status=PartitionStatus.PENDING)
             .order_by("index")
@@ -301,9 +303,11 @@ def export_run_plan(
     return run, pending
 
 
-def _plan(run: ExportRun, partition_size: int) -> None:
+def _plan(run: ExportRun, partition_size: int, min_partitions: int = 1) -> None:
     selection = _selection(run)
     patient_ids = sources.consenting_patient_ids(selection=selection)
+    # Files never depend on the partitioning, so it can follow the number of processes.
+    partition_size = max(1, min(partition_size, -(-len(patient_ids) // max(1, min_partitions))))
     run.members.all().delete()
     ExportRunMember.objects.bulk_create(
         [ExportRunMember(run=run, patient_id=pid) for pid in patient_ids], batch_size=5000
@@ -414,7 +418,7 @@ def export_partition_write(
     """
     with transaction.atomic():
         partition = (
-            ExportPartition.objects.select_for_update(skip_locked=True)
+            ExportPartition.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("run__destination")
             .filter(
                 run_id=run_id,
@@ -496,7 +500,7 @@ def export_run_finalize(*, run_id: int) -> bool:
     """Assemble the finished files and mark the run succeeded; True if this call did it."""
     with transaction.atomic():
         run = (
-            ExportRun.objects.select_for_update(skip_locked=True)
+            ExportRun.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("destination")
             .filter(pk=run_id, status=RunStatus.RUNNING)
             .first()
@@ -533,36 +537,28 @@ def export_run_finalize(*, run_id: int) -> bool:
 
 
 def _concat(target: Path, parts: list[tuple[ExportPartition, Path]], name: str, header: bytes):
-    """Concatenate part files in partition order, checking each against the checksum its
-    partition recorded (one read of each part: checked and copied in the same pass)."""
-    import hashlib
+    """Concatenate part files in partition order, then check each part against the checksum its
+    partition recorded and hash the file as written.
 
-    digest = hashlib.sha256(header)
-    size = len(header)
-    with open(target, "wb") as out:
-        out.write(header)
-        for n, (partition, path) in enumerate(parts):
-            expected = partition.parts.get(name, {}).get("sha256")
-            # Without a header the file's digest starts as its first part's own, so that part
-            # is hashed once (hexdigest() does not end a hash: the file's goes on after it).
-            shared = n == 0 and not header
-            part_digest = digest if shared else hashlib.sha256()
+    The bytes are copied in the kernel (storage.append_file) and the two kinds of digest run
+    side by side (hashlib releases the GIL), so the largest file costs about one hash pass.
+    """
+    with open(target, "wb", buffering=0) as out:
+        storage.write_all(out, header)
+        for partition, path in parts:
             try:
-                handle = open(path, "rb")  # noqa: SIM115 - closed below
+                storage.append_file(out, path)
             except FileNotFoundError as exc:
                 raise ExportError(
                     f"Part file {name} of partition {partition.index} is missing."
                 ) from exc
-            with handle:
-                while block := handle.read(storage.READ_BLOCK):
-                    out.write(block)
-                    part_digest.update(block)
-                    if not shared:
-                        digest.update(block)
-                    size += len(block)
-            if expected is None or part_digest.hexdigest() != expected:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        whole = pool.submit(storage.sha256_of, target)
+        checks = [(partition, pool.submit(storage.sha256_of, path)) for partition, path in parts]
+        for partition, check in checks:
+            if check.result() != partition.parts.get(name, {}).get("sha256"):
                 raise ExportError(f"Part file {name} of partition {partition.index} is altered.")
-    return {"sha256": digest.hexdigest(), "bytes": size}
+        return {"sha256": whole.result(), "bytes": target.stat().st_size}
 
 
 def _assemble(run: ExportRun, partitions: list[ExportPartition], out: Path) -> list[dict]:
@@ -704,31 +700,55 @@ def export_run_foreground(
     *,
     run: ExportRun,
     partition_size: int | None = None,
+    workers: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_planned: Callable[[ExportRun], None] | None = None,
 ) -> ExportRun:
-    """Do the whole run in this process, through the same steps a worker takes."""
-    planned = export_run_plan(run_id=run.pk, partition_size=partition_size)
+    """Do the whole run from this process, through the same steps a worker takes.
+
+    With `workers` > 1 (default settings.REGISTRY_EXPORT_WORKERS) the partitions are written
+    by that many child processes, as a Celery group would on that many workers.
+    """
+    workers = foreground_workers(workers)
+    planned = export_run_plan(run_id=run.pk, partition_size=partition_size, min_partitions=workers)
     if planned is None:
         raise ExportError(f"Run {run.pk} is being worked on elsewhere or is no longer active.")
     run, pending = planned
     if on_planned:
         on_planned(run)
     try:
-        for index in pending:
-            export_partition_write(
+        if workers > 1 and len(pending) > 1:
+            parallel.write_partitions(
                 run_id=run.pk,
                 attempt=run.attempts,
-                index=index,
+                indexes=pending,
+                workers=workers,
                 on_progress=on_progress,
-                enqueue_finalize=False,
             )
+        else:
+            for index in pending:
+                export_partition_write(
+                    run_id=run.pk,
+                    attempt=run.attempts,
+                    index=index,
+                    on_progress=on_progress,
+                    enqueue_finalize=False,
+                )
         if not export_run_finalize(run_id=run.pk):
             raise ExportError(f"Run {run.pk} could not be finished: a partition is missing.")
     except Exception as exc:
         export_run_fail(run_id=run.pk, error=exc)
         raise
     return ExportRun.objects.select_related("destination").get(pk=run.pk)
+
+
+def foreground_workers(requested: int | None = None) -> int:
+    """How many processes a foreground run uses. One on SQLite (a single-writer file) and inside
+    a transaction (other processes could not see its rows)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    wanted = settings.REGISTRY_EXPORT_WORKERS if requested is None else requested
+    return max(1, int(wanted))
 
 
 def run_folder(run: ExportRun) -> Path:

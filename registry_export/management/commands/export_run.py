@@ -60,9 +60,17 @@ class Command(BaseCommand):
         parser.add_argument("--full", action="store_true", help="export everything, not changes")
         parser.add_argument("--out", help="also copy the finished files into this folder")
         parser.add_argument("--partition-size", type=int, default=None)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes writing partitions (default REGISTRY_EXPORT_WORKERS: the CPU count)",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
+        if opts["workers"] is not None and opts["workers"] < 1:
+            raise CommandError("--workers must be at least 1.")
         destination = Destination.objects.filter(name=opts["destination"]).first()
         if destination is None:
             raise CommandError(f"No destination named {opts['destination']!r}.")
@@ -80,6 +88,7 @@ class Command(BaseCommand):
             run = services.export_run_foreground(
                 run=run,
                 partition_size=opts["partition_size"],
+                workers=opts["workers"],
                 on_planned=lambda r: bar.start(r.patients_total),
                 on_progress=bar.advance,
             )

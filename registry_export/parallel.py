@@ -1,0 +1,81 @@
+"""Writing a run's partitions with several processes (the foreground `export_run` command).
+
+On workers, a Celery group spreads the partitions over the pool. The foreground command gets the
+same from forked child processes, each with its own database connection, going through the
+same `export_partition_write` (its row lock still decides who writes what). Only the parent
+finalizes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+from django.db import connections
+
+# Set in each child: where it reports progress (patients written) for the parent's bar.
+_progress_queue = None
+
+
+def _child_start(progress_queue) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+
+
+def _child_write(run_id: int, attempt: int, index: int) -> bool:
+    from registry_export.services import export_partition_write
+
+    report = _progress_queue.put if _progress_queue is not None else None
+    try:
+        return export_partition_write(
+            run_id=run_id, attempt=attempt, index=index, on_progress=report, enqueue_finalize=False
+        )
+    finally:
+        connections.close_all()
+
+
+def _drain(progress_queue, on_progress: Callable[[int], None] | None) -> None:
+    while True:
+        try:
+            done = progress_queue.get_nowait()
+        except queue.Empty:
+            return
+        if on_progress:
+            on_progress(done)
+
+
+def write_partitions(
+    *,
+    run_id: int,
+    attempt: int,
+    indexes: list[int],
+    workers: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Write the given partitions with up to `workers` processes; raises the first failure
+    after the other children have stopped (so no half-written folder is left behind)."""
+    # A forked child must never use the parent's socket: close it here, each side reconnects.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    progress = context.Queue()
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(indexes)),
+        mp_context=context,
+        initializer=_child_start,
+        initargs=(progress,),
+    )
+    try:
+        pending = {pool.submit(_child_write, run_id, attempt, i) for i in indexes}
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            _drain(progress, on_progress)
+            for future in finished:
+                future.result()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    _drain(progress, on_progress)
+    progress.close()
