@@ -88,26 +88,31 @@ class FhirWriter:
         # Pre-rendered JSON fragments of the hot path: each diary-day Observation differs only in
         # its id, status, subject, date and value (hex, enums, ISO dates, integers, codes).
         self._entry_ids = pseudonyms.resource_ids("DailyEntry")
-        self._symptom_parts = [
-            (
-                f"-{index}",
-                _json(
+        survey = _json(SURVEY_CATEGORY)
+        self._common = {
+            status: f'","status":"{status}","category":{survey},"code":'
+            for status in ("final", "amended")
+        }
+        # Per status, per symptom: everything between the entry's id and its subject, joined once.
+        self._symptom_parts = {
+            status: [
+                f"-{index}{common}"
+                + _json(
                     {
                         "coding": [
                             {"system": SYMPTOM_CODE_SYSTEM, "code": f.fhir_code, "display": f.label}
                         ]
                     }
-                ),
-            )
-            for index, f in enumerate(symptom_fields())
-        ]
-        self._flare_code = _json(
+                )
+                for index, f in enumerate(symptom_fields())
+            ]
+            for status, common in self._common.items()
+        }
+        flare_code = _json(
             {"coding": [{"system": SYMPTOM_CODE_SYSTEM, "code": "flare", "display": "Flare"}]}
         )
-        survey = _json(SURVEY_CATEGORY)
-        self._common = {
-            status: f'","status":"{status}","category":{survey},"code":'
-            for status in ("final", "amended")
+        self._flare_parts = {
+            status: f"-f{common}{flare_code}" for status, common in self._common.items()
         }
         self._factor_labels = {c.code: c.label for c in factor_choices()}
         self._factors: dict[str, tuple[str, str]] = {}
@@ -155,21 +160,20 @@ class FhirWriter:
         and value vary, and those are hex, enums, ISO dates, integers or JSON-escaped codes, so
         each line is byte for byte what json.dumps of the resource would give.
         """
-        base_id = self._entry_ids.resource_id(entry.entry_id)[:56]
-        common = self._common[_entry_status(entry)]
+        head = f"{_HEAD}{self._entry_ids.resource_id(entry.entry_id)[:56]}"
+        status = _entry_status(entry)
         tail = f',"subject":{{"reference":"{ref}"}},"effectiveDateTime":"{entry.date.isoformat()}",'
-        for score, (suffix, code_json) in zip(entry.scores, self._symptom_parts, strict=True):
+        for score, middle in zip(entry.scores, self._symptom_parts[status], strict=True):
             if score is not None:
-                append(
-                    f'{_HEAD}{base_id}{suffix}{common}{code_json}{tail}"valueInteger":{int(score)}}}\n'
-                )
+                append(f'{head}{middle}{tail}"valueInteger":{int(score)}}}\n')
         if entry.flare is not None:
             flag = "true" if entry.flare else "false"
-            append(f'{_HEAD}{base_id}-f{common}{self._flare_code}{tail}"valueBoolean":{flag}}}\n')
+            append(f'{head}{self._flare_parts[status]}{tail}"valueBoolean":{flag}}}\n')
         if entry.factors:
+            common = self._common[status]
             for factor in sorted(entry.factors):
                 suffix, value_json = self._factor_parts(factor)
-                append(f"{_HEAD}{base_id}{suffix}{common}{_FACTOR_CODE}{tail}{value_json}}}\n")
+                append(f"{head}{suffix}{common}{_FACTOR_CODE}{tail}{value_json}}}\n")
 
     def _factor_parts(self, factor: str) -> tuple[str, str]:
         """(id suffix, '"valueCodeableConcept":{...}') of a factor code, rendered once."""
