@@ -347,25 +347,13 @@ def consent_active(
 
 def nhs_number_for_linkage(*, patient_id: int, at: datetime | None = None) -> str | None:
     """The decrypted NHS number, only while the patient's NHS-linkage consent is in force."""
-    from diary import crypto
-
-    if not consent_active(patient_id=patient_id, scope=ConsentScope.NHS_LINKAGE, at=at):
-        return None
-    row = NhsNumber.objects.filter(patient_id=patient_id).first()
-    if row is None:
-        return None
-    payload = crypto.decrypt_json(
-        patient_id=patient_id,
-        record_type=services.NHS_RECORD_TYPE,
-        record_id=str(row.id),
-        blob=bytes(row.ciphertext),
-    )
-    return payload["nhs_number"]
+    found = nhs_numbers_for_linkage(patient_ids=[patient_id], at=at or timezone.now())
+    return found.get(patient_id)
 
 
 def nhs_numbers_for_linkage(*, patient_ids: Iterable[int], at: datetime) -> dict[int, str]:
-    """nhs_number_for_linkage of many patients with a few queries (linkage exports): only
-    those whose NHS-linkage consent is in force at `at` and who gave a number."""
+    """NHS numbers of many patients with a few queries (linkage exports): only those whose
+    NHS-linkage consent is in force at `at` and who gave a number."""
     from diary import crypto
 
     ids = list(patient_ids)

@@ -138,14 +138,16 @@ def iter_entry_chunks(
         .values_list(*_ENTRY_COLUMNS)
         .iterator(chunk_size=chunk_size)
     )
-    chunk: list[tuple] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= chunk_size:
-            yield _decrypt_chunk(chunk)
-            chunk = []
-    if chunk:
-        yield _decrypt_chunk(chunk)
+    yield from _decrypted_chunks(rows, chunk_size, _entry_views)
+
+
+def _decrypted_chunks(rows: Iterator[tuple], chunk_size: int, decrypt) -> Iterator[list]:
+    """Rows (patient id second) in chunks of chunk_size, each passed to decrypt(chunk, cache)
+    with the chunk's patients' keys unwrapped in one query and forgotten afterwards."""
+    while chunk := list(islice(rows, chunk_size)):
+        cache = crypto.DataKeyCache()
+        cache.preload({row[1] for row in chunk})
+        yield decrypt(chunk, cache)
 
 
 def _entries_changed(
@@ -192,10 +194,7 @@ def iter_entry_scores(
         .values_list("id", "patient_id", "date", "payload", "was_amended")
         .iterator(chunk_size=chunk_size)
     )
-    while chunk := list(islice(rows, chunk_size)):
-        cache = crypto.DataKeyCache()
-        cache.preload({row[1] for row in chunk})
-        yield _entry_scores(chunk, cache)
+    yield from _decrypted_chunks(rows, chunk_size, _entry_scores)
 
 
 _scores_of = itemgetter(*SYMPTOM_NAMES)
@@ -210,12 +209,6 @@ def _entry_scores(rows: list[tuple], cache: crypto.DataKeyCache) -> list[EntrySc
         )
         for row, key, data in zip(rows, keyed, payloads, strict=True)
     ]
-
-
-def _decrypt_chunk(rows: list[tuple]) -> list[EntryView]:
-    cache = crypto.DataKeyCache()
-    cache.preload({row[1] for row in rows})
-    return _entry_views(rows, cache)
 
 
 # --- Medicines ------------------------------------------------------------------------------
@@ -259,14 +252,18 @@ def medicines_of_patients(*, patient_ids: Iterable[int]) -> dict[int, list[Medic
     """Every medicine of many patients with one query and one key lookup (registry exports),
     by patient, each list in medicines_for's order."""
     ids = list(patient_ids)
+    rows = Medicine.objects.filter(patient_id__in=ids)
+    return _by_patient(ids, rows.order_by("patient_id", "start_date", "created_at"), _medicine_view)
+
+
+def _by_patient(patient_ids: list[int], rows, view) -> dict[int, list]:
+    """view(row, cache) of each row, grouped by patient in the rows' order; every patient's key
+    unwrapped with one query."""
     cache = crypto.DataKeyCache()
-    cache.preload(ids)
-    found: dict[int, list[MedicineView]] = {pid: [] for pid in ids}
-    rows = Medicine.objects.filter(patient_id__in=ids).order_by(
-        "patient_id", "start_date", "created_at"
-    )
+    cache.preload(patient_ids)
+    found: dict[int, list] = {pid: [] for pid in patient_ids}
     for row in rows:
-        found[row.patient_id].append(_medicine_view(row, cache))
+        found[row.patient_id].append(view(row, cache))
     return found
 
 
@@ -364,15 +361,8 @@ def questionnaires_of_patients(*, patient_ids: Iterable[int]) -> dict[int, list[
     """Every response of many patients with one query and one key lookup (registry exports),
     by patient, oldest completion first."""
     ids = list(patient_ids)
-    cache = crypto.DataKeyCache()
-    cache.preload(ids)
-    found: dict[int, list[QuestionnaireView]] = {pid: [] for pid in ids}
-    rows = QuestionnaireResponse.objects.filter(patient_id__in=ids).order_by(
-        "patient_id", "completed_at", "id"
-    )
-    for row in rows:
-        found[row.patient_id].append(_questionnaire_view(row, cache))
-    return found
+    rows = QuestionnaireResponse.objects.filter(patient_id__in=ids)
+    return _by_patient(ids, rows.order_by("patient_id", "completed_at", "id"), _questionnaire_view)
 
 
 def questionnaire_get(*, patient, response_id) -> QuestionnaireView | None:
