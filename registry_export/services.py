@@ -11,13 +11,14 @@ A run goes pending -> running -> succeeded | failed:
    whole write: a worker killed mid-partition drops its database connection, PostgreSQL releases
    the lock, and a redelivered (or resumed) task takes the partition over. Completion and the
    run's counters are committed together.
-4. `export_run_finalize` (when every partition is done) concatenates the parts in partition
-   order, adds the withdrawal list, the data dictionary and manifest.json, and renames the
-   folder into place before marking the run succeeded.
+4. `export_run_finalize` (when every partition is done) renames each partition's files into the
+   run folder (Patient.00003.ndjson is partition 3's; nothing is copied or concatenated), adds
+   the withdrawal lists, the data dictionary and manifest.json listing every file, and renames
+   the folder into place before marking the run succeeded.
 
 Any exception marks the run failed with its error and removes every file of the run. Files depend
-only on the rows and the period, never on the partitioning or the attempt, so they are
-byte-identical whatever happens in between.
+only on the rows, the period and the partitioning, never on the attempt, so a re-run with the
+same partitioning is byte-identical whatever happens in between.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 FORMAT_VALUES = ("fhir", "redcap")
 MANIFEST_FILE = "manifest.json"
 WITHDRAWALS_FILE = "withdrawals.csv"
+DELETED_FILE = "Bundle.deleted.ndjson"
 MANIFEST_VERSION = 1
 SCHEDULE_TASK = "registry_export.tasks.export_destination_scheduled"
 RESUME_TASK = "registry_export.tasks.export_runs_resume"
@@ -386,7 +387,12 @@ def _writers(run: ExportRun, files_dir: Path):
         names += fhir_format.FILES
     if destination.format_redcap:
         names += redcap_format.FILES
-    files = PartFiles(files_dir, names)
+    headers = {}
+    if destination.format_redcap:
+        headers[redcap_format.RECORDS_FILE] = redcap_format.header_bytes(
+            linkage=destination.is_linkage
+        )
+    files = PartFiles(files_dir, names, headers)
     pseudonyms = pseudonymiser_for(destination)
     as_of = run.period_end.date()
     writers = []
@@ -536,29 +542,28 @@ def export_run_finalize(*, run_id: int) -> bool:
     return True
 
 
-def _concat(target: Path, parts: list[tuple[ExportPartition, Path]], name: str, header: bytes):
-    """Concatenate part files in partition order, then check each part against the checksum its
-    partition recorded and hash the file as written.
+def part_name(name: str, index: int) -> str:
+    """The published name of partition `index`'s file `name`: Patient.ndjson of partition 3 is
+    Patient.00003.ndjson. Several files of one type are allowed by the Bulk Data manifest."""
+    stem, dot, suffix = name.partition(".")
+    return f"{stem}.{index:05d}{dot}{suffix}"
 
-    The bytes are copied in the kernel (storage.append_file) and the two kinds of digest run
-    side by side (hashlib releases the GIL), so the largest file costs about one hash pass.
-    """
-    with open(target, "wb", buffering=0) as out:
-        storage.write_all(out, header)
-        for partition, path in parts:
-            try:
-                storage.append_file(out, path)
-            except FileNotFoundError as exc:
-                raise ExportError(
-                    f"Part file {name} of partition {partition.index} is missing."
-                ) from exc
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        whole = pool.submit(storage.sha256_of, target)
-        checks = [(partition, pool.submit(storage.sha256_of, path)) for partition, path in parts]
-        for partition, check in checks:
-            if check.result() != partition.parts.get(name, {}).get("sha256"):
-                raise ExportError(f"Part file {name} of partition {partition.index} is altered.")
-        return {"sha256": whole.result(), "bytes": target.stat().st_size}
+
+def _move_part(partition: ExportPartition, source: Path, target: Path, name: str) -> dict:
+    """Publish one partition's file in the run folder after checking it is the size its
+    partition recorded (a cheap check that nothing was cut).
+
+    A hard link: no byte is copied, and the part stays where it was until the success is
+    committed, so a finalize killed half-way can simply be done again."""
+    meta = partition.parts.get(name)
+    try:
+        size = source.stat().st_size
+    except FileNotFoundError as exc:
+        raise ExportError(f"Part file {name} of partition {partition.index} is missing.") from exc
+    if meta is None or size != meta["bytes"]:
+        raise ExportError(f"Part file {name} of partition {partition.index} is altered.")
+    storage.link_or_copy(source, target)
+    return {"sha256": meta["sha256"], "bytes": size}
 
 
 def _assemble(run: ExportRun, partitions: list[ExportPartition], out: Path) -> list[dict]:
@@ -566,32 +571,46 @@ def _assemble(run: ExportRun, partitions: list[ExportPartition], out: Path) -> l
     linkage = destination.is_linkage
     entries: list[dict] = []
 
-    def add(name: str, fmt: str, meta: dict, count: int) -> None:
-        entries.append({"name": name, "format": fmt, "count": count, **meta})
+    def add(name: str, fmt: str, meta: dict, count: int, **extra) -> None:
+        entries.append({"name": name, "format": fmt, "count": count, **meta, **extra})
 
-    outputs: list[tuple[str, str, bytes]] = []
+    outputs: list[tuple[str, str, str | None]] = []
     if destination.format_fhir:
-        outputs += [(name, "fhir", b"") for name in fhir_format.FILES]
+        outputs += [(name, "fhir", rtype) for rtype, name in fhir_format.RESOURCE_FILES.items()]
     if destination.format_redcap:
-        outputs.append(
-            (redcap_format.RECORDS_FILE, "redcap", redcap_format.header_bytes(linkage=linkage))
-        )
-    for name, fmt, header in outputs:
-        parts = [
-            (p, storage.partition_dir(run, attempt=p.attempt, index=p.index) / name)
-            for p in partitions
-        ]
-        meta = _concat(out / name, parts, name, header)
-        add(name, fmt, meta, sum(p.parts[name]["count"] for p in partitions))
+        outputs.append((redcap_format.RECORDS_FILE, "redcap", None))
+    # Partition by partition, each file renamed into place as its partition wrote it.
+    for name, fmt, rtype in outputs:
+        for p in partitions:
+            count = p.parts.get(name, {}).get("count", 0)
+            source = storage.partition_dir(run, attempt=p.attempt, index=p.index) / name
+            if fmt == "fhir" and count == 0:
+                continue  # Bulk Data lists no empty files
+            published = part_name(name, p.index)
+            meta = _move_part(p, source, out / published, name)
+            extra = {"type": rtype} if rtype else {}
+            add(published, fmt, meta, count, group=name, partition=p.index, **extra)
     if destination.format_redcap:
         data = redcap_format.dictionary_bytes(linkage=linkage)
         (out / redcap_format.DICTIONARY_FILE).write_bytes(data)
         rows = data.count(b"\r\n") - 1
         meta = _meta_of(out / redcap_format.DICTIONARY_FILE)
         add(redcap_format.DICTIONARY_FILE, "redcap", meta, rows)
-    withdrawn = _withdrawal_lines(run)
-    (out / WITHDRAWALS_FILE).write_bytes(b"pseudonym\r\n" + b"".join(withdrawn))
+    withdrawn = _withdrawn_pseudonyms(run)
+    data = b"pseudonym\r\n" + b"".join(f"{p}\r\n".encode() for p in withdrawn)
+    (out / WITHDRAWALS_FILE).write_bytes(data)
     add(WITHDRAWALS_FILE, "csv", _meta_of(out / WITHDRAWALS_FILE), len(withdrawn))
+    if destination.format_fhir and withdrawn:
+        # Bulk Data `deleted`: one transaction Bundle of DELETE requests per withdrawn patient.
+        data = b"".join(fhir_deleted_bundle(p) for p in withdrawn)
+        (out / DELETED_FILE).write_bytes(data)
+        add(
+            DELETED_FILE,
+            "fhir-deleted",
+            _meta_of(out / DELETED_FILE),
+            len(withdrawn),
+            type="Bundle",
+        )
     manifest = _manifest(run, entries)
     (out / MANIFEST_FILE).write_bytes(manifest)
     files = list(entries)
@@ -600,14 +619,25 @@ def _assemble(run: ExportRun, partitions: list[ExportPartition], out: Path) -> l
     return files
 
 
+def fhir_deleted_bundle(pseudonym: str) -> bytes:
+    """A Bulk Data `deleted` line: the registry deletes the patient (and with the patient, by
+    its own rules, what refers to them)."""
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "DELETE", "url": f"Patient/{pseudonym}"}}],
+    }
+    return (json.dumps(bundle, separators=(",", ":")) + "\n").encode()
+
+
 def _meta_of(path: Path) -> dict:
     return {"sha256": storage.sha256_of(path), "bytes": path.stat().st_size}
 
 
-def _withdrawal_lines(run: ExportRun) -> list[bytes]:
+def _withdrawn_pseudonyms(run: ExportRun) -> list[str]:
     pseudonyms = pseudonymiser_for(run.destination)
     # Sorted by pseudonym, so the order says nothing about internal ids.
-    return sorted(f"{pseudonyms.patient(pid)}\r\n".encode() for pid in _withdrawn_ids(run))
+    return sorted(pseudonyms.patient(pid) for pid in _withdrawn_ids(run))
 
 
 def _instant(value: datetime) -> str:
@@ -620,12 +650,13 @@ def _manifest(run: ExportRun, files: list[dict]) -> bytes:
     if destination.format_fhir:
         formats["fhir"] = {
             "fhirVersion": fhir_format.FHIR_VERSION,
-            "layout": "FHIR Bulk Data NDJSON, one file per resource type",
+            "layout": "FHIR Bulk Data NDJSON, one resource type per file, one file per partition",
         }
     if destination.format_redcap:
         formats["redcap"] = {
             "version": redcap_format.REDCAP_FORMAT_VERSION,
-            "layout": "REDCap flat CSV with repeating instruments, plus data dictionary",
+            "layout": "REDCap flat CSV with repeating instruments, one records file per partition "
+            "(each with the header row), plus data dictionary",
         }
     # Only facts of the run's definition, never of an attempt (no start or finish times), so
     # that a re-run writes the same bytes.

@@ -72,36 +72,13 @@ def remove_run_files(run, *, keep_final: bool) -> None:
         shutil.rmtree(final, ignore_errors=True)
 
 
-def write_all(out, data: bytes) -> None:
-    """Write all of `data` to an unbuffered binary file (a raw write may be partial)."""
-    view = memoryview(data)
-    while view:
-        view = view[out.write(view) :]
-
-
-def append_file(out, path: Path) -> int:
-    """Append the whole of `path` to the unbuffered binary file `out`; returns its size.
-
-    Copied in the kernel (copy_file_range) where the platform and filesystem allow, so the bytes
-    never pass through Python; otherwise, or after a partial kernel copy, in blocks.
-    """
-    with open(path, "rb", buffering=0) as src:
-        size = os.fstat(src.fileno()).st_size
-        copied = 0
-        if hasattr(os, "copy_file_range"):
-            try:
-                while copied < size:
-                    n = os.copy_file_range(src.fileno(), out.fileno(), size - copied)
-                    if n == 0:
-                        break
-                    copied += n
-            except OSError:
-                pass  # e.g. across filesystems or unsupported: the block copy below goes on
-        src.seek(copied)
-        while block := src.read(READ_BLOCK):
-            write_all(out, block)
-            copied += len(block)
-    return copied
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make `target` name the same bytes as `source`: a hard link (nothing copied), or a copy
+    where the filesystem has no hard links."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def sha256_of(path: Path) -> str:

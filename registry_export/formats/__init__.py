@@ -1,5 +1,6 @@
-"""Export formats. Each writer turns PatientData into lines of its part files; the run then
-concatenates the parts of all partitions in order (DESIGN.md section 5)."""
+"""Export formats. Each writer turns PatientData into lines of its partition's files; every
+partition's files are published as they are, side by side, and the manifest lists them all
+(DESIGN.md section 5: no byte is written twice)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import IO
 class PartFiles:
     """Append-only files in one folder, counting records and hashing bytes as they are written."""
 
-    def __init__(self, directory: Path, names: list[str]):
+    def __init__(self, directory: Path, names: list[str], headers: dict[str, bytes] | None = None):
         self.directory = directory
         self._handles: dict[str, IO[bytes]] = {}
         self._hashes: dict[str, hashlib._Hash] = {}
@@ -23,6 +24,10 @@ class PartFiles:
             self._hashes[name] = hashlib.sha256()
             self._counts[name] = 0
             self._bytes[name] = 0
+            # A header line (the REDCap CSV's) starts every partition's file: each file stands
+            # alone. It counts in bytes and checksum, not as a record.
+            if headers and name in headers:
+                self.write(name, headers[name], count=0)
 
     def write(self, name: str, data: bytes, count: int = 1) -> None:
         self._handles[name].write(data)

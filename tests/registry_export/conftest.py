@@ -123,8 +123,34 @@ def run_now(destination, **kwargs):
     return services.export_run_foreground(run=run, **kwargs)
 
 
-def read_files(run) -> dict[str, bytes]:
+def read_published(run) -> dict[str, bytes]:
+    """The run's files as published: one file per type and partition (Patient.00000.ndjson)."""
     from registry_export import storage
 
     folder = storage.run_dir(run)
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def read_files(run) -> dict[str, bytes]:
+    """The run's files by logical name (Patient.ndjson): each type's partition files joined in
+    partition order, a CSV's repeated header row kept once. Files of no partition as they are."""
+    published = read_published(run)
+    joined: dict[str, bytes] = {}
+    for entry in sorted(run.files, key=lambda f: (f.get("group", ""), f.get("partition", 0))):
+        data = published[entry["name"]]
+        group = entry.get("group")
+        if group is None:
+            joined[entry["name"]] = data
+        elif group not in joined:
+            joined[group] = data
+        elif group.endswith(".csv"):
+            joined[group] += data.split(b"\r\n", 1)[1]
+        else:
+            joined[group] += data
+    from registry_export.formats.fhir import RESOURCE_FILES
+
+    # A FHIR type with no resource at all has no file; read it as empty.
+    if run.destination.format_fhir:
+        for name in RESOURCE_FILES.values():
+            joined.setdefault(name, b"")
+    return joined

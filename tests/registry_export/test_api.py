@@ -11,7 +11,7 @@ from registry_export import services
 from registry_export.models import ExportRun, RunStatus
 from tests.factories import PatientFactory, ResearcherFactory
 from tests.personas import login_verified
-from tests.registry_export.conftest import read_files, run_now
+from tests.registry_export.conftest import read_published, run_now
 
 pytestmark = pytest.mark.django_db
 
@@ -100,21 +100,23 @@ def test_the_run_list_shows_the_researchers_runs(rita, cohort, destination):
     assert data[0]["status"] == "succeeded" and data[0]["patients"] == 4
     assert data[0]["progress"]["percent"] == 100
     names = [f["name"] for f in data[0]["files"]]
-    assert "manifest.json" in names and "Patient.ndjson" in names
+    assert "manifest.json" in names and "Patient.00000.ndjson" in names
 
 
 def test_download_streams_the_file_and_logs_each_patient_in_it(rita, cohort, destination):
     run = run_now(destination)
-    url = f"{RUNS}{run.pk}/files/Observation.ndjson"
+    url = f"{RUNS}{run.pk}/files/Observation.00000.ndjson"
     response = rita.get(url)
     assert response.status_code == 200 and response.streaming
     content = body(response)
-    assert content == read_files(run)["Observation.ndjson"]
+    assert content == read_published(run)["Observation.00000.ndjson"]
     assert response["Content-Type"] == "application/fhir+ndjson"
     assert response["X-Content-SHA256"] == hashlib.sha256(content).hexdigest()
     logged = AccessLogEvent.objects.filter(kind="file", outcome="allowed")
     assert sorted(logged.values_list("patient_id", flat=True)) == sorted(p.pk for p in cohort[:4])
-    assert {r.what for r in logged} == {f"registry export run {run.pk} file Observation.ndjson"}
+    assert {r.what for r in logged} == {
+        f"registry export run {run.pk} file Observation.00000.ndjson"
+    }
 
 
 def test_download_of_a_run_still_running_is_a_409(rita, cohort, destination):

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from registry_export import services, storage
 from registry_export.formats.fhir import FhirWriter
 from registry_export.models import ExportRun, RunStatus
-from tests.registry_export.conftest import read_files
+from tests.registry_export.conftest import read_files, read_published
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def test_a_rerun_after_a_failure_writes_byte_identical_files(
     run = request_run(destination)
     # The reference: the same run done cleanly, then undone (the row goes back to pending).
     savepoint = transaction.savepoint()
-    expected = read_files(services.export_run_foreground(run=run))
+    expected = read_published(services.export_run_foreground(run=run, partition_size=2))
     transaction.savepoint_rollback(savepoint)
     shutil.rmtree(storage.destination_dir(destination.pk))
 
@@ -74,12 +74,31 @@ def test_a_rerun_after_a_failure_writes_byte_identical_files(
     again = request_run(destination)
     assert again.pk == run.pk and again.status == RunStatus.PENDING
     assert again.period_end == run.period_end  # same period, same consent snapshot
-    # A different partitioning on the retry, and still the same bytes.
-    done = services.export_run_foreground(run=again, partition_size=3)
+    # The same partitioning on the retry: the same files, byte for byte.
+    done = services.export_run_foreground(run=again, partition_size=2)
 
     assert done.status == RunStatus.SUCCEEDED and done.attempts == 2
-    assert read_files(done) == expected
-    assert len(expected) == 9  # five FHIR files, two REDCap, withdrawals, manifest
+    assert read_published(done) == expected
+    # One file per type and partition (two partitions of two patients), nothing concatenated.
+    assert {"Patient.00000.ndjson", "Patient.00001.ndjson"} <= set(expected)
+    assert {"redcap_records.00000.csv", "redcap_records.00001.csv"} <= set(expected)
+    assert "Patient.ndjson" not in expected
+
+
+def test_a_different_partitioning_splits_the_same_records_differently(cohort, destination):
+    run = request_run(destination)
+    savepoint = transaction.savepoint()
+    one = services.export_run_foreground(run=run, partition_size=10)
+    joined_one = read_files(one)
+    transaction.savepoint_rollback(savepoint)
+    shutil.rmtree(storage.destination_dir(destination.pk))
+    two = services.export_run_foreground(run=request_run(destination), partition_size=2)
+    joined_two = read_files(two)
+    assert one.partitions_total == 1 and two.partitions_total == 2
+    # The records, in order, are the same; only their split into files (and so the manifest)
+    # follows the partitioning.
+    for name in set(joined_one) - {"manifest.json"}:
+        assert joined_one[name] == joined_two[name], name
 
 
 def test_a_run_left_running_by_a_killed_worker_resumes_and_cleans_up(
@@ -135,9 +154,9 @@ def test_a_new_run_after_success_covers_a_new_period(cohort, destination):
     assert second.pk != first.pk and second.period_end > first.period_end
 
 
-# The first part of a headerless file shares its hash with the whole file's (hashed once).
+# What a full disk or a killed copy leaves: a part shorter than its partition recorded.
 @pytest.mark.parametrize("altered", [0, 1])
-def test_an_altered_part_file_fails_the_run_instead_of_shipping_it(
+def test_a_cut_part_file_fails_the_run_instead_of_shipping_it(
     cohort, destination, django_capture_on_commit_callbacks, altered
 ):
     run = request_run(destination)
@@ -147,7 +166,7 @@ def test_an_altered_part_file_fails_the_run_instead_of_shipping_it(
             run_id=run.pk, attempt=1, index=index, enqueue_finalize=False
         )
     part = storage.partition_dir(run, attempt=1, index=altered) / "Patient.ndjson"
-    part.write_bytes(part.read_bytes().replace(b"Patient", b"Pat1ent", 1))
+    part.write_bytes(part.read_bytes()[:-10])
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.ExportError):
         services.export_run_foreground(run=run)
     run.refresh_from_db()

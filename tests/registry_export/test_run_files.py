@@ -12,7 +12,7 @@ import pytest
 from registry_export import storage
 from registry_export.models import ExportRun, RunStatus
 from registry_export.pseudonyms import pseudonymiser_for
-from tests.registry_export.conftest import read_files, run_now
+from tests.registry_export.conftest import read_files, read_published, run_now
 
 
 @pytest.mark.django_db
@@ -57,7 +57,8 @@ def test_pseudonym_is_hmac_sha256_of_the_patient_id(cohort, destination):
 @pytest.mark.django_db
 def test_manifest_lists_every_file_with_its_checksum_and_count(cohort, destination):
     run = run_now(destination)
-    files = read_files(run)
+    files = read_published(run)
+    joined = read_files(run)
     manifest = json.loads(files["manifest.json"])
     assert manifest["consent_snapshot_at"].startswith(run.period_end.strftime("%Y-%m-%dT%H:%M"))
     assert manifest["destination"]["name"] == "UK PSSR"
@@ -68,10 +69,13 @@ def test_manifest_lists_every_file_with_its_checksum_and_count(cohort, destinati
     for name, meta in listed.items():
         assert meta["sha256"] == hashlib.sha256(files[name]).hexdigest()
         assert meta["bytes"] == len(files[name])
-    assert listed["Patient.ndjson"]["count"] == 4
+    # One file per type and partition; the counts add up per type.
+    assert listed["Patient.00000.ndjson"]["count"] == 4
+    assert listed["Patient.00000.ndjson"]["type"] == "Patient"
     # Four patients x 8 days x (6 scores + flare) + factor observations + one ESSPRI total.
-    obs_lines = files["Observation.ndjson"].count(b"\n")
-    assert listed["Observation.ndjson"]["count"] == obs_lines >= 4 * 8 * 7 + 1
+    obs_lines = joined["Observation.ndjson"].count(b"\n")
+    obs_count = sum(f["count"] for f in listed.values() if f.get("type") == "Observation")
+    assert obs_count == obs_lines >= 4 * 8 * 7 + 1
     run_entry = {f["name"]: f for f in run.files}
     assert (
         run_entry["manifest.json"]["sha256"] == hashlib.sha256(files["manifest.json"]).hexdigest()
