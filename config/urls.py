@@ -18,6 +18,8 @@ urlpatterns = [
     path(
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"
     ),
+    # FHIR Bulk Data Access server (registry_export.bulk), SMART Backend Services authorisation.
+    path("fhir/", include("registry_export.bulk.urls", namespace="bulk")),
     *api_patterns(),
     *page_patterns(),
 ]

@@ -195,6 +195,8 @@ def stream_file(*, request, run_id: int, name: str) -> FileResponse:
         ".json": "application/json",
     }.get(path.suffix, "application/octet-stream")
     # FileResponse streams the file in blocks: a large export never sits in memory.
+    if name == services.WITHDRAWALS_FILE:
+        services.export_withdrawals_fetched(run=run)
     response = FileResponse(open(path, "rb"), as_attachment=True, filename=name)  # noqa: SIM115
     response["Content-Type"] = content_type
     response["X-Content-SHA256"] = next(f["sha256"] for f in run.files if f["name"] == name)

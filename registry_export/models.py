@@ -141,6 +141,7 @@ class RunTrigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     RESEARCHER = "researcher", "Researcher"
     COMMAND = "command", "Command line"
+    BULK = "bulk", "FHIR Bulk Data client"
 
 
 class ExportRun(models.Model):
@@ -278,3 +279,110 @@ class ExportPartition(models.Model):
 
     def __str__(self) -> str:
         return f"partition {self.index} (attempt {self.attempt}) of run {self.run_id}"
+
+
+class ExportRunWithdrawal(models.Model):
+    """A patient a run lists as withdrawn (withdrawals.csv, Bulk Data `deleted`).
+
+    Listed by every later run of the destination until the registry has fetched a run's list
+    (`acknowledged_at`), so a registry that skipped a run still learns of the withdrawal.
+    """
+
+    run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="withdrawals")
+    patient_id = models.BigIntegerField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "patient_id"], name="export_withdrawal_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"patient {self.patient_id} withdrawn in run {self.run_id}"
+
+
+# --- FHIR Bulk Data Access: SMART Backend Services clients and export jobs ---------------------
+
+
+class BulkClient(models.Model):
+    """A registry's backend client (SMART Backend Services), for exactly one destination."""
+
+    client_id = models.CharField(max_length=64, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    destination = models.ForeignKey(
+        Destination, on_delete=models.PROTECT, related_name="bulk_clients"
+    )
+    # The client's public keys as a JWKS ({"keys": [...]}, public members only, each with kid).
+    jwks = models.JSONField()
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["destination", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["destination", "name"], name="bulk_client_unique_name_per_destination"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+
+class BulkAccessToken(models.Model):
+    """A short-lived bearer token; only its SHA-256 is stored."""
+
+    client = models.ForeignKey(BulkClient, on_delete=models.CASCADE, related_name="tokens")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    scope = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="bulk_token_expires_after_creation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"access token of {self.client_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class BulkAssertionUse(models.Model):
+    """A client assertion's `jti`, kept until the assertion expires: a replay is refused."""
+
+    client = models.ForeignKey(BulkClient, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "jti"], name="bulk_assertion_jti_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"assertion {self.jti} of {self.client_id}"
+
+
+class BulkExportJob(models.Model):
+    """One Bulk Data kick-off: a client's view (types, request) of an export run."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(BulkClient, on_delete=models.CASCADE, related_name="jobs")
+    run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="bulk_jobs")
+    request_url = models.TextField()
+    # Resource types asked for (`_type`); the run's files of other types are not listed.
+    types = models.JSONField(default=list)
+    since = models.DateTimeField(null=True, blank=True)
+    output_format = models.CharField(max_length=40, default="application/fhir+ndjson")
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set by DELETE on the status URL: the job's manifest and files are no longer served.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"bulk job {self.pk} of {self.client_id}"

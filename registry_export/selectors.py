@@ -32,6 +32,40 @@ class RunNotDownloadable(APIException):
     default_code = "run_not_finished"
 
 
+class RunWithdrawn(APIException):
+    """A finished run holding data of a patient who has since withdrawn: no longer served."""
+
+    status_code = 410
+    default_code = "run_withdrawn"
+
+
+def run_withdrawn_since(*, run: ExportRun) -> int:
+    """How many patients of a run have withdrawn (or been erased) since it was made.
+
+    Such a run is no longer served, to anyone (issue 11, our choice of the two): the registry
+    gets a later run, which lists those patients as deleted."""
+    selection = services.sources.Selection(
+        scope=run.destination.consent_scope,
+        registry_id=run.destination.registry_id,
+        at=timezone.now(),
+        since=None,
+        linkage=run.destination.is_linkage,
+    )
+    consenting = set(services.sources.consenting_patient_ids(selection=selection))
+    members = run.members.values_list("patient_id", flat=True)
+    return sum(1 for pid in members.iterator(chunk_size=5000) if pid not in consenting)
+
+
+def run_check_still_served(*, run: ExportRun) -> None:
+    gone = run_withdrawn_since(run=run)
+    if gone:
+        raise RunWithdrawn(
+            f"Run {run.pk} is no longer available: {gone} patient(s) in it have withdrawn their "
+            "consent since it was made, so its files are not served any more. Request a new "
+            "export: it leaves them out and lists them as deleted."
+        )
+
+
 def _is_researcher(user: User) -> bool:
     return bool(user and user.is_authenticated and user.role == Role.RESEARCHER)
 
@@ -102,6 +136,7 @@ def run_file(*, user: User, run_id, name: str) -> tuple[ExportRun, Path]:
         )
     if name not in run.file_names:
         raise Http404(f"Run {run.pk} has no file named {name!r}.")
+    run_check_still_served(run=run)
     path = storage.run_dir(run) / name
     if not path.is_file():
         raise Http404(f"The file {name!r} of run {run.pk} is no longer stored.")

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from registry_export import parallel, sources, storage
@@ -50,6 +51,7 @@ from registry_export.models import (
     ExportPartition,
     ExportRun,
     ExportRunMember,
+    ExportRunWithdrawal,
     PartitionStatus,
     RunStatus,
     RunTrigger,
@@ -197,13 +199,15 @@ def export_run_request(
     full: bool | None = None,
     now: datetime | None = None,
     dispatch: bool = True,
+    since: datetime | None = None,
 ) -> tuple[ExportRun, bool]:
     """The run to do next for a destination, and whether it is new.
 
     A run still pending or running is returned as it is (one at a time per destination). The
     latest run, if it failed, is re-opened unchanged: same period, same consent snapshot, hence
     identical files. Otherwise a new run covers (end of the last successful run, now] for an
-    incremental destination, or everything up to now for a full one.
+    incremental destination, or everything up to now for a full one; `since` (a Bulk Data
+    `_since`) asks for (since, now] instead.
     """
     if trigger not in RunTrigger.values:
         raise ValueError(f"Unknown trigger {trigger!r}.")
@@ -214,7 +218,12 @@ def export_run_request(
     if active is not None:
         return active, False
     latest = destination.runs.order_by("-period_end", "-id").first()
-    if latest is not None and latest.status == RunStatus.FAILED:
+    wanted_start = since if since is not None else (EPOCH if full else None)
+    if (
+        latest is not None
+        and latest.status == RunStatus.FAILED
+        and (wanted_start is None or latest.period_start == wanted_start)
+    ):
         run = latest
         run.status = RunStatus.PENDING
         run.error = ""
@@ -230,7 +239,10 @@ def export_run_request(
         if full is None:
             full = destination.mode == ExportMode.FULL
         period_start = EPOCH
-        if not full:
+        if since is not None:
+            full = False
+            period_start = since
+        elif not full:
             last_ok = (
                 destination.runs.filter(status=RunStatus.SUCCEEDED).order_by("-period_end").first()
             )
@@ -329,7 +341,12 @@ def _plan(run: ExportRun, partition_size: int, min_partitions: int = 1) -> None:
         )
     ExportPartition.objects.bulk_create(partitions)
     run.patients_total = len(patient_ids)
-    run.withdrawals_total = len(_withdrawn_ids(run))
+    run.withdrawals.all().delete()
+    withdrawn = _withdrawn_ids(run)
+    ExportRunWithdrawal.objects.bulk_create(
+        [ExportRunWithdrawal(run=run, patient_id=pid) for pid in withdrawn], batch_size=5000
+    )
+    run.withdrawals_total = len(withdrawn)
     run.partitions_total = len(partitions)
     run.partitions_done = 0
     run.rows_total = sum(p.rows_total for p in partitions)
@@ -338,22 +355,44 @@ def _plan(run: ExportRun, partition_size: int, min_partitions: int = 1) -> None:
 
 
 def _withdrawn_ids(run: ExportRun) -> list[int]:
-    """Patients in the previous successful run of the destination who are not in this one:
-    they withdrew (or were erased) since, and the registry must delete them."""
-    previous = (
-        ExportRun.objects.filter(
-            destination_id=run.destination_id,
-            status=RunStatus.SUCCEEDED,
-            period_end__lt=run.period_end,
+    """Patients an earlier successful run of the destination included who are not in this one
+    (they withdrew, or were erased), and whose withdrawal the registry has not yet fetched.
+
+    A withdrawal counts as fetched once the registry downloaded a run's withdrawal list (Bulk
+    Data `deleted` or withdrawals.csv) made after the patient's last inclusion; until then every
+    run lists it again, so a registry that skipped a run still learns of it (issue 11).
+    """
+    earlier = (
+        ExportRunMember.objects.filter(
+            run__destination_id=run.destination_id,
+            run__status=RunStatus.SUCCEEDED,
+            run__period_end__lt=run.period_end,
         )
-        .order_by("-period_end")
-        .first()
+        .exclude(patient_id__in=run.members.values("patient_id"))
+        .values("patient_id")
+        .annotate(last=Max("run__period_end"))
     )
-    if previous is None:
+    last_included = {row["patient_id"]: row["last"] for row in earlier}
+    if not last_included:
         return []
-    before = set(previous.members.values_list("patient_id", flat=True))
-    now = set(run.members.values_list("patient_id", flat=True))
-    return sorted(before - now)
+    fetched = (
+        ExportRunWithdrawal.objects.filter(
+            run__destination_id=run.destination_id,
+            patient_id__in=list(last_included),
+            acknowledged_at__isnull=False,
+        )
+        .values("patient_id")
+        .annotate(last=Max("run__period_end"))
+    )
+    told = {row["patient_id"] for row in fetched if row["last"] > last_included[row["patient_id"]]}
+    return sorted(set(last_included) - told)
+
+
+def export_withdrawals_fetched(*, run: ExportRun) -> int:
+    """The registry fetched this run's withdrawal list: later runs stop listing these patients."""
+    return run.withdrawals.filter(acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now()
+    )
 
 
 def export_run_dispatch(*, run_id: int) -> bool:
@@ -637,7 +676,8 @@ def _meta_of(path: Path) -> dict:
 def _withdrawn_pseudonyms(run: ExportRun) -> list[str]:
     pseudonyms = pseudonymiser_for(run.destination)
     # Sorted by pseudonym, so the order says nothing about internal ids.
-    return sorted(pseudonyms.patient(pid) for pid in _withdrawn_ids(run))
+    ids = run.withdrawals.values_list("patient_id", flat=True)
+    return sorted(pseudonyms.patient(pid) for pid in ids)
 
 
 def _instant(value: datetime) -> str:

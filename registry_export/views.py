@@ -70,12 +70,12 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_file(request: HttpRequest, run_id: int, name: str) -> HttpResponse:
     try:
         return stream_file(request=request, run_id=run_id, name=name)
-    except selectors.RunNotDownloadable as exc:
+    except (selectors.RunNotDownloadable, selectors.RunWithdrawn) as exc:
         return render(
             request,
             "registry_export/not_downloadable.html",
             {"message": str(exc.detail), "run_id": run_id},
-            status=409,
+            status=exc.status_code,
         )
 
 

@@ -144,6 +144,14 @@ ROUTES: dict[str, Rule] = {
     "api_export_runs": Rule(UNAUTH, "patient"),
     "api_export_run": Rule(UNAUTH, "patient"),
     "api_export_run_file": Rule(UNAUTH, "patient"),
+    # FHIR Bulk Data server: bearer tokens of backend clients, never a session, so every
+    # signed-in user is as unauthenticated as an anonymous one (401) and none is "wrong".
+    "bulk:metadata": Rule(PUBLIC, None),
+    "bulk:smart_configuration": Rule(PUBLIC, None),
+    "bulk:token": Rule(PUBLIC, None, "post"),
+    "bulk:kickoff": Rule(UNAUTH, None),
+    "bulk:status": Rule(UNAUTH, None),
+    "bulk:file": Rule(UNAUTH, None),
     # --- imaging ---------------------------------------------------------------------------
     "imaging:patient_studies": Rule(LOGIN, "clinician"),
     "imaging:study": Rule(LOGIN, "clinician"),
