@@ -82,7 +82,9 @@ def capability_statement(*, base: str) -> dict:
                                 "OperationDefinition/group-export",
                             }
                         ],
-                    }
+                    },
+                    # The types an export holds (clients such as smart-fetch read them here).
+                    *({"type": rtype} for rtype in exported_types()),
                 ],
                 "operation": [
                     {
