@@ -13,7 +13,13 @@ import pytest
 
 from consent.models import AccessLogEvent, ConsentScope
 from registry_export import services, storage
-from registry_export.models import BulkAccessToken, BulkExportJob, ExportRun, RunStatus
+from registry_export.models import (
+    BulkAccessToken,
+    BulkClient,
+    BulkExportJob,
+    ExportRun,
+    RunStatus,
+)
 from tests.registry_export.bulk_helpers import (
     FHIR,
     KICKOFF_HEADERS,
@@ -370,3 +376,24 @@ def test_a_destination_without_fhir_cannot_get_a_client(destination, registry, t
     )  # fmt: skip
     with pytest.raises(CommandError, match="does not export FHIR"):
         register(type("D", (), {"name": "REDCap only"})(), rsa_key(), tmp_path)
+
+
+def test_staff_register_a_client_from_the_admin_and_a_bad_key_is_a_form_error(
+    client, destination, key
+):
+    from tests.factories import StaffFactory
+    from tests.personas import login_verified
+
+    sam = StaffFactory(is_staff=True, is_superuser=True)
+    login_verified(client, sam)
+    url = "/admin/registry_export/bulkclient/add/"
+    bad = client.post(url, {"name": "x", "destination": destination.pk, "public_key": "nope"})
+    assert bad.status_code == 200 and "PEM" in bad.content.decode()
+    assert not BulkClient.objects.exists()
+    pem = key.as_pem(private=False).decode()
+    added = client.post(url, {"name": "pssr", "destination": destination.pk, "public_key": pem})
+    assert added.status_code == 302
+    made = BulkClient.objects.get()
+    assert made.client_id and made.jwks["keys"][0]["kty"] == "RSA"
+    assert "d" not in made.jwks["keys"][0]  # public members only
+    assert token_request(client, made.client_id, key).status_code == 200
