@@ -1,7 +1,10 @@
 """P2: registry export of N patients x 365 days to both formats (FHIR R4 NDJSON and REDCap CSV),
-against PostgreSQL's `COPY ... TO` of the same rows, measured in the same run. Targets (issue 5):
-export time at most 3x the COPY time; peak memory under 512 MiB, and at most 1.2x between the
-small and the large size (constant memory whatever the size).
+against what any exporter must do, measured in the same run: read the rows (PostgreSQL's
+`COPY ... TO` of the same rows) plus write and hash the output once (the output floor).
+Targets (issue 11, re-based from issue 5): export time at most 1.5x (COPY + output floor);
+peak memory under 512 MiB, and at most 1.1x between the small and the large size (constant
+memory whatever the size). Both ratios are printed: against COPY alone, and against COPY +
+floor (the target).
 
 Export: `registry_export.services.export_run_foreground`, the path of `manage.py export_run`
 (consent snapshot, partitions, server-side cursors, per-chunk decryption, both writers, manifest),
@@ -10,9 +13,9 @@ peak RSS is the export's alone.
 Baseline: `COPY (SELECT ...) TO STDOUT` of the diary rows the run reads (entries, questionnaires
 and medicines of the run's patients, in the export's order) into a file, through psycopg.
 
-Also reported, for reading the ratio: the output floor, the time to write the run's number of
-bytes once and SHA-256 them (what any exporter of these files must at least do, with no
-reading, decryption or formatting), as a multiple of the same COPY.
+The output floor: the time to write the run's number of bytes once and SHA-256 them (what any
+exporter of these files must at least do, with no reading, decryption or formatting). Each
+partition writes its own files (no concatenation pass), so the export writes each byte once.
 
 Runs in its own scratch database (Django's test-database machinery: created, migrated,
 dropped); seeding uses demo.synthetic (COPY, realistic consent mix: most patients share).
@@ -42,9 +45,9 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-TIME_TARGET = 3.0
+TIME_TARGET = 1.5  # x (COPY + output floor)
 MEMORY_LIMIT_MIB = 512
-MEMORY_GROWTH_TARGET = 1.2
+MEMORY_GROWTH_TARGET = 1.1
 WORKERS = os.cpu_count() or 1
 BASELINE_SQL = [
     "COPY (SELECT e.id, e.patient_id, e.date, e.payload, e.flare, e.created_at, e.updated_at,"
@@ -194,7 +197,7 @@ def report(results: list[dict], days: int) -> int:
             f"  {r['size']:>6} patients ({r['patients']} consenting, {r['entries']:,} entries): "
             f"export {r['seconds']:7.1f} s ({r['entries'] / r['seconds']:,.0f} entries/s), "
             f"COPY {r['copy']:6.2f} s, "
-            f"ratio {r['seconds'] / r['copy']:5.1f}x, peak {r['peak_kib'] / 1024:6.1f} MiB, "
+            f"peak {r['peak_kib'] / 1024:6.1f} MiB, "
             f"files {r['bytes'] / 2**20:7.1f} MiB (seeding {r['seeding']:.0f} s, "
             f"{r['partitions']} partitions)"
         )
@@ -202,12 +205,20 @@ def report(results: list[dict], days: int) -> int:
             f"         output floor (write + SHA-256 the files' bytes once) {r['floor']:.2f} s = "
             f"{r['floor'] / r['copy']:.1f}x COPY"
         )
+        print(
+            f"         ratio against COPY {r['seconds'] / r['copy']:.2f}x; "
+            f"against COPY + floor {r['seconds'] / (r['copy'] + r['floor']):.2f}x"
+        )
     small, large = results[0], results[-1]
-    ratio = large["seconds"] / large["copy"]
+    ratio = large["seconds"] / (large["copy"] + large["floor"])
     peak = large["peak_kib"] / 1024
     growth = large["peak_kib"] / small["peak_kib"]
     checks = [
-        (f"time ratio {ratio:.2f}x (target <= {TIME_TARGET}x)", ratio <= TIME_TARGET),
+        (
+            f"time ratio {ratio:.2f}x COPY + floor (target <= {TIME_TARGET}x; "
+            f"{large['seconds'] / large['copy']:.2f}x COPY alone)",
+            ratio <= TIME_TARGET,
+        ),
         (f"peak memory {peak:.0f} MiB (target < {MEMORY_LIMIT_MIB} MiB)", peak < MEMORY_LIMIT_MIB),
         (
             f"memory growth {small['size']} -> {large['size']} patients {growth:.2f}x "

@@ -69,9 +69,13 @@ def _in_window(changed: datetime, selection: Selection) -> bool:
     return selection.since is None or changed >= selection.since
 
 
-def _consent_row(patient_id: int, history, selection: Selection) -> ConsentRow | None:
+def _consent_row(
+    patient_id: int, history, selection: Selection, uris: dict[int, str]
+) -> ConsentRow | None:
     """The consent event in force at the snapshot (the latest one on the topic); `history` is
-    the patient's consent events, newest first."""
+    the patient's consent events, newest first. `uris` keeps each document's policy URI, which
+    needs the document's registry (a query each time otherwise: a few documents, many patients).
+    """
     for event in history:
         if event.occurred_at > selection.at or event.scope != selection.scope:
             continue
@@ -83,7 +87,8 @@ def _consent_row(patient_id: int, history, selection: Selection) -> ConsentRow |
             patient_id=patient_id,
             scope=event.scope,
             given_at=event.occurred_at,
-            policy_uri=policy_uri(event),
+            policy_uri=uris.get(event.document_id)
+            or uris.setdefault(event.document_id, policy_uri(event)),
         )
     return None
 
@@ -166,6 +171,7 @@ def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterat
     Patients are read in batches: one query each for their consents, questionnaires, medicines
     and years of birth, and one streamed, windowed read of their entries.
     """
+    uris: dict[int, str] = {}
     for start in range(0, len(patient_ids), PATIENT_BATCH):
         batch = patient_ids[start : start + PATIENT_BATCH]
         entries = _entries(batch, selection)
@@ -185,7 +191,7 @@ def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterat
                 patient=PatientRow(
                     patient_id=pid, birth_year=years.get(pid), nhs_number=nhs_numbers.get(pid)
                 ),
-                consent=_consent_row(pid, histories[pid], selection),
+                consent=_consent_row(pid, histories[pid], selection, uris),
                 questionnaires=_questionnaires(pid, questionnaires[pid], selection),
                 medications=_medications(pid, medicines[pid], selection),
             )
