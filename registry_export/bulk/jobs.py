@@ -196,6 +196,8 @@ def job_start(
     if destination is None or destination.pk != access.client.destination_id:
         # Unknown and not-yours read the same: a client learns nothing of other destinations.
         raise BulkError(404, f"No group {group!r} is available to this client.", "not-found")
+    if not destination.format_fhir:
+        raise BulkError(400, f"Group {group!r} is not exported as FHIR.", "not-supported")
     wanted = parse_parameters(params, access)
     try:
         run, _created = services.export_run_request(
