@@ -376,6 +376,8 @@ def medicine_update(
         record_id=str(medicine.id),
         blob=medicine.payload,
     )
+    if times is None and schedule == data["schedule"]:
+        times = data.get("times")  # not given: the times stay while the schedule does
     new = _clean_medicine(name=data["name"], dose=dose, unit=unit, schedule=schedule, times=times)
     if effective < medicine.start_date:
         raise ValidationError({"effective": ["A change cannot take effect before the start date."]})
