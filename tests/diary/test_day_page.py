@@ -289,3 +289,42 @@ def test_same_as_yesterday_prefills_the_doses_too(client, patient_alice):
     client.force_login(patient_alice)
     response = client.get(reverse("diary:entry_today") + "?same=1", follow=True)
     assert response.context["form"].initial[f"dose-{med.id}-1"] == "skipped"
+
+
+def test_medicine_form_takes_dose_times(client, patient_alice):
+    client.force_login(patient_alice)
+    today = patient_today(patient_alice)
+    data = {
+        "choice": "Pilocarpine",
+        "dose": "5",
+        "unit": "mg",
+        "schedule": "twice_daily",
+        "times": "08:00",
+        "start_date": today.isoformat(),
+    }
+    refused = client.post(reverse("diary:medicine_add"), data)
+    assert refused.status_code == 400
+    assert "Give 2 time(s)" in refused.content.decode()
+    assert not selectors.medicines_for(patient=patient_alice)
+    assert (
+        client.post(reverse("diary:medicine_add"), {**data, "times": "08:00, 20:00"}).status_code
+        == 302
+    )
+    [med] = selectors.medicines_for(patient=patient_alice)
+    assert med.times == ("08:00", "20:00")
+    change = client.get(reverse("diary:medicine_change", args=[med.id])).content.decode()
+    assert 'value="08:00, 20:00"' in change
+    client.post(
+        reverse("diary:medicine_change", args=[med.id]),
+        {
+            "dose": "5",
+            "unit": "mg",
+            "schedule": "twice_daily",
+            "times": "07:30, 19:30",
+            "effective": today.isoformat(),
+        },
+    )
+    assert selectors.medicine_get(patient=patient_alice, medicine_id=med.id).times == (
+        "07:30",
+        "19:30",
+    )
