@@ -244,29 +244,6 @@ class MedicineStopForm(forms.Form):
     end_date = forms.DateField(label="Last day taken", widget=date_widget())
 
 
-class DoseChecklistForm(forms.Form):
-    """One radio group per scheduled dose of the day: taken, missed or skipped."""
-
-    def __init__(self, *args, slots, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.slots = slots
-        for index, slot in enumerate(slots):
-            count = f" (dose {slot.slot})" if slot.slot > 1 or _many(slots, slot) else ""
-            self.fields[f"dose_{index}"] = forms.ChoiceField(
-                label=f"{slot.medicine.name} {slot.medicine.dose} {slot.medicine.unit}{count}",
-                choices=DoseStatus.choices,
-                required=False,
-                initial=slot.status,
-                widget=forms.RadioSelect,
-            )
-
-    def answers(self):
-        for index, slot in enumerate(self.slots):
-            status = self.cleaned_data.get(f"dose_{index}")
-            if status:
-                yield slot, status
-
-
 def _many(slots, slot) -> bool:
     return sum(1 for s in slots if s.medicine.id == slot.medicine.id) > 1
 

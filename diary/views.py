@@ -158,7 +158,7 @@ def _day_post(request: HttpRequest, day: date, today: date) -> HttpResponse:
         except services.DayConflict as exc:
             conflict = exc
         else:
-            return _day_saved(request, saved, today, wants_json)
+            return _day_saved(request, saved, today, wants_json, form)
     if conflict is not None:
         server = DayForm.posted_values(conflict.entry_values, conflict.doses, slots)
         if wants_json:
@@ -176,12 +176,19 @@ def _day_post(request: HttpRequest, day: date, today: date) -> HttpResponse:
     return _day_page(request, day, day_form_context(request, day, form), status=400)
 
 
-def _day_saved(request, saved: services.DaySaved, today: date, wants_json: bool):
+def _day_saved(request, saved: services.DaySaved, today: date, wants_json: bool, form: DayForm):
     if wants_json:
         body = {"status": saved.status, "date": saved.date.isoformat(), "version": saved.version}
         return JsonResponse(body)
     if saved.status == "duplicate":
         messages.info(request, f"Your diary for {nice_day(saved.date)} was already saved.")
+    elif form.values() is None:
+        count = len(form.dose_answers())
+        messages.success(
+            request,
+            f"Saved {count} dose{'s' if count != 1 else ''} for {nice_day(saved.date)}. "
+            "Fill in how you are whenever you are ready.",
+        )
     else:
         messages.success(request, f"Saved your diary for {nice_day(saved.date)}.")
     return redirect("home" if saved.date == today else "diary:entry_list")

@@ -328,3 +328,27 @@ def test_medicine_form_takes_dose_times(client, patient_alice):
         "07:30",
         "19:30",
     )
+
+
+def test_json_replay_passes_csrf_in_the_header_or_the_body(patient_alice):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(patient_alice)
+    today = patient_today(patient_alice)
+    page = client.get(day_url(today))
+    token = page.cookies["csrftoken"].value
+    refused = client.post(day_url(today), form_data(), **JSON)
+    assert refused.status_code == 403
+    assert selectors.entry_on(patient=patient_alice, day=today) is None
+    by_header = client.post(
+        day_url(today), {**form_data(), "idempotency_key": "h"}, HTTP_X_CSRFTOKEN=token, **JSON
+    )
+    assert by_header.status_code == 200 and by_header.json()["status"] == "saved"
+    in_body = client.post(
+        day_url(today),
+        {**form_data(fatigue=1), "csrfmiddlewaretoken": token, "idempotency_key": "b"},
+        **JSON,
+    )
+    assert in_body.status_code == 200
+    assert selectors.entry_on(patient=patient_alice, day=today).fatigue == 1
