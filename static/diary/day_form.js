@@ -6,11 +6,17 @@
   "use strict";
   var form = document.getElementById("day-form");
   if (!form) { return; }
-  var dirty = false;
+  // A form shown again after a refused save or a conflict holds answers not saved yet.
+  var dirty = form.getAttribute("data-unsaved") === "1";
   function markDirty() { dirty = true; }
   form.addEventListener("input", markDirty);
   form.addEventListener("change", markDirty);
   form.addEventListener("submit", function () { dirty = false; });
+  // Links that deliberately drop the changes ("Keep the saved one" after a conflict).
+  var discards = document.querySelectorAll("[data-discards-changes]");
+  for (var i = 0; i < discards.length; i += 1) {
+    discards[i].addEventListener("click", function () { dirty = false; });
+  }
   window.addEventListener("beforeunload", function (event) {
     if (!dirty) { return undefined; }
     var message = form.getAttribute("data-dirty-warning") || "You have unsaved changes.";

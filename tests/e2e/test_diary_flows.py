@@ -184,3 +184,26 @@ def test_typing_then_pressing_any_other_button_loses_nothing(browse):
     saved = selectors.entry_on(patient=alice, day=today).values()
     assert (saved["fatigue"], saved["joint_pain"], saved["note"]) == (9, 8, "typed, not saved yet")
     assert doses_of(alice, today) == {1: "taken", 2: "taken"}
+
+
+def test_a_day_changed_on_another_device_shows_both_versions_and_keeps_mine(browse):
+    alice, _, today = patient_with_medicine("alice@example.org", joined_days_ago=3)
+    services.day_save(patient=alice, entry_date=today, values=YESTERDAY)
+    page = browse.page
+    sign_in(browse, alice.email)
+    browse.goto(f"/diary/day/{today.isoformat()}/")
+    # Meanwhile the phone saves the day with another note.
+    services.day_save(patient=alice, entry_date=today, values={**YESTERDAY, "note": "from phone"})
+    scale(page, "Tiredness (fatigue)", 2).click()
+    page.get_by_label("Note").fill("from laptop")
+    browse.submit("Save today")
+
+    assert page.get_by_role("heading", name="This day was changed somewhere else").is_visible()
+    table = page.get_by_role("table", name="Your version and the saved one")
+    note_row = table.get_by_role("row", name="Note")
+    assert "from laptop" in note_row.inner_text() and "from phone" in note_row.inner_text()
+    assert selectors.entry_on(patient=alice, day=today).note == "from phone"  # not overwritten
+    browse.screenshot("day-conflict")
+    browse.submit("Keep mine")
+    saved = selectors.entry_on(patient=alice, day=today).values()
+    assert (saved["note"], saved["fatigue"]) == ("from laptop", 2)
