@@ -239,3 +239,18 @@ def test_dose_times_are_kept_and_checked(patient_alice):
         "08:00",
         "20:30",
     )
+
+
+def test_the_prune_task_forgets_old_keys_only(patient_alice):
+    from diary.tasks import prune_save_receipts
+
+    today = patient_today(patient_alice)
+    services.day_save(
+        patient=patient_alice, entry_date=today, values=day_values(), idempotency_key="a"
+    )
+    services.day_save(
+        patient=patient_alice, entry_date=today, values=day_values(), idempotency_key="b"
+    )
+    SaveReceipt.objects.filter(key="a").update(created_at=timezone.now() - timedelta(days=40))
+    assert prune_save_receipts.apply().get() == 1
+    assert list(SaveReceipt.objects.values_list("key", flat=True)) == ["b"]
