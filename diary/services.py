@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from diary import crypto
@@ -181,6 +181,20 @@ def _check_key(key: str) -> None:
         )
 
 
+def _lock_day(patient, day: date) -> None:
+    """Serialise saves of one patient's day until the transaction ends, so that the version and
+    values compared below are still true when we write, even when the day has no row yet to
+    lock (two first saves of a day at once). SQLite serialises writers by itself."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # One bigint key per (patient, day); a collision would only make a save wait.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [patient.pk * 1_000_000 + day.toordinal()]
+            )
+    else:
+        DailyEntry.objects.select_for_update().filter(patient=patient, date=day).first()
+
+
 def _stored_differs(stored_entry, payload, stored_doses, answers) -> bool:
     if payload is not None and stored_entry is not None and stored_entry.values() != payload:
         return True
@@ -214,6 +228,8 @@ def day_save(
     _refuse_future(patient=patient, day=entry_date)
     if idempotency_key:
         _check_key(idempotency_key)
+    _lock_day(patient, entry_date)
+    if idempotency_key:
         done = _receipt(patient, idempotency_key)
         if done is not None:
             return DaySaved(
@@ -223,8 +239,6 @@ def day_save(
     answers, stored_doses = _clean_doses(patient=patient, day=entry_date, doses=doses)
     if payload is None and not answers:
         raise ValidationError({"non_field_errors": ["There is nothing to save for this day."]})
-    # Lock the day so that the version read here is still true when we write.
-    DailyEntry.objects.select_for_update().filter(patient=patient, date=entry_date).first()
     current = day_version(patient=patient, day=entry_date)
     if if_match is not None and if_match != current:
         raise VersionMismatch(current)
