@@ -352,3 +352,10 @@ def test_json_replay_passes_csrf_in_the_header_or_the_body(patient_alice):
     )
     assert in_body.status_code == 200
     assert selectors.entry_on(patient=patient_alice, day=today).fatigue == 1
+
+
+def test_the_medicine_list_shows_the_dose_times(client, patient_alice):
+    add_medicine(patient_alice, times="08:00, 20:00")
+    client.force_login(patient_alice)
+    html = client.get(reverse("diary:medicine_list")).content.decode()
+    assert "twice a day, at 08:00 and 20:00." in html
