@@ -105,9 +105,9 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _invalid(request, form, status=400):
+def _invalid(form: DayForm) -> JsonResponse:
     errors = {field: [str(m) for m in msgs] for field, msgs in form.errors.items()}
-    return JsonResponse({"status": "invalid", "errors": errors}, status=status)
+    return JsonResponse({"status": "invalid", "errors": errors}, status=400)
 
 
 @patient_required
@@ -172,7 +172,7 @@ def _day_post(request: HttpRequest, day: date, today: date) -> HttpResponse:
             return JsonResponse(body, status=409)
         return _conflict_page(request, day, form, server, conflict.version)
     if wants_json:
-        return _invalid(request, form)
+        return _invalid(form)
     return _day_page(request, day, day_form_context(request, day, form), status=400)
 
 

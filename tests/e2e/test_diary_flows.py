@@ -60,7 +60,9 @@ def scale(page, name: str, value: int):
     return group.get_by_role("radio", name=str(value), exact=True)
 
 
-def test_a_complete_first_day_with_doses_takes_at_most_seven_interactions(browse):
+def test_a_complete_first_day_with_doses_takes_at_most_seven_interactions(any_browse):
+    # On a desktop, a 360 px phone and at 200% zoom (axe and reflow checked on each page).
+    browse = any_browse
     alice, _, today = patient_with_medicine("alice@example.org")
     page = browse.page
     sign_in(browse, alice.email)
