@@ -47,3 +47,29 @@ class ProfileForm(forms.Form):
         if year is not None and year > birth_year_max():
             raise forms.ValidationError(f"Enter a year no later than {birth_year_max()}.")
         return year
+
+
+class SignupTimeZoneForm(forms.Form):
+    """Extra sign-up field (ACCOUNT_SIGNUP_FORM_CLASS): the browser's time zone, filled in by
+    static/accounts/time_zone.js, so the diary day follows the patient's own midnight from the
+    start. Empty (no JavaScript) keeps the default; an unknown name is a form error."""
+
+    time_zone = forms.CharField(
+        required=False,
+        max_length=64,
+        widget=forms.HiddenInput(attrs={"data-browser-time-zone": ""}),
+    )
+
+    def clean_time_zone(self):
+        name = self.cleaned_data["time_zone"].strip()
+        if name and name not in time_zone_names():
+            raise forms.ValidationError(
+                f"Your browser reported the time zone {name!r}, which we do not know. "
+                "Sign up without it and choose your time zone in Settings."
+            )
+        return name
+
+    def signup(self, request, user) -> None:
+        if self.cleaned_data.get("time_zone"):
+            user.time_zone = self.cleaned_data["time_zone"]
+            user.save(update_fields=["time_zone"])

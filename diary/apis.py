@@ -37,6 +37,7 @@ from diary.serializers import (
     MedicineOutput,
     MedicinePatchInput,
     PeriodQuery,
+    PreconditionFailedOutput,
 )
 from diary.views_account import export_response, password_confirms
 
@@ -126,6 +127,52 @@ class EntryListApi(PatientApi):
         )
 
 
+DAY_SAVE_HEADERS = [
+    OpenApiParameter(
+        "Idempotency-Key",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="A client-made unique key (e.g. a UUID, at most 64 characters). A request "
+        "with a key already applied for you in the last 30 days changes nothing.",
+    ),
+    OpenApiParameter(
+        "If-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="The day's version from a GET's ETag; the save is refused with 412 when "
+        "the day has changed since.",
+    ),
+]
+
+
+def _etag(request, day: date) -> dict:
+    version = selectors.day_version(patient=request.user, day=day)
+    return {"ETag": f'"{version}"'} if version else {}
+
+
+def _if_match(request) -> str | None:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
+
+
+def _precondition_failed(version: str) -> Response:
+    body = {
+        "detail": "The day has changed since you read it; nothing was saved.",
+        "version": version,
+    }
+    headers = {"ETag": f'"{version}"'} if version else {}
+    return Response(
+        PreconditionFailedOutput(body).data,
+        status=status.HTTP_412_PRECONDITION_FAILED,
+        headers=headers,
+    )
+
+
 class EntryDetailApi(PatientApi):
     def _get(self, request, day: date):
         entry = selectors.entry_on(patient=request.user, day=day)
@@ -133,23 +180,61 @@ class EntryDetailApi(PatientApi):
             raise Http404("No entry for this day.")
         return entry
 
-    @extend_schema(responses=EntryOutput)
+    @extend_schema(
+        responses=EntryOutput,
+        description="The entry for a day. The ETag header is the day's version (its entry and "
+        "dose answers): send it back as If-Match to update only what you read.",
+    )
     def get(self, request, day: date):
-        return Response(EntryOutput(self._get(request, day)).data)
+        entry = self._get(request, day)
+        return Response(EntryOutput(entry).data, headers=_etag(request, day))
 
-    @extend_schema(request=EntryInput, responses={200: EntryOutput, 201: EntryOutput})
+    @extend_schema(
+        request=EntryInput,
+        parameters=DAY_SAVE_HEADERS,
+        responses={
+            200: EntryOutput,
+            201: EntryOutput,
+            412: OpenApiResponse(
+                PreconditionFailedOutput,
+                description="If-Match did not match the day's current version (nothing saved).",
+            ),
+        },
+        description="Replace the day (or fill it in if it is empty). With Idempotency-Key a "
+        "retried request is applied once (the repeat answers 200 with the entry and "
+        "Idempotent-Replayed: true). With If-Match the save happens only if the day is still at "
+        "that version (the ETag of a GET, quoted or not; * = the day exists), else 412 with the "
+        "current version.",
+    )
     def put(self, request, day: date):
         """Replace the day (or fill it in if it is empty)."""
         data = EntryInput(data=request.data)
         data.is_valid(raise_exception=True)
-        _, created = service_call(
-            services.entry_save,
-            patient=request.user,
-            entry_date=day,
-            values=dict(data.validated_data),
-        )
-        entry = selectors.entry_on(patient=request.user, day=day)
-        return Response(EntryOutput(entry).data, status=201 if created else 200)
+        if_match = _if_match(request)
+        existed = selectors.entry_on(patient=request.user, day=day) is not None
+        if if_match == "*":
+            if not existed:
+                return _precondition_failed(selectors.day_version(patient=request.user, day=day))
+            if_match = None
+        try:
+            saved = service_call(
+                services.day_save,
+                patient=request.user,
+                entry_date=day,
+                values=dict(data.validated_data),
+                idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+                if_match=if_match,
+            )
+        except services.VersionMismatch as exc:
+            return _precondition_failed(exc.version)
+        entry = selectors.entry_on(patient=request.user, day=saved.date)
+        if entry is None:  # a replayed key whose day was deleted since
+            raise Http404("No entry for this day.")
+        headers = _etag(request, saved.date)
+        if saved.status == "duplicate":
+            headers["Idempotent-Replayed"] = "true"
+            return Response(EntryOutput(entry).data, status=200, headers=headers)
+        return Response(EntryOutput(entry).data, status=200 if existed else 201, headers=headers)
 
     @extend_schema(request=EntryPatchInput, responses=EntryOutput)
     def patch(self, request, day: date):
@@ -203,7 +288,7 @@ class MedicineDetailApi(PatientApi):
         data.is_valid(raise_exception=True)
         changes = data.validated_data
         with transaction.atomic():  # a dose change and a stop together, or neither
-            if {"dose", "unit", "schedule"} & changes.keys():
+            if {"dose", "unit", "schedule", "times"} & changes.keys():
                 service_call(
                     services.medicine_update,
                     patient=request.user,
@@ -212,6 +297,7 @@ class MedicineDetailApi(PatientApi):
                     unit=changes.get("unit", current.unit),
                     schedule=changes.get("schedule", current.schedule),
                     effective=changes.get("effective"),
+                    times=changes.get("times"),
                 )
             if "end_date" in changes:
                 service_call(

@@ -49,6 +49,7 @@ def _streak(patient, today) -> int:
 def patient_home_context(request) -> dict:
     patient = request.user
     today = selectors.patient_today(patient)
+    first_day = selectors.patient_first_day(patient)
     week = selectors.entries_between(
         patient=patient, date_from=today - timedelta(days=6), date_to=today
     )
@@ -59,16 +60,24 @@ def patient_home_context(request) -> dict:
         render_to_string(template, context, request=request)
         for template, context in filter(None, (provider(request) for provider in PANEL_PROVIDERS))
     ]
-    return {
+    context = {
         "diary_today": today,
         "diary_today_entry": by_day.get(today),
         "diary_previous": previous,
+        # Days before sign-up were never missed, so the week starts no earlier than that.
         "diary_week": [
             (today - timedelta(days=i), by_day.get(today - timedelta(days=i)))
             for i in range(6, -1, -1)
+            if today - timedelta(days=i) >= first_day or today - timedelta(days=i) in by_day
         ],
         "diary_streak": _streak(patient, today),
         "diary_doses_due": sum(1 for slot in doses if slot.status is None),
         "diary_doses_total": len(doses),
         "dashboard_panels": panels,
     }
+    if by_day.get(today) is None:
+        # Today's form right on the dashboard: a complete day is its answers and one save.
+        from diary.views import day_form_context
+
+        context["diary_day"] = day_form_context(request, today)
+    return context

@@ -148,3 +148,38 @@ def clean_entry_values(values: dict) -> dict:
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def doses_per_day(schedule: str) -> int:
+    """Doses on a scheduled day (0 for 'as needed' and 'other')."""
+    return SCHEDULES.get(schedule, ("", 0, 1))[1]
+
+
+def clean_dose_times(*, schedule: str, times) -> list[str]:
+    """Optional clock times of a schedule's doses ("08:00"), one per dose of a scheduled day,
+    in order. Empty means 'no times'. Raises ValidationError({"times": [...]})."""
+    if times in (None, "", [], ()):
+        return []
+    if isinstance(times, str):
+        times = [t.strip() for t in times.replace(";", ",").split(",") if t.strip()]
+    if not isinstance(times, list | tuple) or not all(isinstance(t, str) for t in times):
+        raise ValidationError({"times": ["Send the times as a list like 08:00, 20:00."]})
+    per_day = doses_per_day(schedule)
+    if per_day == 0:
+        raise ValidationError({"times": ["This schedule has no fixed doses, so no times."]})
+    if len(times) != per_day:
+        raise ValidationError(
+            {"times": [f"Give {per_day} time(s), one per dose, e.g. 08:00, 20:00 (or none)."]}
+        )
+    cleaned = []
+    for value in times:
+        try:
+            hours, minutes = (int(part) for part in value.strip().split(":"))
+        except ValueError:
+            hours = minutes = -1
+        if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+            raise ValidationError({"times": [f"{value!r} is not a time like 08:00."]})
+        cleaned.append(f"{hours:02d}:{minutes:02d}")
+    if cleaned != sorted(cleaned) or len(set(cleaned)) != len(cleaned):
+        raise ValidationError({"times": ["Put the times in order through the day, each once."]})
+    return cleaned

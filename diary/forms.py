@@ -8,6 +8,7 @@ from django import forms
 
 from diary.fields import (
     COMMON_MEDICINES,
+    ENTRY_FIELDS,
     FACTOR_CHOICES,
     FLARE_HELP,
     FLARE_LABEL,
@@ -19,12 +20,18 @@ from diary.fields import (
     NOTE_MAX_LENGTH,
     SCHEDULE_CHOICES,
     SYMPTOM_FIELDS,
+    SYMPTOM_NAMES,
 )
 from diary.models import DoseStatus
+from diary.records import DoseSlot
 
 SCORE_CHOICES = [(i, str(i)) for i in range(11)]
 FLARE_CHOICES = [("no", "No"), ("yes", "Yes")]
 OTHER_MEDICINE = "__other__"
+TIMES_HELP = (
+    "When you take it several times a day, the time of each dose, e.g. 08:00, 20:00. "
+    "The day's checklist then shows each dose with its time."
+)
 
 
 def date_widget() -> forms.DateInput:
@@ -80,6 +87,108 @@ class EntryForm(forms.Form):
         return [self[f.name] for f in SYMPTOM_FIELDS]
 
 
+class DayForm(EntryForm):
+    """The whole day on one form: the entry plus one radio group per scheduled dose.
+
+    Every input has a stable name (offline replay posts them back later): the entry's field
+    names, `dose-<medicine id>-<slot>`, `all_taken` (the "all taken as planned" submit button),
+    `idempotency_key` and `base_version`.
+    """
+
+    def __init__(self, *args, slots: list[DoseSlot] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slots = list(slots)
+        for slot in self.slots:
+            self.fields[slot.field_name] = forms.ChoiceField(
+                label=dose_label(slot, self.slots),
+                choices=DoseStatus.choices,
+                required=False,
+                initial=slot.status,
+                widget=forms.RadioSelect,
+            )
+        self.fields["all_taken"] = forms.BooleanField(required=False, widget=forms.HiddenInput)
+        self.fields["idempotency_key"] = forms.CharField(
+            required=False, max_length=64, widget=forms.HiddenInput
+        )
+        self.fields["base_version"] = forms.CharField(
+            required=False, max_length=32, widget=forms.HiddenInput
+        )
+        if self.is_bound and self.entry_blank() and self.doses_answered():
+            # Only doses ticked off (e.g. the morning dose): the day's scores can follow later.
+            for name in SYMPTOM_NAMES:
+                self.fields[name].required = False
+
+    def entry_blank(self) -> bool:
+        data = self.data
+        return (
+            not any(data.get(name) for name in SYMPTOM_NAMES)
+            and data.get("flare", "") in ("", "no")
+            and not data.getlist("factors")
+            and not data.get("note", "")
+        )
+
+    def doses_answered(self) -> bool:
+        return self.data.get("all_taken") in ("1", "on", "true") or any(
+            self.data.get(slot.field_name) for slot in self.slots
+        )
+
+    def values(self) -> dict | None:
+        """The entry as the services take it, or None when only doses were given."""
+        if self.entry_blank() and self.doses_answered():
+            return None
+        data = {name: self.cleaned_data[name] for name in ENTRY_FIELDS}
+        data["flare"] = data["flare"] == "yes"
+        return data
+
+    def dose_answers(self) -> list[tuple]:
+        """(medicine_id, slot, status) for each answered dose; "all taken" fills the rest."""
+        answers = []
+        for slot in self.slots:
+            status = self.cleaned_data.get(slot.field_name) or (
+                DoseStatus.TAKEN if self.cleaned_data.get("all_taken") else ""
+            )
+            if status:
+                answers.append((slot.medicine.id, slot.slot, status))
+        return answers
+
+    def dose_fields(self):
+        return [(self[slot.field_name], slot) for slot in self.slots]
+
+    @staticmethod
+    def posted_values(entry_values: dict | None, doses: dict, slots) -> dict:
+        """A stored day as the form would post it (the offline queue compares these)."""
+        posted: dict = {}
+        if entry_values is not None:
+            posted = {name: str(entry_values[name]) for name in SYMPTOM_NAMES}
+            posted["flare"] = "yes" if entry_values["flare"] else "no"
+            posted["factors"] = list(entry_values["factors"])
+            posted["note"] = entry_values["note"]
+        for slot in slots:
+            posted[slot.field_name] = doses.get((slot.medicine.id, slot.slot)) or ""
+        return posted
+
+    def submitted_values(self) -> dict:
+        """What was posted, in the same shape as posted_values."""
+        data = self.data
+        posted = {name: data.get(name, "") for name in SYMPTOM_NAMES}
+        posted["flare"] = data.get("flare", "")
+        posted["factors"] = data.getlist("factors")
+        posted["note"] = data.get("note", "")
+        for slot in self.slots:
+            posted[slot.field_name] = data.get(slot.field_name, "")
+        return posted
+
+
+def dose_label(slot: DoseSlot, slots) -> str:
+    medicine = slot.medicine
+    label = f"{medicine.name} {medicine.dose} {medicine.unit}"
+    if slot.time:
+        return f"{label}, {slot.time}"
+    if slot.slot > 1 or _many(slots, slot):
+        return f"{label} (dose {slot.slot})"
+    return label
+
+
 class MedicineForm(forms.Form):
     choice = forms.ChoiceField(
         label="Medicine",
@@ -98,6 +207,12 @@ class MedicineForm(forms.Form):
         label="Unit", max_length=MEDICINE_UNIT_MAX, help_text="For example mg, drops, mL"
     )
     schedule = forms.ChoiceField(label="How often", choices=SCHEDULE_CHOICES)
+    times = forms.CharField(
+        label="Times of the doses (optional)",
+        required=False,
+        max_length=40,
+        help_text=TIMES_HELP,
+    )
     start_date = forms.DateField(label="Started on", widget=date_widget())
 
     def clean(self):
@@ -116,34 +231,17 @@ class MedicineChangeForm(forms.Form):
     dose = forms.CharField(label="New dose", max_length=MEDICINE_DOSE_MAX)
     unit = forms.CharField(label="Unit", max_length=MEDICINE_UNIT_MAX)
     schedule = forms.ChoiceField(label="How often", choices=SCHEDULE_CHOICES)
+    times = forms.CharField(
+        label="Times of the doses (optional)",
+        required=False,
+        max_length=40,
+        help_text=TIMES_HELP,
+    )
     effective = forms.DateField(label="From", widget=date_widget())
 
 
 class MedicineStopForm(forms.Form):
     end_date = forms.DateField(label="Last day taken", widget=date_widget())
-
-
-class DoseChecklistForm(forms.Form):
-    """One radio group per scheduled dose of the day: taken, missed or skipped."""
-
-    def __init__(self, *args, slots, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.slots = slots
-        for index, slot in enumerate(slots):
-            count = f" (dose {slot.slot})" if slot.slot > 1 or _many(slots, slot) else ""
-            self.fields[f"dose_{index}"] = forms.ChoiceField(
-                label=f"{slot.medicine.name} {slot.medicine.dose} {slot.medicine.unit}{count}",
-                choices=DoseStatus.choices,
-                required=False,
-                initial=slot.status,
-                widget=forms.RadioSelect,
-            )
-
-    def answers(self):
-        for index, slot in enumerate(self.slots):
-            status = self.cleaned_data.get(f"dose_{index}")
-            if status:
-                yield slot, status
 
 
 def _many(slots, slot) -> bool:

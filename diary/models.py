@@ -161,3 +161,33 @@ class QuestionnaireResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} response {self.id}"
+
+
+class SaveReceipt(models.Model):
+    """An idempotency key already applied to a patient's day (offline replay, API retries).
+
+    A replayed request with a known key changes nothing and is answered "duplicate". Receipts are
+    pruned after RECEIPT_DAYS (services.receipts_prune); a key reused after that is a new save.
+    The key is client-made and carries no patient data.
+    """
+
+    RECEIPT_DAYS = 30
+
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="diary_save_receipts"
+    )
+    key = models.CharField(max_length=64)
+    entry_date = models.DateField()
+    # The day's version token right after this save, returned again to a duplicate.
+    version = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "key"], name="savereceipt_key_per_patient"),
+            models.CheckConstraint(condition=~Q(key=""), name="savereceipt_key_not_empty"),
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"save receipt {self.entry_date}"

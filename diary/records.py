@@ -74,6 +74,8 @@ class MedicineView:
     start_date: date
     end_date: date | None
     history: tuple[DoseChange, ...] = field(default_factory=tuple)
+    # Optional clock times ("08:00") of the doses of a scheduled day, one per dose, in order.
+    times: tuple[str, ...] = ()
 
     @property
     def schedule_label(self) -> str:
@@ -106,6 +108,17 @@ class DoseSlot:
     medicine: MedicineView
     slot: int
     status: str | None
+
+    @property
+    def time(self) -> str:
+        """The dose's clock time when the medicine has times ("" otherwise)."""
+        times = self.medicine.times
+        return times[self.slot - 1] if len(times) >= self.slot else ""
+
+    @property
+    def field_name(self) -> str:
+        """The stable form field of this dose on the day form (offline replay relies on it)."""
+        return f"dose-{self.medicine.id}-{self.slot}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, ExpressionWrapper, Max, Q
 from django.utils import timezone
 
 from diary import crypto
@@ -47,6 +47,48 @@ def patient_zone(patient) -> ZoneInfo:
 def patient_today(patient) -> date:
     """Today's date where the patient lives: a diary day is the patient's calendar day."""
     return timezone.localdate(timezone=patient_zone(patient))
+
+
+def patient_first_day(patient) -> date:
+    """The calendar day (in the patient's time zone) on which the patient signed up: no day
+    before it can be 'missed'."""
+    return timezone.localtime(patient.date_joined, patient_zone(patient)).date()
+
+
+def missed_days(*, patient, days: int = 14) -> list[date]:
+    """Days of the last `days` (today included) without an entry, newest first, never before
+    the sign-up day."""
+    today = patient_today(patient)
+    first = max(today - timedelta(days=days - 1), patient_first_day(patient))
+    if first > today:
+        return []
+    filled = entry_dates(patient=patient, date_from=first, date_to=today)
+    span = (today - first).days + 1
+    return [d for d in (today - timedelta(days=i) for i in range(span)) if d not in filled]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def version_token(stamp: datetime | None) -> str:
+    """An opaque version: microseconds since the epoch, exact (no float rounding)."""
+    return str((stamp - _EPOCH) // timedelta(microseconds=1)) if stamp else ""
+
+
+def day_version(*, patient, day: date) -> str:
+    """The version of a patient's day (its entry and its dose answers): the latest change of
+    either, or "" when nothing is stored for the day. A save changes it; offline replays and
+    If-Match compare it."""
+    updated = (
+        DailyEntry.objects.filter(patient_id=patient.pk, date=day)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    dosed = DoseLog.objects.filter(medicine__patient_id=patient.pk, date=day).aggregate(
+        latest=Max("recorded_at")
+    )["latest"]
+    stamps = [s for s in (updated, dosed) if s is not None]
+    return version_token(max(stamps)) if stamps else ""
 
 
 # --- Entries --------------------------------------------------------------------------------
@@ -239,6 +281,7 @@ def _medicine_view(row: Medicine, cache: crypto.DataKeyCache) -> MedicineView:
         start_date=row.start_date,
         end_date=row.end_date,
         history=history,
+        times=tuple(data.get("times", ())),
     )
 
 

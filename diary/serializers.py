@@ -94,6 +94,11 @@ class EntryConflictOutput(serializers.Serializer):
     existing = serializers.CharField(help_text="URL of the existing entry: PUT or PATCH it.")
 
 
+class PreconditionFailedOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    version = serializers.CharField(help_text="the day's current version (also the ETag)")
+
+
 class PeriodQuery(serializers.Serializer):
     """`?from=&to=` on list endpoints (both optional, inclusive)."""
 
@@ -126,6 +131,12 @@ class MedicineInput(serializers.Serializer):
     dose = serializers.CharField(max_length=MEDICINE_DOSE_MAX, allow_blank=True)
     unit = serializers.CharField(max_length=MEDICINE_UNIT_MAX, allow_blank=True)
     schedule = serializers.ChoiceField(choices=SCHEDULE_CHOICES)
+    times = serializers.ListField(
+        child=serializers.CharField(max_length=5),
+        required=False,
+        max_length=4,
+        help_text='optional clock times of the day\'s doses, one per dose, e.g. ["08:00", "20:00"]',
+    )
     start_date = serializers.DateField()
     end_date = serializers.DateField(required=False, allow_null=True)
 
@@ -136,6 +147,12 @@ class MedicinePatchInput(serializers.Serializer):
     dose = serializers.CharField(max_length=MEDICINE_DOSE_MAX, allow_blank=True, required=False)
     unit = serializers.CharField(max_length=MEDICINE_UNIT_MAX, allow_blank=True, required=False)
     schedule = serializers.ChoiceField(choices=SCHEDULE_CHOICES, required=False)
+    times = serializers.ListField(
+        child=serializers.CharField(max_length=5),
+        required=False,
+        max_length=4,
+        help_text='optional clock times of the day\'s doses, one per dose, e.g. ["08:00", "20:00"]',
+    )
     effective = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False)
 
@@ -156,6 +173,7 @@ class MedicineOutput(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True)
     history = DoseChangeOutput(many=True)
+    times = serializers.ListField(child=serializers.CharField())
 
 
 class DoseInput(serializers.Serializer):

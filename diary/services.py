@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from diary import crypto
@@ -16,6 +17,7 @@ from diary.fields import (
     MEDICINE_NAME_MAX,
     MEDICINE_UNIT_MAX,
     SCHEDULES,
+    clean_dose_times,
     clean_entry_values,
     doses_on,
 )
@@ -29,8 +31,9 @@ from diary.models import (
     Instrument,
     Medicine,
     QuestionnaireResponse,
+    SaveReceipt,
 )
-from diary.selectors import patient_today
+from diary.selectors import day_version, dose_checklist, entry_on, patient_today
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +112,195 @@ def entry_delete(*, patient, entry_date: date) -> bool:
     return bool(deleted)
 
 
+# --- The whole day: entry and doses in one save -------------------------------------------
+IDEMPOTENCY_KEY_MAX = 64
+
+
+@dataclass(frozen=True)
+class DaySaved:
+    """What day_save did: "saved", or "duplicate" when the idempotency key was already applied
+    (then nothing changed). `version` is the day's version token afterwards."""
+
+    status: str
+    date: date
+    version: str
+
+
+class DayConflict(Exception):
+    """The day changed since the client read it (base_version) and the stored values differ
+    from the submitted ones: nothing was written. Carries what is stored now."""
+
+    def __init__(self, *, entry_values: dict | None, doses: dict, version: str):
+        super().__init__("This day was changed elsewhere since you opened it.")
+        self.entry_values = entry_values
+        self.doses = doses  # (medicine_id, slot) -> status or None
+        self.version = version
+
+
+class VersionMismatch(Exception):
+    """An If-Match precondition failed: `version` is the day's current version."""
+
+    def __init__(self, version: str):
+        super().__init__("The day's version does not match.")
+        self.version = version
+
+
+def dose_field(medicine_id, slot: int) -> str:
+    """A dose's field name on the day form and in validation errors."""
+    return f"dose-{medicine_id}-{slot}"
+
+
+def _clean_doses(*, patient, day: date, doses) -> tuple[list[tuple], dict]:
+    """Check (medicine_id, slot, status) answers against the day's schedule; returns the
+    answers with their DoseSlot, and the stored status of every slot of the day."""
+    slots = {(str(s.medicine.id), s.slot): s for s in dose_checklist(patient=patient, day=day)}
+    errors: dict[str, list[str]] = {}
+    cleaned = []
+    for medicine_id, slot, status in doses:
+        name = dose_field(medicine_id, slot)
+        found = slots.get((str(medicine_id), slot))
+        if found is None:
+            errors[name] = ["This medicine has no such dose scheduled on this day."]
+        elif status not in DoseStatus.values:
+            errors[name] = [f"Choose one of: {', '.join(DoseStatus.values)}."]
+        else:
+            cleaned.append((found, status))
+    if errors:
+        raise ValidationError(errors)
+    return cleaned, {(s.medicine.id, s.slot): s.status for s in slots.values()}
+
+
+def _receipt(patient, key: str) -> SaveReceipt | None:
+    return SaveReceipt.objects.filter(patient=patient, key=key).first()
+
+
+def _check_key(key: str) -> None:
+    if len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        raise ValidationError(
+            {"idempotency_key": [f"Use a key of at most {IDEMPOTENCY_KEY_MAX} plain characters."]}
+        )
+
+
+def _lock_day(patient, day: date) -> None:
+    """Serialise saves of one patient's day until the transaction ends, so that the version and
+    values compared below are still true when we write, even when the day has no row yet to
+    lock (two first saves of a day at once). SQLite serialises writers by itself."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # One bigint key per (patient, day); a collision would only make a save wait.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [patient.pk * 1_000_000 + day.toordinal()]
+            )
+    else:
+        DailyEntry.objects.select_for_update().filter(patient=patient, date=day).first()
+
+
+def _stored_differs(stored_entry, payload, stored_doses, answers) -> bool:
+    if payload is not None and stored_entry is not None and stored_entry.values() != payload:
+        return True
+    return any(
+        stored_doses.get((slot.medicine.id, slot.slot)) not in (None, status)
+        for slot, status in answers
+    )
+
+
+@transaction.atomic
+def day_save(
+    *,
+    patient,
+    entry_date: date,
+    values: dict | None,
+    doses=(),
+    idempotency_key: str = "",
+    base_version: str | None = None,
+    if_match: str | None = None,
+) -> DaySaved:
+    """Save a patient's day, the entry (scores, flare, factors, note) and its dose answers, in
+    one transaction: a bad part saves nothing.
+
+    values None leaves the entry as it is (doses only). doses: (medicine_id, slot, status)
+    answers; a dose not answered keeps what is stored. idempotency_key: a key already applied
+    for this patient changes nothing and answers "duplicate". base_version (the version the
+    client read; "" = the day was empty): when the day changed since and the stored values
+    differ from the submitted ones, DayConflict and nothing is written. if_match: the version
+    must equal the current one (VersionMismatch otherwise), whatever the values.
+    """
+    _refuse_future(patient=patient, day=entry_date)
+    if idempotency_key:
+        _check_key(idempotency_key)
+    _lock_day(patient, entry_date)
+    if idempotency_key:
+        done = _receipt(patient, idempotency_key)
+        if done is not None:
+            return DaySaved(
+                "duplicate", done.entry_date, day_version(patient=patient, day=done.entry_date)
+            )
+    payload = clean_entry_values(values) if values is not None else None
+    answers, stored_doses = _clean_doses(patient=patient, day=entry_date, doses=doses)
+    if payload is None and not answers:
+        raise ValidationError({"non_field_errors": ["There is nothing to save for this day."]})
+    current = day_version(patient=patient, day=entry_date)
+    if if_match is not None and if_match != current:
+        raise VersionMismatch(current)
+    if base_version is not None and base_version != current:
+        stored = entry_on(patient=patient, day=entry_date)
+        if _stored_differs(stored, payload, stored_doses, answers):
+            raise DayConflict(
+                entry_values=stored.values() if stored else None,
+                doses=stored_doses,
+                version=current,
+            )
+    receipt = None
+    if idempotency_key:
+        try:
+            with transaction.atomic():
+                receipt = SaveReceipt.objects.create(
+                    patient=patient, key=idempotency_key, entry_date=entry_date
+                )
+        except IntegrityError:
+            # The same key in a request running at the same time: that one applied it.
+            done = _receipt(patient, idempotency_key)
+            return DaySaved(
+                "duplicate", done.entry_date, day_version(patient=patient, day=done.entry_date)
+            )
+    now = timezone.now()
+    if payload is not None:
+        try:
+            _entry_write(patient, entry_date, payload, create_only=False)
+        except _LostRace:
+            _entry_write(patient, entry_date, payload, create_only=False)
+    for slot, status in answers:
+        DoseLog.objects.update_or_create(
+            medicine_id=slot.medicine.id,
+            date=entry_date,
+            slot=slot.slot,
+            defaults={"status": status, "recorded_at": now},
+        )
+    version = day_version(patient=patient, day=entry_date)
+    if receipt is not None:
+        receipt.version = version
+        receipt.save(update_fields=["version"])
+    _prune_receipts(patient=patient)
+    logger.info("diary day saved patient=%s doses=%d", patient.pk, len(answers))
+    return DaySaved("saved", entry_date, version)
+
+
+def _prune_receipts(*, patient=None) -> int:
+    cutoff = timezone.now() - timedelta(days=SaveReceipt.RECEIPT_DAYS)
+    rows = SaveReceipt.objects.filter(created_at__lt=cutoff)
+    if patient is not None:
+        rows = rows.filter(patient=patient)
+    return rows.delete()[0]
+
+
+@transaction.atomic
+def receipts_prune() -> int:
+    """Forget idempotency keys older than SaveReceipt.RECEIPT_DAYS (all patients)."""
+    return _prune_receipts()
+
+
 # --- Medicines ------------------------------------------------------------------------------
-def _clean_medicine(*, name: str, dose: str, unit: str, schedule: str) -> dict:
+def _clean_medicine(*, name: str, dose: str, unit: str, schedule: str, times=None) -> dict:
     errors: dict[str, list[str]] = {}
     for field, value, limit in (
         ("name", name, MEDICINE_NAME_MAX),
@@ -123,9 +313,18 @@ def _clean_medicine(*, name: str, dose: str, unit: str, schedule: str) -> dict:
             errors[field] = [f"Keep this to {limit} characters."]
     if schedule not in SCHEDULES:
         errors["schedule"] = [f"Choose one of: {', '.join(SCHEDULES)}."]
+    cleaned_times: list[str] = []
+    if "schedule" not in errors:
+        try:
+            cleaned_times = clean_dose_times(schedule=schedule, times=times)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    return {"name": name.strip(), "dose": dose.strip(), "unit": unit.strip(), "schedule": schedule}
+    data = {"name": name.strip(), "dose": dose.strip(), "unit": unit.strip(), "schedule": schedule}
+    if cleaned_times:
+        data["times"] = cleaned_times
+    return data
 
 
 def _seal_medicine(medicine: Medicine, data: dict) -> None:
@@ -147,8 +346,10 @@ def medicine_add(
     schedule: str,
     start_date: date,
     end_date: date | None = None,
+    times=None,
 ) -> Medicine:
-    data = _clean_medicine(name=name, dose=dose, unit=unit, schedule=schedule)
+    """times: optional clock times of the day's doses ("08:00"), one per dose."""
+    data = _clean_medicine(name=name, dose=dose, unit=unit, schedule=schedule, times=times)
     if end_date is not None and end_date < start_date:
         raise ValidationError({"end_date": ["The end date cannot be before the start date."]})
     data["history"] = [{"date": start_date.isoformat(), **_dose_fields(data)}]
@@ -171,7 +372,14 @@ def _locked_medicine(*, patient, medicine_id) -> Medicine:
 
 @transaction.atomic
 def medicine_update(
-    *, patient, medicine_id, dose: str, unit: str, schedule: str, effective: date | None = None
+    *,
+    patient,
+    medicine_id,
+    dose: str,
+    unit: str,
+    schedule: str,
+    effective: date | None = None,
+    times=None,
 ) -> Medicine:
     """Change the dose, unit or schedule; the change is kept in the medicine's history."""
     medicine = _locked_medicine(patient=patient, medicine_id=medicine_id)
@@ -182,7 +390,9 @@ def medicine_update(
         record_id=str(medicine.id),
         blob=medicine.payload,
     )
-    new = _clean_medicine(name=data["name"], dose=dose, unit=unit, schedule=schedule)
+    if times is None and schedule == data["schedule"]:
+        times = data.get("times")  # not given: the times stay while the schedule does
+    new = _clean_medicine(name=data["name"], dose=dose, unit=unit, schedule=schedule, times=times)
     if effective < medicine.start_date:
         raise ValidationError({"effective": ["A change cannot take effect before the start date."]})
     history = data.get("history", []) + [{"date": effective.isoformat(), **_dose_fields(new)}]

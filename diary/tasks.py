@@ -13,3 +13,10 @@ def rotate_keys(batch_size: int = 500) -> dict[str, int]:
     """Rewrap every data key under the first KEK. Safe to rerun or to run twice at once:
     rows are locked with SKIP LOCKED and keys already current are left alone."""
     return services.keys_rotate(batch_size=batch_size)
+
+
+@shared_task(name="diary.tasks.prune_save_receipts", acks_late=True)
+def prune_save_receipts() -> int:
+    """Forget idempotency keys older than 30 days (schedule it daily in django-celery-beat;
+    each save also prunes its own patient's old keys, so a missed run loses nothing)."""
+    return services.receipts_prune()

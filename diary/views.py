@@ -6,6 +6,7 @@ Medicines are in views_medicines.py and self-service (export, erasure) in views_
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import date, timedelta
 from functools import wraps
 
@@ -13,15 +14,15 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from diary import selectors, services
-from diary.forms import DoseChecklistForm, EntryForm
+from diary.fields import FACTOR_CHOICES, SYMPTOM_NAMES
+from diary.forms import DayForm, EntryForm
 
 logger = logging.getLogger(__name__)
 ENTRIES_PER_PAGE = 31
@@ -61,16 +62,52 @@ def entry_today(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
-def _entry_initial(request: HttpRequest, day: date) -> tuple[dict, bool]:
-    """The day as stored, or yesterday's values when 'same as yesterday' was asked for."""
+def _day_initial(request: HttpRequest, day: date, slots) -> tuple[dict, bool]:
+    """The day as stored, or the last entry's values (and its doses) for 'same as yesterday'."""
     existing = selectors.entry_on(patient=request.user, day=day)
     if existing is not None:
         return EntryForm.initial_from(existing.values()), False
     if request.GET.get("same") == "1":
         previous = selectors.entry_before(patient=request.user, day=day)
         if previous is not None:
-            return EntryForm.initial_from({**previous.values(), "note": ""}), True
+            initial = EntryForm.initial_from({**previous.values(), "note": ""})
+            before = {
+                (s.medicine.id, s.slot): s.status
+                for s in selectors.dose_checklist(patient=request.user, day=previous.date)
+            }
+            for slot in slots:
+                if slot.status is None and before.get((slot.medicine.id, slot.slot)):
+                    initial[slot.field_name] = before[(slot.medicine.id, slot.slot)]
+            return initial, True
     return {"flare": "no"}, False
+
+
+def day_form_context(request: HttpRequest, day: date, form: DayForm | None = None) -> dict:
+    """What templates/diary/_day_form.html needs (the day page and the dashboard share it)."""
+    today = selectors.patient_today(request.user)
+    from_yesterday = False
+    if form is None:
+        slots = selectors.dose_checklist(patient=request.user, day=day)
+        initial, from_yesterday = _day_initial(request, day, slots)
+        initial["idempotency_key"] = str(uuid.uuid4())
+        initial["base_version"] = selectors.day_version(patient=request.user, day=day)
+        form = DayForm(initial=initial, slots=slots)
+    return {
+        "form": form,
+        "day": day,
+        "today": today,
+        "from_yesterday": from_yesterday,
+        "has_previous": selectors.entry_before(patient=request.user, day=day) is not None,
+    }
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _invalid(form: DayForm) -> JsonResponse:
+    errors = {field: [str(m) for m in msgs] for field, msgs in form.errors.items()}
+    return JsonResponse({"status": "invalid", "errors": errors}, status=400)
 
 
 @patient_required
@@ -78,39 +115,119 @@ def _entry_initial(request: HttpRequest, day: date) -> tuple[dict, bool]:
 def entry_day(request: HttpRequest, day: date) -> HttpResponse:
     today = selectors.patient_today(request.user)
     if day > today:
+        if request.method == "POST" and _wants_json(request):
+            message = "This date is in the future: fill a day in once it has come."
+            return JsonResponse({"status": "invalid", "errors": {"date": [message]}}, status=400)
         return render(request, "diary/entry_future.html", {"day": day, "today": today}, status=400)
-    existing = selectors.entry_on(patient=request.user, day=day)
     if request.method == "POST":
-        form = EntryForm(request.POST)
-        if form.is_valid() and _save_entry(request, form, day):
-            messages.success(request, f"Saved your diary for {nice_day(day)}.")
-            return redirect("home" if day == today else "diary:entry_list")
-        status = 400
-    else:
-        initial, from_yesterday = _entry_initial(request, day)
-        form = EntryForm(initial=initial)
-        status = 200
-    context = {
-        "form": form,
-        "day": day,
-        "today": today,
-        "existing": existing,
-        "from_yesterday": request.method == "GET" and from_yesterday,
-        "late": day < today,
-        "previous_day": day - timedelta(days=1),
-        "next_day": day + timedelta(days=1) if day < today else None,
-        "dose_form": _dose_form(request, day),
-    }
+        return _day_post(request, day, today)
+    return _day_page(request, day, day_form_context(request, day))
+
+
+def _day_page(request: HttpRequest, day: date, context: dict, status: int = 200) -> HttpResponse:
+    today = context["today"]
+    existing = selectors.entry_on(patient=request.user, day=day)
+    context.update(
+        existing=existing,
+        late=day < today,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1) if day < today else None,
+    )
     return render(request, "diary/entry_form.html", context, status=status)
 
 
-def _save_entry(request: HttpRequest, form: EntryForm, day: date) -> bool:
-    try:
-        services.entry_save(patient=request.user, entry_date=day, values=form.values())
-    except ValidationError as exc:
-        apply_errors(form, exc)
-        return False
-    return True
+def _day_post(request: HttpRequest, day: date, today: date) -> HttpResponse:
+    slots = selectors.dose_checklist(patient=request.user, day=day)
+    form = DayForm(request.POST, slots=slots)
+    wants_json = _wants_json(request)
+    conflict = None
+    if form.is_valid():
+        try:
+            saved = services.day_save(
+                patient=request.user,
+                entry_date=day,
+                values=form.values(),
+                doses=form.dose_answers(),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                base_version=form.cleaned_data["base_version"]
+                if "base_version" in request.POST
+                else None,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except services.DayConflict as exc:
+            conflict = exc
+        else:
+            return _day_saved(request, saved, today, wants_json, form)
+    if conflict is not None:
+        server = DayForm.posted_values(conflict.entry_values, conflict.doses, slots)
+        if wants_json:
+            body = {
+                "status": "conflict",
+                "date": day.isoformat(),
+                "server": server,
+                "server_version": conflict.version,
+                "mine": form.submitted_values(),
+            }
+            return JsonResponse(body, status=409)
+        return _conflict_page(request, day, form, server, conflict.version)
+    if wants_json:
+        return _invalid(form)
+    return _day_page(request, day, day_form_context(request, day, form), status=400)
+
+
+def _day_saved(request, saved: services.DaySaved, today: date, wants_json: bool, form: DayForm):
+    if wants_json:
+        body = {"status": saved.status, "date": saved.date.isoformat(), "version": saved.version}
+        return JsonResponse(body)
+    if saved.status == "duplicate":
+        messages.info(request, f"Your diary for {nice_day(saved.date)} was already saved.")
+    elif form.values() is None:
+        count = len(form.dose_answers())
+        messages.success(
+            request,
+            f"Saved {count} dose{'s' if count != 1 else ''} for {nice_day(saved.date)}. "
+            "Fill in how you are whenever you are ready.",
+        )
+    else:
+        messages.success(request, f"Saved your diary for {nice_day(saved.date)}.")
+    return redirect("home" if saved.date == today else "diary:entry_list")
+
+
+def _conflict_page(request, day: date, form: DayForm, server: dict, server_version: str):
+    """Both versions side by side; "Keep mine" re-submits with the saved version as base."""
+    data = request.POST.copy()
+    data["base_version"] = server_version
+    data["idempotency_key"] = str(uuid.uuid4())
+    mine_form = DayForm(data, slots=form.slots)
+    mine_form.is_valid()
+    mine = form.submitted_values()
+    rows = [
+        (
+            label,
+            _shown(mine.get(name)),
+            _shown(server.get(name)),
+            mine.get(name) != server.get(name),
+        )
+        for name, label in _field_labels(form)
+    ]
+    context = day_form_context(request, day, mine_form)
+    context.update(conflict_rows=rows, conflict=True)
+    return _day_page(request, day, context, status=409)
+
+
+def _field_labels(form: DayForm):
+    for name in (*SYMPTOM_NAMES, "flare", "factors", "note"):
+        yield name, form.fields[name].label
+    for slot in form.slots:
+        yield slot.field_name, form.fields[slot.field_name].label
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        labels = dict(FACTOR_CHOICES)
+        return ", ".join(labels.get(v, v) for v in value) or "none"
+    return {"yes": "Yes", "no": "No", "": "not answered"}.get(value, value or "not answered")
 
 
 @patient_required
@@ -134,12 +251,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
             patient=request.user, date_from=days[-1], date_to=days[0]
         )[::-1]
     today = selectors.patient_today(request.user)
-    recent = selectors.entry_dates(
-        patient=request.user, date_from=today - timedelta(days=13), date_to=today
-    )
-    missing = [
-        today - timedelta(days=i) for i in range(14) if today - timedelta(days=i) not in recent
-    ]
+    missing = selectors.missed_days(patient=request.user, days=14)
     return render(
         request,
         "diary/entry_list.html",
@@ -147,33 +259,25 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-# --- Dose checklist -------------------------------------------------------------------------
-def _dose_form(request: HttpRequest, day: date, data=None) -> DoseChecklistForm | None:
-    slots = selectors.dose_checklist(patient=request.user, day=day)
-    return DoseChecklistForm(data, slots=slots, prefix="doses") if slots else None
-
-
+# --- Dose checklist (the old separate form; the day form now holds the doses) ----------------
 @patient_required
 @require_POST
 def dose_checklist(request: HttpRequest, day: date) -> HttpResponse:
-    form = _dose_form(request, day, request.POST)
-    if form is None or not form.is_valid():
+    """Kept so that old pages and bookmarks still work: saves dose answers only, through the
+    same service as the day form, then shows the day."""
+    slots = selectors.dose_checklist(patient=request.user, day=day)
+    answers = []
+    for index, slot in enumerate(slots):
+        status = request.POST.get(f"doses-dose_{index}") or request.POST.get(slot.field_name)
+        if status:
+            answers.append((slot.medicine.id, slot.slot, status))
+    if not answers:
         messages.error(request, "No doses were saved: choose taken, missed or skipped.")
         return redirect("diary:entry_day", day=day)
-    saved = 0
     try:
-        with transaction.atomic():  # all of the day's answers, or none of them
-            for slot, status in form.answers():
-                services.dose_log_set(
-                    patient=request.user,
-                    medicine_id=slot.medicine.id,
-                    day=day,
-                    status=status,
-                    slot=slot.slot,
-                )
-                saved += 1
+        services.day_save(patient=request.user, entry_date=day, values=None, doses=answers)
     except ValidationError as exc:
         messages.error(request, " ".join(sum(exc.message_dict.values(), [])))
         return redirect("diary:entry_day", day=day)
-    messages.success(request, f"Saved {saved} dose{'s' if saved != 1 else ''}.")
+    messages.success(request, f"Saved {len(answers)} dose{'s' if len(answers) != 1 else ''}.")
     return redirect("diary:entry_day", day=day)

@@ -61,6 +61,7 @@ def medicine_add(request: HttpRequest) -> HttpResponse:
                 unit=form.cleaned_data["unit"],
                 schedule=form.cleaned_data["schedule"],
                 start_date=form.cleaned_data["start_date"],
+                times=form.cleaned_data["times"],
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -86,6 +87,7 @@ def medicine_change(request: HttpRequest, medicine_id) -> HttpResponse:
         "dose": medicine.dose,
         "unit": medicine.unit,
         "schedule": medicine.schedule,
+        "times": ", ".join(medicine.times),
         "effective": selectors.patient_today(request.user),
     }
     form = MedicineChangeForm(request.POST or None, initial=initial)

@@ -59,12 +59,13 @@ def test_patient_adds_ticks_changes_and_stops_a_medicine(browse):
         "twice_daily",
     )
 
-    # Today's checklist on the diary page: one dose taken, one missed.
+    # Today's checklist is part of the day's form: one dose taken, one missed, saved before the
+    # day's scores are filled in.
     browse.goto(f"/diary/day/{today.isoformat()}/")
     doses = page.get_by_role("region", name="Medicines for this day")
     doses.get_by_role("group").nth(0).get_by_role("radio", name="Taken").check()
     doses.get_by_role("group").nth(1).get_by_role("radio", name="Missed").check()
-    browse.submit("Save doses")
+    browse.submit("Save today")
     assert "Saved 2 doses" in page.get_by_role("status").inner_text()
     statuses = sorted(
         log.status
