@@ -141,3 +141,8 @@ def test_month_is_a_calendar_month(patient_alice, carol_imaging, staff_sam):
     (report,) = selectors.agreement_report(user=staff_sam)
     (month,) = report.month_totals
     assert (month.year, month.month, month.day) == (2026, 3, 1)
+
+
+def test_staff_home_links_to_the_agreement_page(client, staff_sam):
+    login_verified(client, staff_sam)
+    assert URL in client.get("/").content.decode()
