@@ -104,3 +104,20 @@ def test_clinician_grades_independently_accepts_separately_and_grades_an_abstain
     status = page.locator(".review-status").inner_text()
     assert "Graded manually (the model abstained)" in status and "Dr Carol" in status
     assert Result.objects.get(pk=abstained.pk).submissions.get().kind == "manual"
+
+
+def test_grading_form_and_agreement_page_work_on_a_phone(open_browse, world):
+    from tests.e2e.conftest import PHONE
+    from tests.factories import StaffFactory as Staff
+
+    carol, upload = world
+    study, _ = upload(generate(4_100_003).image)
+    phone = open_browse(PHONE)
+    sign_in_verified(phone, carol)
+    phone.goto(f"/imaging/studies/{study.pk}/")  # axe and reflow at 360 px
+    assert phone.page.locator("#id_jsn_WRIST").input_value() == ""
+    phone.screenshot("imaging-study-phone")
+    staff = open_browse(PHONE)
+    sign_in_verified(staff, Staff(email="sam@example.org", display_name="Sam"))
+    staff.goto("/imaging/agreement/")
+    assert "No reviews yet." in staff.page.content()
