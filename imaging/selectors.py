@@ -279,7 +279,7 @@ def agreement_report(*, user: User) -> list[BundleAgreement]:
         return dict(sorted(cells.items(), key=lambda kv: order.get(kv[0], len(order))))
 
     for b in report.values():
-        b.joints = by_joint(b.joints)
+        b.joints = {j: b.joints.get(j, AgreementCell()) for j in JOINTS}  # every joint, 0s too
         b.months = {m: by_joint(c) for m, c in sorted(b.months.items(), reverse=True)}
         b.month_totals = dict(sorted(b.month_totals.items(), reverse=True))
     return sorted(report.values(), key=lambda b: b.bundle)

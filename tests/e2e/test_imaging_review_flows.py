@@ -121,3 +121,12 @@ def test_grading_form_and_agreement_page_work_on_a_phone(open_browse, world):
     sign_in_verified(staff, Staff(email="sam@example.org", display_name="Sam"))
     staff.goto("/imaging/agreement/")
     assert "No reviews yet." in staff.page.content()
+    imaging_services.result_review_grade(
+        result=Result.objects.get(study=study),
+        reviewer=carol,
+        grades={j: (1, 0) for j in JOINTS},
+        ra_pattern=False,
+    )
+    staff.goto("/imaging/agreement/")  # the tables, checked with axe at 360 px
+    assert "Too few independent gradings to judge this bundle" in staff.page.content()
+    staff.screenshot("imaging-agreement-phone")
