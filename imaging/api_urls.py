@@ -11,4 +11,9 @@ urlpatterns = [
         apis.StudyResultApi.as_view(),
         name="api_imaging_result",
     ),
+    path(
+        "imaging/studies/<uuid:study_id>/review/",
+        apis.StudyReviewApi.as_view(),
+        name="api_imaging_review",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""API v1 for imaging: /api/v1/imaging/studies/ (upload, list) and .../{id}/result/.
+"""API v1 for imaging: /api/v1/imaging/studies/ (upload, list), .../{id}/result/ and
+.../{id}/review/.
 
 Thin views over the same selectors and services as the pages, with explicit Input/Output
 serializers. Clinicians only; every study is reached through an imaging grant (404 without).
@@ -6,6 +7,7 @@ serializers. Clinicians only; every study is reached through an imaging grant (4
 
 from __future__ import annotations
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -19,6 +21,7 @@ from accounts.models import Role
 from accounts.permissions import TwoFactorSatisfied
 from imaging import selectors, services
 from imaging.inputs import MAX_BYTES
+from imaging.joints import EROSION_GRADES, JOINTS, JSN_GRADES
 
 DEMO = "Demonstration model trained on synthetic images, not for clinical use."
 
@@ -103,8 +106,48 @@ class RaReviewOutput(serializers.Serializer):
     reviewed_at = serializers.DateTimeField(source="review.reviewed_at")
 
 
+class JointGradeInput(serializers.Serializer):
+    joint = serializers.ChoiceField(choices=list(JOINTS))
+    jsn = serializers.IntegerField(min_value=0, max_value=JSN_GRADES - 1)
+    erosion = serializers.IntegerField(min_value=0, max_value=EROSION_GRADES - 1)
+
+
+class ReviewInput(serializers.Serializer):
+    """`grade`: the clinician's own grades of every joint and the RA pattern (an independent
+    grading, or a manual one where the model abstained). `accept_model`: accept the model's
+    grades as they are (recorded as such; no grades in the body)."""
+
+    action = serializers.ChoiceField(choices=["grade", "accept_model"])
+    joints = JointGradeInput(many=True, required=False)
+    ra_pattern = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def validate(self, data):
+        if data["action"] == "accept_model":
+            if data.get("joints") or data.get("ra_pattern") is not None:
+                raise serializers.ValidationError(
+                    "accept_model takes no grades: to give your own, use action 'grade'."
+                )
+            return data
+        joints = data.get("joints") or []
+        names = [j["joint"] for j in joints]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise serializers.ValidationError({"joints": f"Joint(s) graded twice: {twice}."})
+        return data
+
+
+class ReviewOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField(source="get_kind_display")
+    reviewed_by = serializers.IntegerField(source="reviewed_by_id")
+    reviewed_at = serializers.DateTimeField()
+
+
 def _raise_400(exc: DjangoValidationError):
-    detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    if not hasattr(exc, "error_dict"):
+        raise ValidationError({"detail": exc.messages}) from exc
+    detail = {("detail" if k == NON_FIELD_ERRORS else k): v for k, v in exc.message_dict.items()}
     raise ValidationError(detail) from exc
 
 
@@ -162,5 +205,43 @@ class StudyResultApi(APIView):
         data["joints"] = JointOutput(selectors.joint_rows(result=result), many=True).data
         ra = selectors.ra_row(result=result)
         data["ra_pattern_review"] = RaReviewOutput(ra).data if ra and ra.review else None
+        latest = selectors.latest_review(result=result)
+        data["latest_review"] = ReviewOutput(latest).data if latest else None
         data["notice"] = DEMO
         return Response(data)
+
+
+class StudyReviewApi(APIView):
+    """POST a review of the study's latest result. All joints in one request and one
+    transaction: a partial grading, an out-of-range grade or a missing RA answer is a 400 and
+    nothing is saved. 404 without an active imaging grant."""
+
+    permission_classes = [IsAuthenticated, TwoFactorSatisfied, ClinicianOnly]
+
+    @extend_schema(request=ReviewInput, responses={201: ReviewOutput})
+    def post(self, request, study_id):
+        study = selectors.study_for_clinician(
+            clinician=request.user, study_id=study_id, request=request._request
+        )
+        body = ReviewInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = selectors.latest_result(study=study)
+        if result is None:
+            return Response({"detail": "No result yet."}, status=status.HTTP_404_NOT_FOUND)
+        data = body.validated_data
+        try:
+            if data["action"] == "accept_model":
+                review = services.result_review_accept_model(
+                    result=result, reviewer=request.user, request=request._request
+                )
+            else:
+                review = services.result_review_grade(
+                    result=result,
+                    reviewer=request.user,
+                    grades={j["joint"]: (j["jsn"], j["erosion"]) for j in data.get("joints", [])},
+                    ra_pattern=data.get("ra_pattern"),
+                    request=request._request,
+                )
+        except DjangoValidationError as exc:
+            _raise_400(exc)
+        return Response(ReviewOutput(review).data, status=status.HTTP_201_CREATED)

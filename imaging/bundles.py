@@ -5,6 +5,7 @@ A bundle is a folder in the MONAI bundle layout, ONNX profile:
     <name>/models/model.onnx       the graph onnxruntime runs (a state dict may sit beside it)
     <name>/docs/README.md          the model card
     <name>/examples/...            example inputs with expected outputs for --self-test
+                                   (run by imaging.selftest)
 Bundles are found in imaging/bundles/ and in every folder of settings.IMAGING_BUNDLE_DIRS, so a
 site adds a model by dropping a folder in, without code changes.
 
@@ -15,13 +16,11 @@ the graphs are small, so loading costs milliseconds and no state is shared betwe
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import numpy as np
 
 ROLES = ("joint_localiser", "joint_scorer", "ra_pattern")
 PROJECT_BUNDLES = Path(__file__).resolve().parent / "bundles"
@@ -310,80 +309,3 @@ def default_for(role: str, dirs: list[Path] | None = None) -> Bundle:
         if b.role == role:
             return b
     raise BundleError(f"no valid bundle with role {role}")
-
-
-# --------------------------------------------------------------------------------------------
-# Running a bundle on its own example inputs (for --self-test)
-
-
-def _read_example(bundle: Bundle, rel: str) -> np.ndarray:
-    from imaging.inputs import decode_image
-
-    path = bundle.path / rel
-    if path.suffix == ".json":
-        return np.asarray(json.loads(path.read_text()), np.float32)
-    return decode_image(path.read_bytes()).pixels
-
-
-def run_example(bundle: Bundle, rel: str) -> dict:
-    from imaging import pipeline
-
-    data = _read_example(bundle, rel)
-    session = bundle.session()
-    if bundle.role == "joint_localiser":
-        loc = pipeline.localise(session, bundle, data)
-        return {
-            "hand_found": loc.hand_found,
-            "centres": np.round(loc.centres, 2).tolist(),
-            "mean_peak": round(float(loc.peaks.mean()), 4),
-        }
-    if bundle.role == "joint_scorer":
-        # Example crops are stored as 16-bit PNGs of the normalised (0-1) crop.
-        tile = (data.astype(np.float32) / 65535.0)[None, None]
-        out = pipeline.score_crops(session, bundle, tile)[0]
-        return {
-            "jsn": out.jsn,
-            "erosion": out.erosion,
-            "confidence": round(out.confidence, 4),
-        }
-    prob = pipeline.ra_probability(session, bundle, data[None])[0]
-    return {"probability": round(float(prob), 4)}
-
-
-def record_expected(bundle: Bundle) -> list[dict]:
-    return [
-        {"input": ex["input"], "expected": run_example(bundle, ex["input"])}
-        for ex in bundle.meta.get("examples", [])
-    ]
-
-
-def _close(a: Any, b: Any, tol: float) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_close(a[k], b[k], tol) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_close(x, y, tol) for x, y in zip(a, b, strict=True))
-    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str):
-        return a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return math.isclose(a, b, abs_tol=tol)
-    return a == b
-
-
-def self_test(bundle: Bundle, tol: float = 0.02) -> list[str]:
-    """Differences between each example's output and the expected one (empty = passed)."""
-    problems = []
-    examples = bundle.meta.get("examples") or []
-    if not examples:
-        problems.append(f"{bundle.name}: no examples to test")
-    for ex in examples:
-        if "expected" not in ex:
-            problems.append(f"{bundle.name}: {ex['input']} has no expected output")
-            continue
-        try:
-            got = run_example(bundle, ex["input"])
-        except Exception as exc:  # report, do not crash the command: other bundles still run
-            problems.append(f"{bundle.name}: {ex['input']} failed: {exc}")
-            continue
-        if not _close(got, ex["expected"], tol):
-            problems.append(f"{bundle.name}: {ex['input']}: expected {ex['expected']}, got {got}")
-    return problems

@@ -143,20 +143,67 @@ class Result(models.Model):
 
 
 class ReviewAction(models.TextChoices):
-    CONFIRM = "confirm", "Confirmed the model's result"
-    OVERRIDE = "override", "Overrode the model's result"
+    """Per score: whether the clinician's value is the model's (computed, not chosen)."""
+
+    CONFIRM = "confirm", "Same as the model's result"
+    OVERRIDE = "override", "Differs from the model's result"
+
+
+class ReviewKind(models.TextChoices):
+    """How a clinician reached the grades of one submit. Only independent gradings are
+    evidence of agreement between the model and clinicians: an acceptance copies the model's
+    grades, and a manual grading has no model grade to compare with."""
+
+    INDEPENDENT = "independent", "Graded independently (the model's grades shown beside)"
+    ACCEPTED_MODEL = "accepted_model", "Accepted the model's grades"
+    MANUAL = "manual", "Graded manually (the model abstained)"
+
+
+class Review(models.Model):
+    """One submit of a clinician's review of a result: every joint (and the RA pattern) in one
+    transaction, with how the grades were reached, by whom and when. The rows per score
+    (JointReview, RaReview) point here; the model's output stays on the Result, unchanged."""
+
+    result = models.ForeignKey(Result, on_delete=models.CASCADE, related_name="submissions")
+    kind = models.CharField(max_length=16, choices=ReviewKind.choices)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="imaging_submissions"
+    )
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        indexes = [
+            models.Index(fields=["result", "-reviewed_at"]),
+            models.Index(fields=["kind", "reviewed_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ReviewKind.values), name="review_kind_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.reviewed_by_id}"
 
 
 class JointReview(models.Model):
-    """A clinician's confirmation or override of one joint, kept beside the model's output.
+    """A clinician's grades of one joint, kept beside the model's output.
 
-    Append-only history: the latest row per (result, joint) is the confirmed value."""
+    Append-only history: the latest row per (result, joint) is the confirmed value. Rows saved
+    before one-submit reviews have no `review` (their form was pre-filled with the model's
+    grades, so they are not counted as independent gradings)."""
 
     result = models.ForeignKey(Result, on_delete=models.CASCADE, related_name="reviews")
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, null=True, blank=True, related_name="joints"
+    )
     joint = models.CharField(max_length=8, choices=[(j, j) for j in JOINTS])
     action = models.CharField(max_length=8, choices=ReviewAction.choices)
-    model_jsn = models.PositiveSmallIntegerField(null=True)
-    model_erosion = models.PositiveSmallIntegerField(null=True)
+    model_jsn = models.PositiveSmallIntegerField(null=True, blank=True)  # none: abstained
+    model_erosion = models.PositiveSmallIntegerField(null=True, blank=True)
+    model_confidence = models.FloatField(null=True, blank=True)
+    model_abstained = models.BooleanField(default=False)  # below the bundle's threshold
     jsn = models.PositiveSmallIntegerField()
     erosion = models.PositiveSmallIntegerField()
     reviewed_by = models.ForeignKey(
@@ -174,6 +221,7 @@ class JointReview(models.Model):
             models.CheckConstraint(
                 condition=Q(action__in=ReviewAction.values), name="review_action_valid"
             ),
+            models.UniqueConstraint(fields=["review", "joint"], name="review_one_row_per_joint"),
         ]
 
     def __str__(self) -> str:
@@ -185,8 +233,11 @@ class RaReview(models.Model):
     model's probability. Append-only history: the latest row per result is the confirmed value."""
 
     result = models.ForeignKey(Result, on_delete=models.CASCADE, related_name="ra_reviews")
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, null=True, blank=True, related_name="ra"
+    )
     action = models.CharField(max_length=8, choices=ReviewAction.choices)
-    model_probability = models.FloatField(null=True)
+    model_probability = models.FloatField(null=True, blank=True)
     ra_pattern = models.BooleanField()
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="imaging_ra_reviews"
@@ -205,6 +256,7 @@ class RaReview(models.Model):
                 | Q(model_probability__gte=0, model_probability__lte=1),
                 name="ra_review_probability_0_1",
             ),
+            models.UniqueConstraint(fields=["review"], name="ra_review_one_per_submit"),
         ]
 
     def __str__(self) -> str:

@@ -6,14 +6,17 @@ writes the access-log row (allowed or denied) and raises Http404 without a grant
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpRequest
 
 from accounts.models import Role, User
 from imaging.joints import JOINTS
-from imaging.models import JointReview, RaReview, Result, Study
+from imaging.models import JointReview, RaReview, Result, Review, ReviewKind, Study
 
 SCOPE = "imaging"
 
@@ -122,3 +125,161 @@ def summary_studies(*, patient_id: int, limit: int = 3) -> list[tuple[Study, Res
     """For the clinician summary, which has already checked the grant and logged the read."""
     studies = Study.objects.filter(patient_id=patient_id).order_by("-created_at")[:limit]
     return [(s, latest_result(study=s)) for s in studies]
+
+
+def latest_review(*, result: Result) -> Review | None:
+    """The latest submit (who graded it, how and when), for the result's status line."""
+    return result.submissions.select_related("reviewed_by").order_by("-reviewed_at", "-id").first()
+
+
+# --- Agreement between the model and clinicians (staff) -------------------------------------
+
+# Below this many independent gradings a rate is not shown: a site should not trust (or
+# distrust) a bundle on a handful of reviews.
+MIN_GRADINGS = 20
+
+
+@dataclass
+class AgreementCell:
+    """Independent gradings of one joint (or all joints) against the model's grade."""
+
+    n: int = 0
+    jsn_exact: int = 0
+    jsn_within_one: int = 0
+    erosion_exact: int = 0
+    erosion_within_one: int = 0
+
+    def add(self, other: AgreementCell) -> None:
+        self.n += other.n
+        self.jsn_exact += other.jsn_exact
+        self.jsn_within_one += other.jsn_within_one
+        self.erosion_exact += other.erosion_exact
+        self.erosion_within_one += other.erosion_within_one
+
+    @property
+    def too_few(self) -> bool:
+        return self.n < MIN_GRADINGS
+
+    def rate(self, name: str) -> float | None:
+        return None if self.too_few else getattr(self, name) / self.n
+
+    @property
+    def jsn_exact_rate(self) -> float | None:
+        return self.rate("jsn_exact")
+
+    @property
+    def jsn_within_one_rate(self) -> float | None:
+        return self.rate("jsn_within_one")
+
+    @property
+    def erosion_exact_rate(self) -> float | None:
+        return self.rate("erosion_exact")
+
+    @property
+    def erosion_within_one_rate(self) -> float | None:
+        return self.rate("erosion_within_one")
+
+    def as_dict(self) -> dict:
+        return {
+            "gradings": self.n,
+            "too_few": self.too_few,
+            **{
+                f"{k}_rate": self.rate(k)
+                for k in ("jsn_exact", "jsn_within_one", "erosion_exact", "erosion_within_one")
+            },
+        }
+
+
+@dataclass
+class BundleAgreement:
+    bundle: str  # "name version"
+    joints: dict[str, AgreementCell] = field(default_factory=dict)  # all months
+    total: AgreementCell = field(default_factory=AgreementCell)
+    months: dict[date, dict[str, AgreementCell]] = field(default_factory=dict)
+    month_totals: dict[date, AgreementCell] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # submits per review kind
+    abstained_joints: int = 0  # independently graded joints the model abstained on
+
+
+def _require_staff(user: User) -> None:
+    if not getattr(user, "is_authenticated", False) or user.role != Role.STAFF:
+        raise PermissionDenied("Only staff can see the model agreement figures.")
+
+
+def agreement_report(*, user: User) -> list[BundleAgreement]:
+    """Per bundle, per joint and per month: how often clinicians' independent gradings agree
+    with the model's grade, exactly and within one grade. Only independent gradings count: an
+    accepted-model review copies the model (it would inflate agreement) and a manual grading or
+    an abstained joint has no model grade to compare with. No patient data: counts only."""
+    _require_staff(user)
+    evidence = JointReview.objects.filter(
+        review__kind=ReviewKind.INDEPENDENT,
+        model_abstained=False,
+        model_jsn__isnull=False,
+        model_erosion__isnull=False,
+    )
+    rows = (
+        evidence.annotate(month=TruncMonth("review__reviewed_at"))
+        .values("result__bundle_name", "result__bundle_version", "joint", "month")
+        .annotate(
+            n=Count("id"),
+            jsn_exact=Count("id", filter=Q(jsn=F("model_jsn"))),
+            jsn_within_one=Count(
+                "id", filter=Q(jsn__gte=F("model_jsn") - 1, jsn__lte=F("model_jsn") + 1)
+            ),
+            erosion_exact=Count("id", filter=Q(erosion=F("model_erosion"))),
+            erosion_within_one=Count(
+                "id",
+                filter=Q(erosion__gte=F("model_erosion") - 1, erosion__lte=F("model_erosion") + 1),
+            ),
+        )
+        .order_by()
+    )
+    report: dict[str, BundleAgreement] = {}
+
+    def bundle(name: str, version: str) -> BundleAgreement:
+        key = f"{name} {version}".strip() or "unknown bundle"
+        return report.setdefault(key, BundleAgreement(bundle=key))
+
+    for row in rows:
+        b = bundle(row["result__bundle_name"], row["result__bundle_version"])
+        cell = AgreementCell(
+            n=row["n"],
+            jsn_exact=row["jsn_exact"],
+            jsn_within_one=row["jsn_within_one"],
+            erosion_exact=row["erosion_exact"],
+            erosion_within_one=row["erosion_within_one"],
+        )
+        month = row["month"].date() if hasattr(row["month"], "date") else row["month"]
+        b.joints.setdefault(row["joint"], AgreementCell()).add(cell)
+        b.months.setdefault(month, {}).setdefault(row["joint"], AgreementCell()).add(cell)
+        b.month_totals.setdefault(month, AgreementCell()).add(cell)
+        b.total.add(cell)
+    kinds = (
+        Review.objects.values("result__bundle_name", "result__bundle_version", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in kinds:
+        b = bundle(row["result__bundle_name"], row["result__bundle_version"])
+        b.counts[row["kind"]] = row["n"]
+    abstained = (
+        JointReview.objects.filter(review__kind=ReviewKind.INDEPENDENT, model_abstained=True)
+        .values("result__bundle_name", "result__bundle_version")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in abstained:
+        bundle(row["result__bundle_name"], row["result__bundle_version"]).abstained_joints = row[
+            "n"
+        ]
+    order = {j: i for i, j in enumerate(JOINTS)}
+
+    def by_joint(cells: dict[str, AgreementCell]) -> dict[str, AgreementCell]:
+        return dict(sorted(cells.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+    for b in report.values():
+        b.joints = {j: b.joints.get(j, AgreementCell()) for j in JOINTS}  # every joint, 0s too
+        b.months = {m: by_joint(c) for m, c in sorted(b.months.items(), reverse=True)}
+        b.month_totals = dict(sorted(b.month_totals.items(), reverse=True))
+    return sorted(report.values(), key=lambda b: b.bundle)

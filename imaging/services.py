@@ -1,9 +1,11 @@
-"""Writes for imaging: upload, inference run, review, bundle records.
+"""Writes for imaging: upload and review (the inference run is in imaging.inference).
 
 Uploads are checked completely (type from content, limits, decoding, de-identification)
 before anything is written; the encrypted file goes to storage and the rows are written in one
 transaction, and the file is removed again if that transaction fails, so a rejected or failed
-upload leaves nothing behind. Inference runs in a Celery task that calls `result_run`.
+upload leaves nothing behind. Inference runs in a Celery task (imaging.tasks) that calls
+imaging.inference.result_run; the task is queued on commit, through a late import, and the task
+module never imports this one.
 """
 
 from __future__ import annotations
@@ -12,31 +14,38 @@ import hashlib
 import hmac
 import logging
 import uuid
+from collections.abc import Mapping
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
 from accounts.models import User
-from imaging import bundles as bundles_mod
 from imaging.inputs import InputError, decode_image
-from imaging.joints import JOINTS
+from imaging.joints import EROSION_GRADES, JOINTS, JSN_GRADES
 from imaging.models import (
-    FINAL_STATUSES,
-    RECORD_OVERLAY,
     RECORD_STUDY,
-    Bundle,
     JointReview,
     RaReview,
     Result,
     ResultStatus,
+    Review,
     ReviewAction,
+    ReviewKind,
     Study,
 )
+from imaging.storage import _crypto, overlay_bytes, study_file_bytes
+
+__all__ = [  # the file readers are re-exported for the views
+    "overlay_bytes",
+    "result_review_accept_model",
+    "result_review_grade",
+    "study_file_bytes",
+    "study_upload",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,32 +57,6 @@ def date_offset_days(patient_id: int) -> int:
         settings.SECRET_KEY.encode(), f"imaging-date-shift:{patient_id}".encode(), hashlib.sha256
     ).digest()
     return -(366 + int.from_bytes(digest[:4], "big") % 3285)
-
-
-def _crypto():
-    from diary import crypto
-
-    return crypto
-
-
-def study_file_bytes(*, study: Study) -> bytes:
-    """The decrypted de-identified file (callers have checked permission)."""
-    with default_storage.open(study.blob_name, "rb") as fh:
-        blob = fh.read()
-    return _crypto().decrypt_bytes(
-        patient_id=study.patient_id, record_type=RECORD_STUDY, record_id=str(study.pk), blob=blob
-    )
-
-
-def overlay_bytes(*, result: Result) -> bytes | None:
-    if not result.overlay_blob:
-        return None
-    return _crypto().decrypt_bytes(
-        patient_id=result.study.patient_id,
-        record_type=RECORD_OVERLAY,
-        record_id=str(result.pk),
-        blob=bytes(result.overlay_blob),
-    )
 
 
 def study_upload(
@@ -149,82 +132,6 @@ def _log(actor: User, patient_id: int, what: str, request: HttpRequest | None) -
     )
 
 
-def bundle_record(*, bundle: bundles_mod.Bundle) -> Bundle:
-    row, _ = Bundle.objects.get_or_create(
-        name=bundle.name,
-        version=bundle.version,
-        defaults={
-            "task": bundle.meta["task"][:255],
-            "role": bundle.role,
-            "metadata": bundle.meta,
-        },
-    )
-    return row
-
-
-def result_run(*, result_id, scorer_bundle: str | None = None) -> Result | None:
-    """Run the pipeline for one queued result. Idempotent: a final result is left alone, so a
-    redelivered task (acks_late) does no harm. Every failure ends as a failed result with a
-    reason; nothing else is written."""
-    from imaging import pipeline
-
-    with transaction.atomic():
-        result = (
-            Result.objects.select_for_update().select_related("study").filter(pk=result_id).first()
-        )
-        if result is None:  # the patient was erased while the task waited in the queue
-            logger.info("imaging result %s no longer exists; nothing to run", result_id)
-            return None
-        if result.status in FINAL_STATUSES:
-            return result
-        result.status = ResultStatus.RUNNING
-        result.started_at = timezone.now()
-        result.save(update_fields=["status", "started_at"])
-    study = result.study
-    try:
-        bundles = pipeline.Bundles.default(scorer_bundle)
-        scorer_row = bundle_record(bundle=bundles.scorer)
-        data = study_file_bytes(study=study)
-        decoded = decode_image(data)
-        # The stored DICOM header is already de-identified; the review reason is recomputed.
-        analysis = pipeline.analyse(
-            decoded.pixels, bundles=bundles, review_reason=decoded.review_reason
-        )
-    except (bundles_mod.BundleError, InputError) as exc:
-        return _fail(result, str(exc))
-    except Exception as exc:  # a bug or a broken graph must not leave the result "running"
-        logger.exception("imaging inference failed result=%s", result.pk)
-        return _fail(result, f"Inference failed: {type(exc).__name__}")
-    with transaction.atomic():
-        result.bundle = scorer_row
-        result.bundle_name = bundles.scorer.name
-        result.bundle_version = bundles.scorer.version
-        result.pipeline = analysis.bundles
-        result.status = (
-            ResultStatus.SCORED if analysis.status == "scored" else ResultStatus.NEEDS_REVIEW
-        )
-        result.review_reason = analysis.review_reason or (
-            "Some scores are below the calibrated confidence threshold."
-            if analysis.any_review
-            else ""
-        )
-        result.needs_review = analysis.status != "scored" or analysis.any_review
-        result.scores = {"ra_pattern": analysis.ra} if analysis.ra else {}
-        result.joint_scores = analysis.joints
-        result.confidence = analysis.confidence
-        if analysis.overlay:
-            result.overlay_blob = _crypto().encrypt_bytes(
-                patient_id=study.patient_id,
-                record_type=RECORD_OVERLAY,
-                record_id=str(result.pk),
-                data=analysis.overlay,
-            )
-        result.finished_at = timezone.now()
-        result.full_clean()
-        result.save()
-    return result
-
-
 def patient_imaging_erase(patient: User) -> None:
     """Erasure hook (diary.services.ERASURE_HOOKS): remove the patient's imaging files from
     storage, then their studies (results and reviews cascade).
@@ -239,80 +146,161 @@ def patient_imaging_erase(patient: User) -> None:
     logger.info("imaging erased patient=%s studies=%d", patient.pk, len(studies))
 
 
-def _fail(result: Result, reason: str) -> Result:
-    result.status = ResultStatus.FAILED
-    result.error = reason[:2000]
-    result.finished_at = timezone.now()
-    result.save(update_fields=["status", "error", "finished_at"])
-    return result
+def _reviewable_kind(result: Result) -> str:
+    """An independent grading for a scored result, a manual one for a result the model
+    abstained on; nothing else can be reviewed."""
+    if result.status == ResultStatus.SCORED:
+        return ReviewKind.INDEPENDENT
+    if result.status == ResultStatus.NEEDS_REVIEW:
+        return ReviewKind.MANUAL
+    if result.status == ResultStatus.FAILED:
+        raise ValidationError({NON_FIELD_ERRORS: "Scoring failed for this study: upload it again."})
+    raise ValidationError({NON_FIELD_ERRORS: "Scoring is still running: reload in a moment."})
 
 
-def joint_review_save(
+def _check_grades(grades: Mapping[str, tuple[int, int]]) -> None:
+    """Every joint graded once, each grade in range; one message per problem."""
+    problems = []
+    unknown = sorted(set(grades) - set(JOINTS))
+    if unknown:
+        problems.append(f"Unknown joint(s): {', '.join(unknown)}.")
+    missing = [j for j in JOINTS if j not in grades]
+    if missing:
+        problems.append(
+            f"Grade every joint in one submit; missing: {', '.join(missing)}. Nothing was saved."
+        )
+    for joint in JOINTS:
+        if joint not in grades:
+            continue
+        jsn, erosion = grades[joint]
+        if not _grade_ok(jsn, JSN_GRADES):
+            problems.append(f"{joint}: JSN must be a whole number from 0 to {JSN_GRADES - 1}.")
+        if not _grade_ok(erosion, EROSION_GRADES):
+            problems.append(
+                f"{joint}: erosion must be a whole number from 0 to {EROSION_GRADES - 1}."
+            )
+    if problems:
+        raise ValidationError({"grades": problems})
+
+
+def _grade_ok(value, levels: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < levels
+
+
+def _save_review(
     *,
     result: Result,
     reviewer: User,
-    joint: str,
-    jsn: int,
-    erosion: int,
-    request: HttpRequest | None = None,
-) -> JointReview:
-    """Confirm or override one joint; the model's grades are copied beside the clinician's."""
-    if result.status != ResultStatus.SCORED:
-        raise ValidationError({"joint": "Only a scored result can be reviewed."})
-    if joint not in JOINTS:
-        raise ValidationError({"joint": f"Unknown joint {joint!r}."})
-    model = next((j for j in result.joint_scores if j["joint"] == joint), None)
-    if model is None:
-        raise ValidationError({"joint": f"The result has no score for {joint}."})
-    action = (
-        ReviewAction.CONFIRM
-        if (model["jsn"], model["erosion"]) == (jsn, erosion) and not model["needs_review"]
-        else ReviewAction.OVERRIDE
-    )
-    review = JointReview(
-        result=result,
-        joint=joint,
-        action=action,
-        model_jsn=model["jsn"],
-        model_erosion=model["erosion"],
-        jsn=jsn,
-        erosion=erosion,
-        reviewed_by=reviewer,
-    )
+    kind: str,
+    grades: Mapping[str, tuple[int, int]],
+    ra_pattern: bool,
+    request: HttpRequest | None,
+) -> Review:
+    """One transaction: the submit, one row per joint and the RA row, and the access-log event;
+    any failure leaves nothing."""
+    model = {j["joint"]: j for j in result.joint_scores or []}
+    model_ra = (result.scores or {}).get("ra_pattern")
     with transaction.atomic():
+        review = Review(result=result, kind=kind, reviewed_by=reviewer)
         review.full_clean()
         review.save()
+        rows = []
+        for joint in JOINTS:
+            jsn, erosion = grades[joint]
+            m = model.get(joint)
+            same = m is not None and (m["jsn"], m["erosion"]) == (jsn, erosion)
+            row = JointReview(
+                result=result,
+                review=review,
+                joint=joint,
+                action=ReviewAction.CONFIRM if same else ReviewAction.OVERRIDE,
+                model_jsn=m["jsn"] if m else None,
+                model_erosion=m["erosion"] if m else None,
+                model_confidence=m.get("confidence") if m else None,
+                model_abstained=bool(m is None or m.get("needs_review")),
+                jsn=jsn,
+                erosion=erosion,
+                reviewed_by=reviewer,
+                reviewed_at=review.reviewed_at,
+            )
+            row.full_clean()
+            rows.append(row)
+        JointReview.objects.bulk_create(rows)
+        agrees = model_ra is not None and (model_ra["probability"] >= 0.5) == ra_pattern
+        ra = RaReview(
+            result=result,
+            review=review,
+            action=ReviewAction.CONFIRM if agrees else ReviewAction.OVERRIDE,
+            model_probability=model_ra["probability"] if model_ra else None,
+            ra_pattern=ra_pattern,
+            reviewed_by=reviewer,
+            reviewed_at=review.reviewed_at,
+        )
+        ra.full_clean()
+        ra.save()
         _log(
-            reviewer, result.study.patient_id, f"imaging review {joint} result={result.pk}", request
+            reviewer,
+            result.study.patient_id,
+            f"imaging review {kind} result={result.pk}",
+            request,
         )
     return review
 
 
-def ra_review_save(
+def result_review_grade(
     *,
     result: Result,
     reviewer: User,
-    ra_pattern: bool,
+    grades: Mapping[str, tuple[int, int]],
+    ra_pattern: bool | None,
     request: HttpRequest | None = None,
-) -> RaReview:
-    """Confirm or override the image-level RA pattern; the model's probability is copied beside
-    the clinician's answer. A probability the model was unsure of (needs review) is never
-    "confirmed": any answer to it is the clinician's own."""
-    if result.status != ResultStatus.SCORED:
-        raise ValidationError({"ra_pattern": "Only a scored result can be reviewed."})
-    model = (result.scores or {}).get("ra_pattern")
-    if not model:
-        raise ValidationError({"ra_pattern": "The result has no RA-pattern probability."})
-    agrees = (model["probability"] >= 0.5) == ra_pattern and not model.get("needs_review")
-    review = RaReview(
+) -> Review:
+    """The clinician's own grades of every joint and the RA pattern, in one submit: an
+    independent grading of a scored result (the model's grades were shown beside, not filled
+    in), or a manual grading of a result the model abstained on. Partial or out-of-range input
+    raises ValidationError and saves nothing."""
+    kind = _reviewable_kind(result)
+    _check_grades(grades)
+    if not isinstance(ra_pattern, bool):
+        raise ValidationError({"ra_pattern": "Answer the RA pattern: present or absent."})
+    return _save_review(
         result=result,
-        action=ReviewAction.CONFIRM if agrees else ReviewAction.OVERRIDE,
-        model_probability=model["probability"],
+        reviewer=reviewer,
+        kind=kind,
+        grades=grades,
         ra_pattern=ra_pattern,
-        reviewed_by=reviewer,
+        request=request,
     )
-    with transaction.atomic():
-        review.full_clean()
-        review.save()
-        _log(reviewer, result.study.patient_id, f"imaging review RA result={result.pk}", request)
-    return review
+
+
+def result_review_accept_model(
+    *, result: Result, reviewer: User, request: HttpRequest | None = None
+) -> Review:
+    """The clinician's deliberate acceptance of the model's grades, recorded as such (never
+    counted as an independent grading). Refused when the model abstained on anything: those
+    scores have no grade to accept."""
+    if result.status != ResultStatus.SCORED:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: "There are no model grades to accept: grade this result yourself."}
+        )
+    model_ra = (result.scores or {}).get("ra_pattern")
+    abstained = [j["joint"] for j in result.joint_scores if j.get("needs_review")]
+    if model_ra is None or model_ra.get("needs_review"):
+        abstained.append("RA pattern")
+    if abstained:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: "The model abstained on "
+                f"{', '.join(abstained)}: grade this result yourself instead."
+            }
+        )
+    grades = {j["joint"]: (j["jsn"], j["erosion"]) for j in result.joint_scores}
+    _check_grades(grades)
+    return _save_review(
+        result=result,
+        reviewer=reviewer,
+        kind=ReviewKind.ACCEPTED_MODEL,
+        grades=grades,
+        ra_pattern=model_ra["probability"] >= 0.5,
+        request=request,
+    )

@@ -1,14 +1,15 @@
-"""Celery tasks for imaging: they only call services."""
+"""Celery tasks for imaging: they only call services (the inference run lives in
+imaging.inference, which never imports this module)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from imaging import services
+from imaging import inference
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def run_inference(result_id: str) -> None:
     """Score one uploaded study. acks_late: a worker that dies mid-run leaves the message to be
     redelivered, and `result_run` is idempotent for results already finished."""
-    services.result_run(result_id=result_id)
+    inference.result_run(result_id=result_id)

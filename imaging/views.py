@@ -19,8 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from imaging import bundles as bundles_mod
 from imaging import pipeline, selectors, services
-from imaging.forms import JointReviewForm, RaReviewForm, UploadForm
+from imaging.forms import AcceptModelForm, ReviewForm, UploadForm
 from imaging.inputs import InputError, decode_image
+from imaging.joints import JOINTS
 
 DEMO_BANNER = "Demonstration model trained on synthetic images, not for clinical use."
 
@@ -72,13 +73,24 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-@never_cache
-@_signed_in
-@require_GET
-def study(request: HttpRequest, study_id) -> HttpResponse:
-    obj = selectors.study_for_clinician(clinician=request.user, study_id=study_id, request=request)
+def _accept_refusal(result) -> str:
+    """Why the model's grades cannot be accepted as they are ("" when they can)."""
+    if result is None or result.status != "scored":
+        return "The model gave no grades to accept."
+    abstained = [j["joint"] for j in result.joint_scores if j.get("needs_review")]
+    ra = (result.scores or {}).get("ra_pattern")
+    if ra is None or ra.get("needs_review"):
+        abstained.append("RA pattern")
+    if abstained:
+        return f"The model abstained on {', '.join(abstained)}: grade this result yourself."
+    return ""
+
+
+def _study_page(request, obj, *, review_form=None, accept_form=None, status=200):
     result = selectors.latest_result(study=obj)
     rows = selectors.joint_rows(result=result) if result else []
+    model = {row.joint: row for row in rows}
+    review_form = review_form or ReviewForm()
     return render(
         request,
         "imaging/study.html",
@@ -86,13 +98,29 @@ def study(request: HttpRequest, study_id) -> HttpResponse:
             "study": obj,
             "result": result,
             "rows": rows,
+            "grading_rows": [
+                (joint, jsn, erosion, model.get(joint))
+                for joint, jsn, erosion in review_form.rows()
+            ],
+            "review_form": review_form,
+            "accept_form": accept_form or AcceptModelForm(),
+            "accept_refusal": _accept_refusal(result),
+            "can_review": bool(result and result.status in ("scored", "needs_review")),
+            "latest_review": selectors.latest_review(result=result) if result else None,
             "ra": (result.scores or {}).get("ra_pattern") if result else None,
             "ra_row": selectors.ra_row(result=result) if result else None,
             "banner": DEMO_BANNER,
-            "grades_jsn": range(5),
-            "grades_erosion": range(6),
         },
+        status=status,
     )
+
+
+@never_cache
+@_signed_in
+@require_GET
+def study(request: HttpRequest, study_id) -> HttpResponse:
+    obj = selectors.study_for_clinician(clinician=request.user, study_id=study_id, request=request)
+    return _study_page(request, obj)
 
 
 @never_cache
@@ -119,43 +147,79 @@ def study_overlay(request: HttpRequest, study_id) -> HttpResponse:
     return _png(data)
 
 
+def _add_errors(form, exc: ValidationError) -> None:
+    for key, messages_ in exc.message_dict.items():
+        form.add_error(key if key in form.fields else None, messages_)
+
+
 @never_cache
 @_signed_in
 @require_POST
 def joint_review(request: HttpRequest, study_id) -> HttpResponse:
-    """Save one review of the latest result: a joint's grades, or (score=ra_pattern) the
-    image-level RA pattern. One route for every score of the study."""
+    """The clinician's own grades of every joint and the RA pattern, in one submit (an
+    independent grading, or a manual one where the model abstained). A partial or invalid form
+    is shown again with its errors (400) and nothing is saved."""
     obj = selectors.study_for_clinician(clinician=request.user, study_id=study_id, request=request)
     result = selectors.latest_result(study=obj)
-    is_ra = request.POST.get("score") == "ra_pattern"
-    form = RaReviewForm(request.POST) if is_ra else JointReviewForm(request.POST)
-    if result is None or not form.is_valid():
-        messages.error(request, "The review was not saved: choose a value for each score.")
-        return redirect("imaging:study", study_id=obj.pk)
-    try:
-        if is_ra:
-            services.ra_review_save(
+    form = ReviewForm(request.POST)
+    if result is None:
+        form.add_error(None, "There is no result to review yet.")
+    elif form.is_valid():
+        try:
+            review = services.result_review_grade(
                 result=result,
                 reviewer=request.user,
+                grades=form.grades(),
                 ra_pattern=form.cleaned_data["ra_pattern"],
                 request=request,
             )
+        except ValidationError as exc:
+            _add_errors(form, exc)
         else:
-            services.joint_review_save(
-                result=result,
-                reviewer=request.user,
-                joint=form.cleaned_data["joint"],
-                jsn=form.cleaned_data["jsn"],
-                erosion=form.cleaned_data["erosion"],
-                request=request,
+            messages.success(request, f"Saved: {review.get_kind_display().lower()}.")
+            return redirect("imaging:study", study_id=obj.pk)
+    return _study_page(request, obj, review_form=form, status=400)
+
+
+@never_cache
+@_signed_in
+@require_POST
+def accept_model(request: HttpRequest, study_id) -> HttpResponse:
+    """Accept the model's grades as they are: a separate, deliberate action, recorded as such."""
+    obj = selectors.study_for_clinician(clinician=request.user, study_id=study_id, request=request)
+    result = selectors.latest_result(study=obj)
+    form = AcceptModelForm(request.POST)
+    if result is None:
+        form.add_error(None, "There is no result to accept yet.")
+    elif form.is_valid():
+        try:
+            services.result_review_accept_model(
+                result=result, reviewer=request.user, request=request
             )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request, "RA pattern saved." if is_ra else f"{form.cleaned_data['joint']} saved."
-        )
-    return redirect("imaging:study", study_id=obj.pk)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Saved: you accepted the model's grades.")
+            return redirect("imaging:study", study_id=obj.pk)
+    return _study_page(request, obj, accept_form=form, status=400)
+
+
+@never_cache
+@_signed_in
+@require_GET
+def agreement(request: HttpRequest) -> HttpResponse:
+    """Staff: agreement between the model and clinicians' independent gradings."""
+    report = selectors.agreement_report(user=request.user)
+    return render(
+        request,
+        "imaging/agreement.html",
+        {
+            "report": report,
+            "joints": JOINTS,
+            "min_gradings": selectors.MIN_GRADINGS,
+            "banner": DEMO_BANNER,
+        },
+    )
 
 
 @never_cache

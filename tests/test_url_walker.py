@@ -158,9 +158,12 @@ ROUTES: dict[str, Rule] = {
     "imaging:study_image": Rule(LOGIN, "clinician"),
     "imaging:study_overlay": Rule(LOGIN, "clinician"),
     "imaging:joint_review": Rule(LOGIN, "clinician", "post"),
+    "imaging:accept_model": Rule(LOGIN, "clinician", "post"),
+    "imaging:agreement": Rule(LOGIN, "clinician"),  # staff only
     "imaging:bundle_card": Rule(LOGIN, "patient"),
     "api_imaging_studies": Rule(UNAUTH, "patient"),
     "api_imaging_result": Rule(UNAUTH, "clinician"),
+    "api_imaging_review": Rule(UNAUTH, "clinician", "post"),
 }
 
 # Whole families of routes owned by libraries, matched before ROUTES.

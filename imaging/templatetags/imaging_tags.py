@@ -34,3 +34,16 @@ def imaging_summary(report) -> dict:
         "patient_id": getattr(report, "patient_id", None),
         "banner": "Demonstration model trained on synthetic images, not for clinical use.",
     }
+
+
+@register.filter
+def pct(value) -> str:
+    """0.825 -> "82.5%"; None -> "" (the template says why there is no figure)."""
+    if value is None:
+        return ""
+    return f"{100 * value:.1f}%"
+
+
+@register.filter
+def kind_count(counts: dict, kind: str) -> int:
+    return counts.get(kind, 0)

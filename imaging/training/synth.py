@@ -29,6 +29,19 @@ SIZE = 512
 # Joint-space width (canonical px, before scaling) for JSN grades 0..4.
 GAP_BY_JSN = (7.0, 5.5, 4.0, 2.5, 0.8)
 WRIST_GAP_FACTOR = 1.3
+# Borderline grades and reader disagreement. A drawn joint has a continuous narrowing
+# `jsn_latent` (the joint-space width is interpolated between the grade widths), so a joint
+# near a grade boundary looks like either grade; each erosion has a visibility (its size
+# relative to a clear one), so a faint defect may or may not be counted. Two simulated readers
+# grade every joint: each rounds the latent narrowing after adding their own perception noise,
+# and counts a defect when its visibility plus noise passes a detection level. The noise levels
+# are set so that the two readers agree exactly on JSN about 80% of the time (as real SvdH
+# readers do); `python -m imaging.training.synth` prints the achieved agreement.
+READER_JSN_SD = 0.23
+READER_EROSION_SD = 0.12
+EROSION_DETECTION = 0.5
+VISIBILITY_RANGE = (0.3, 1.0)
+N_READERS = 2
 # Candidate erosion sites per joint: (bone: -1 proximal / +1 distal, side: -1, 0 (central), +1).
 EROSION_SITES = ((-1, -1), (-1, 1), (1, -1), (1, 1), (-1, 0), (1, 0))
 
@@ -50,13 +63,29 @@ class Bone:
 class HandSample:
     image: np.ndarray  # float32 (512, 512) in [0, 1]
     joints: np.ndarray  # (11, 2) joint centres, x/y pixels
-    jsn: np.ndarray  # (11,) int
-    erosion: np.ndarray  # (11,) int
-    ra_pattern: bool
+    jsn: np.ndarray  # (11,) int: the grade drawn (the nearest grade to the latent narrowing)
+    erosion: np.ndarray  # (11,) int: the number of defects drawn, faint ones included
+    ra_pattern: bool  # the rule applied to the first reader's grades
     side: str  # "right" | "left"
     is_hand: bool = True
     erosion_points: list[list[tuple[float, float]]] = field(default_factory=list)
     scale: float = 1.0
+    # (2, 11) each: the two simulated readers' grades (the labels training and evaluation use).
+    reader_jsn: np.ndarray | None = None
+    reader_erosion: np.ndarray | None = None
+
+    def readers_jsn(self) -> np.ndarray:
+        return self.reader_jsn if self.reader_jsn is not None else np.stack([self.jsn] * 2)
+
+    def readers_erosion(self) -> np.ndarray:
+        if self.reader_erosion is not None:
+            return self.reader_erosion
+        return np.stack([self.erosion] * 2)
+
+    def reader_ra(self) -> np.ndarray:
+        """The RA rule on each reader's grades: (2,) bool."""
+        rj, re = self.readers_jsn(), self.readers_erosion()
+        return np.array([ra_pattern_label(list(rj[k]), list(re[k])) for k in range(len(rj))], bool)
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,15 +193,16 @@ _THUMB = (366.0, 296.0, 38.0, 62.0, (45.0, 30.0), (10.0, 9.0, 7.5))
 _WRIST = np.array([258.0, 402.0])
 
 
-def _layout(rng, jsn, ero, hand_scale):
-    """Bones and joint centres of a canonical right hand with the given grades."""
+def _layout(rng, jsn_latent, ero, hand_scale, visibility):
+    """Bones and joint centres of a canonical right hand with the given (latent) narrowing and
+    erosions; `visibility[i][k]` scales the k-th defect of joint i."""
     bones: list[Bone] = []
     joints: dict[str, np.ndarray] = {}
     erosion_pts: dict[str, list[tuple[Bone, float, float]]] = {}
     idx = {n: i for i, n in enumerate(JOINTS)}
 
     def gap(name):
-        g = GAP_BY_JSN[jsn[idx[name]]] + rng.uniform(-0.3, 0.3)
+        g = float(np.interp(jsn_latent[idx[name]], range(len(GAP_BY_JSN)), GAP_BY_JSN))
         return max(0.5, g) * (WRIST_GAP_FACTOR if name == "WRIST" else 1.0)
 
     def plant(name, prox: Bone, dist: Bone):
@@ -180,11 +210,11 @@ def _layout(rng, jsn, ero, hand_scale):
         if grade == 0:
             return
         sites = rng.permutation(len(EROSION_SITES))[:grade]
-        for k in sites:
+        for n, k in enumerate(sites):
             which, side = EROSION_SITES[k]
             bone = prox if which < 0 else dist
             hw = min(bone.hw, 10.0)
-            r = (0.42 if side else 0.34) * hw
+            r = (0.42 if side else 0.34) * hw * visibility[idx[name]][n]
             depth = (0.55 if side else 0.75) * hw
             # s measured from the bone's own base; the joint end is the head (prox) or base.
             s = bone.length - depth if which < 0 else depth
@@ -316,16 +346,28 @@ def generate(
     """One synthetic hand radiograph. Pass `jsn`/`erosion` (11 grades each) to draw a phantom
     with known grades; `jitter=False` gives the canonical pose (for phantoms)."""
     rng = np.random.default_rng(seed)
-    if jsn is None or erosion is None:
+    planted = jsn is not None and erosion is not None
+    if not planted:
         g_jsn, g_ero = sample_grades(rng)
         jsn = g_jsn if jsn is None else np.asarray(jsn)
         erosion = g_ero if erosion is None else np.asarray(erosion)
     jsn = np.asarray(jsn, int)
     erosion = np.asarray(erosion, int)
+    # Borderline grades and readers come from their own stream, so the pose and noise of a seed
+    # do not depend on them. A phantom with planted grades is drawn at the grade centres with
+    # clear defects: its answer is unambiguous.
+    aux = np.random.default_rng([seed, 7])
+    if planted:
+        latent = jsn.astype(float)
+        visibility = np.ones((N_JOINTS, len(EROSION_SITES)))
+    else:
+        latent = jsn + aux.uniform(-0.5, 0.5, N_JOINTS)
+        visibility = aux.uniform(*VISIBILITY_RANGE, (N_JOINTS, len(EROSION_SITES)))
+    reader_jsn, reader_erosion = read_grades(aux, latent, erosion, visibility)
     if side is None:
         side = "left" if rng.random() < 0.5 else "right"
     point, vector, scale = _transform(rng, side == "left", jitter)
-    bones, joints, erosion_pts = _layout(rng, jsn, erosion, scale)
+    bones, joints, erosion_pts = _layout(rng, latent, erosion, scale, visibility)
 
     bone_map = np.zeros((SIZE, SIZE), np.float32)
     soft_map = np.zeros((SIZE, SIZE), np.float32)
@@ -358,11 +400,49 @@ def generate(
         joints=joint_xy,
         jsn=jsn,
         erosion=erosion,
-        ra_pattern=ra_pattern_label(list(jsn), list(erosion)),
+        ra_pattern=ra_pattern_label(list(reader_jsn[0]), list(reader_erosion[0])),
         side=side,
         erosion_points=pts,
         scale=scale,
+        reader_jsn=reader_jsn,
+        reader_erosion=reader_erosion,
     )
+
+
+def read_grades(rng, latent: np.ndarray, erosion: np.ndarray, visibility: np.ndarray):
+    """Two simulated readers' grades of one hand: (N_READERS, 11) JSN and erosion."""
+    jsn = np.clip(
+        np.rint(latent[None] + rng.normal(0, READER_JSN_SD, (N_READERS, len(latent)))),
+        0,
+        len(GAP_BY_JSN) - 1,
+    ).astype(int)
+    seen = visibility[None] + rng.normal(0, READER_EROSION_SD, (N_READERS, *visibility.shape))
+    drawn = np.arange(visibility.shape[1])[None, None] < erosion[None, :, None]
+    ero = ((seen >= EROSION_DETECTION) & drawn).sum(axis=2).astype(int)
+    return jsn, ero
+
+
+def reader_agreement(n: int = 400, base: int = 0) -> dict:
+    """How often the two simulated readers agree, per grade kind, over `n` generated hands."""
+    j_same, e_same, j_near, e_near = [], [], [], []
+    for i in range(n):
+        rng = np.random.default_rng(base + i)
+        jsn, ero = sample_grades(rng)
+        aux = np.random.default_rng([base + i, 7])
+        latent = jsn + aux.uniform(-0.5, 0.5, N_JOINTS)
+        vis = aux.uniform(*VISIBILITY_RANGE, (N_JOINTS, len(EROSION_SITES)))
+        rj, re = read_grades(aux, latent, ero, vis)
+        j_same += list(rj[0] == rj[1])
+        e_same += list(re[0] == re[1])
+        j_near += list(abs(rj[0] - rj[1]) <= 1)
+        e_near += list(abs(re[0] - re[1]) <= 1)
+    return {
+        "jsn_exact": round(float(np.mean(j_same)), 4),
+        "jsn_within_one": round(float(np.mean(j_near)), 4),
+        "erosion_exact": round(float(np.mean(e_same)), 4),
+        "erosion_within_one": round(float(np.mean(e_near)), 4),
+        "joints": n * N_JOINTS,
+    }
 
 
 def _compose(rng, bone_map, soft_map, noise):
@@ -434,3 +514,9 @@ def to_png_bytes(image: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray((np.clip(image, 0, 1) * 65535).astype(np.uint16)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(reader_agreement(), indent=2))

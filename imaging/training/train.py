@@ -22,6 +22,12 @@ from torch.nn import functional as F  # noqa: N812
 from imaging.joints import JSN_GRADES, N_JOINTS
 from imaging.preprocess import CROP_SIZE, crops, decode_heatmaps, downsample, normalise
 from imaging.training import bundle_files
+from imaging.training.calibration import (
+    abstention_summary,
+    expected_calibration_error,
+    softmax,
+    threshold_for_accuracy,
+)
 from imaging.training.data import hands, localiser_arrays, negatives
 from imaging.training.nets import (
     JointScorer,
@@ -67,25 +73,32 @@ def train_localiser(train, epochs: int) -> Localiser:
     return net.eval()
 
 
-def _jittered_crops(samples, rng, sd: float = 2.0):
-    xs, jsn, ero = [], [], []
-    for s in samples:
-        img = normalise(s.image)
-        centres = s.joints + rng.normal(0, sd, s.joints.shape)
-        xs.append(crops(img, centres))
-        jsn.append(s.jsn)
-        ero.append(s.erosion)
-    return np.concatenate(xs), np.concatenate(jsn), np.concatenate(ero)
+def _crop_set(samples):
+    """The normalised images once (the expensive part), and both readers' labels per joint:
+    (n_joints, 2) JSN and erosion."""
+    imgs = [normalise(s.image) for s in samples]
+    jsn = np.concatenate([s.readers_jsn().T for s in samples])
+    ero = np.concatenate([s.readers_erosion().T for s in samples])
+    return imgs, [s.joints for s in samples], jsn, ero
+
+
+def _jittered_crops(crop_set, rng, sd: float = 2.0):
+    imgs, joints, jsn, ero = crop_set
+    xs = [crops(img, j + rng.normal(0, sd, j.shape)) for img, j in zip(imgs, joints, strict=True)]
+    return np.concatenate(xs), jsn, ero
 
 
 def train_scorer(train, epochs: int) -> JointScorer:
+    """Cross-entropy against both readers' grades (their mean): where the readers disagree the
+    target is split between the two grades, so the network learns the readers' uncertainty."""
     rng = np.random.default_rng(1)
+    crop_set = _crop_set(train)
     net = JointScorer().to(memory_format=FAST)
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
     n_batches = len(train) * N_JOINTS // 128
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * n_batches)
     for epoch in range(epochs):
-        x, jsn, ero = _jittered_crops(train, rng)  # fresh localisation jitter every epoch
+        x, jsn, ero = _jittered_crops(crop_set, rng)  # fresh localisation jitter every epoch
         flip = rng.random(len(x)) < 0.5
         x[flip] = x[flip][..., ::-1]
         x, jsn, ero = torch.from_numpy(x.copy()), torch.from_numpy(jsn), torch.from_numpy(ero)
@@ -95,7 +108,13 @@ def train_scorer(train, epochs: int) -> JointScorer:
         for i in range(n_batches):
             idx = perm[i * 128 : (i + 1) * 128]
             lj, le = net(x[idx].contiguous(memory_format=FAST))
-            loss = F.cross_entropy(lj, jsn[idx]) + F.cross_entropy(le, ero[idx])
+            loss = (
+                sum(
+                    F.cross_entropy(lj, jsn[idx, r]) + F.cross_entropy(le, ero[idx, r])
+                    for r in range(jsn.shape[1])
+                )
+                / jsn.shape[1]
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -119,7 +138,11 @@ def predict(loc: LocaliserExport, scorer: ScorerExport, samples):
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Temperature scaling (Guo et al. 2017): one scalar minimising the held-out NLL."""
+    """Temperature scaling (Guo et al. 2017): one scalar minimising the NLL on the calibration
+    split. `labels` may be (n, readers): every reader's grade is a target."""
+    if labels.ndim == 2:
+        logits = np.repeat(logits, labels.shape[1], axis=0)
+        labels = labels.reshape(-1)
     log_t = torch.zeros(1, requires_grad=True)
     lg, lb = torch.from_numpy(logits).float(), torch.from_numpy(labels).long()
     opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
@@ -134,21 +157,17 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(log_t.detach().exp())
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def joint_probs(pred, t_jsn: float, t_ero: float) -> np.ndarray:
     return np.stack(
         [
-            np.concatenate([_softmax(jl / t_jsn), _softmax(el / t_ero)], axis=1)
+            np.concatenate([softmax(jl / t_jsn), softmax(el / t_ero)], axis=1)
             for _, _, jl, el in pred
         ]
     ).astype(np.float32)
 
 
 def train_ra_head(probs: np.ndarray, labels: np.ndarray, epochs: int = 400) -> RaHead:
+    """`labels`: the share of readers whose grades meet the RA rule (0, 0.5 or 1)."""
     torch.manual_seed(0)
     head = RaHead()
     opt = torch.optim.Adam(head.parameters(), lr=1e-2, weight_decay=1e-4)
@@ -160,17 +179,6 @@ def train_ra_head(probs: np.ndarray, labels: np.ndarray, epochs: int = 400) -> R
         opt.step()
     _log(f"RA head loss {loss.item():.4f}")
     return head.eval()
-
-
-def review_threshold(conf: np.ndarray, correct: np.ndarray, target: float) -> float:
-    """The lowest confidence above which the calibration split's accepted answers are at
-    least `target` correct (everything below is sent to manual review)."""
-    order = np.argsort(-conf)
-    running = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
-    ok = np.nonzero(running >= target)[0]
-    if len(ok) == 0:
-        return 1.0
-    return float(conf[order][ok[-1]])
 
 
 def export(module: torch.nn.Module, example, path: Path, inputs, outputs, dynamic) -> None:
@@ -200,19 +208,76 @@ def export_scorer_plain(scorer: JointScorer, root: Path) -> None:
     )
 
 
+def _load_localiser(root: Path) -> Localiser:
+    net = Localiser()
+    net.load_state_dict(torch.load(root / "hand_joint_localiser" / "models" / "model.pt"))
+    return net.eval()
+
+
+def _scorer_calibration(pred, cal, target: float) -> dict:
+    """Temperatures fitted on the calibration split against both readers; the abstention
+    threshold chosen there for `target` (accepted joints have both grades as a reader gave
+    them); ECE before and after scaling, for the record."""
+    jl = np.concatenate([p[2] for p in pred])
+    el = np.concatenate([p[3] for p in pred])
+    jsn = np.concatenate([s.readers_jsn().T for s in cal])
+    ero = np.concatenate([s.readers_erosion().T for s in cal])
+    t_jsn, t_ero = fit_temperature(jl, jsn), fit_temperature(el, ero)
+    pj, pe = softmax(jl / t_jsn), softmax(el / t_ero)
+    conf = np.minimum(pj.max(1), pe.max(1))
+    # One reader per joint (alternating), so each joint counts once and both readers equally.
+    reader = np.arange(len(jsn)) % jsn.shape[1]
+    rows = np.arange(len(jsn))
+    correct = (pj.argmax(1) == jsn[rows, reader]) & (pe.argmax(1) == ero[rows, reader])
+    threshold = threshold_for_accuracy(conf, correct, target)
+    raw_conf = np.minimum(softmax(jl).max(1), softmax(el).max(1))
+    return {
+        "temperature": {"jsn": t_jsn, "erosion": t_ero},
+        "review_threshold": threshold,
+        "abstention": {
+            "rule": "a joint is accepted when its confidence (the smaller of the JSN and "
+            "erosion top probabilities) is at or above the threshold",
+            "target": f"accepted joints have both grades exactly as a reader gave them in at "
+            f"least {target:.0%} of cases on the calibration (validation) split",
+            "target_accuracy": target,
+            "validation": abstention_summary(conf, correct, threshold),
+            "validation_ece_before_scaling": expected_calibration_error(raw_conf, correct),
+            "validation_ece_after_scaling": expected_calibration_error(conf, correct),
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny run to check the plumbing")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--train", type=int, default=1600, help="training hands")
+    parser.add_argument("--calibration", type=int, default=300, help="validation hands")
+    parser.add_argument("--ra-fit", type=int, default=600, help="hands to fit the RA head")
+    parser.add_argument("--scorer-epochs", type=int, default=14)
+    parser.add_argument(
+        "--reuse-localiser",
+        action="store_true",
+        help="keep the shipped localiser's weights (the joint geometry did not change)",
+    )
+    parser.add_argument("--joint-target", type=float, default=0.9)
+    parser.add_argument("--ra-target", type=float, default=0.95)
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    n_train, n_neg, n_ra, n_cal = (60, 8, 40, 40) if args.quick else (1600, 200, 600, 300)
-    ep_loc, ep_sc = (1, 1) if args.quick else (10, 14)
+    n_train, n_neg, n_ra, n_cal = (
+        (60, 8, 40, 40) if args.quick else (args.train, 200, args.ra_fit, args.calibration)
+    )
+    ep_loc, ep_sc = (1, 1) if args.quick else (10, args.scorer_epochs)
+    root = bundle_files.BUNDLE_ROOT
 
     _log("generating training images")
     train = hands("train", n_train, clean_every=8)
-    loc_net = train_localiser(train + negatives("train", n_neg), ep_loc)
+    if args.reuse_localiser:
+        loc_net = _load_localiser(root)
+        _log("localiser: reusing the shipped weights")
+    else:
+        loc_net = train_localiser(train + negatives("train", n_neg), ep_loc)
     scorer = train_scorer(train, ep_sc)
     # Export in the default memory layout; the graphs are the mirror-averaged wrappers.
     loc_net = loc_net.to(memory_format=torch.contiguous_format)
@@ -220,45 +285,53 @@ def main() -> None:
     loc = LocaliserExport(loc_net).eval()
     exported = ScorerExport(scorer).eval()
 
-    _log("calibrating on the calibration split")
+    _log("calibrating on the calibration (validation) split")
     cal = hands("calibration", n_cal)
     cal_neg = negatives("calibration", max(8, n_cal // 6))
     pred = predict(loc, exported, cal)
-    jl = np.concatenate([p[2] for p in pred])
-    el = np.concatenate([p[3] for p in pred])
-    jsn = np.concatenate([s.jsn for s in cal])
-    ero = np.concatenate([s.erosion for s in cal])
-    t_jsn, t_ero = fit_temperature(jl, jsn), fit_temperature(el, ero)
-    pj, pe = _softmax(jl / t_jsn), _softmax(el / t_ero)
-    conf = np.minimum(pj.max(1), pe.max(1))
-    correct = (pj.argmax(1) == jsn) & (pe.argmax(1) == ero)
-    joint_threshold = review_threshold(conf, correct.astype(float), 0.85)
+    scorer_cal = _scorer_calibration(pred, cal, args.joint_target)
+    t_jsn = scorer_cal["temperature"]["jsn"]
+    t_ero = scorer_cal["temperature"]["erosion"]
     hand_peaks = np.array([p[1].mean() for p in pred])
     neg_peaks = np.array([p[1].mean() for p in predict(loc, exported, cal_neg)])
     # Halfway between the weakest hand and the strongest non-hand seen in calibration.
     presence = float((np.percentile(hand_peaks, 1) + neg_peaks.max()) / 2)
-    _log(
-        f"T_jsn={t_jsn:.3f} T_ero={t_ero:.3f} joint threshold={joint_threshold:.3f} "
-        f"presence={presence:.3f} (hands p1 {np.percentile(hand_peaks, 1):.3f}, "
-        f"non-hands max {neg_peaks.max():.3f})"
-    )
+    _log(f"scorer calibration {scorer_cal}")
+    _log(f"presence={presence:.3f} (hands p1 {np.percentile(hand_peaks, 1):.3f}, "
+         f"non-hands max {neg_peaks.max():.3f})")  # fmt: skip
 
     _log("fitting the RA-pattern head")
     ra_set = hands("ra_fit", n_ra)
     head = train_ra_head(
         joint_probs(predict(loc, exported, ra_set), t_jsn, t_ero),
-        np.array([s.ra_pattern for s in ra_set]),
+        np.array([s.reader_ra().mean() for s in ra_set]),
     )
     with torch.no_grad():
         ra_logits = head(torch.from_numpy(joint_probs(pred, t_jsn, t_ero))).numpy()[:, 0]
-    ra_labels = np.array([s.ra_pattern for s in cal]).astype(int)
-    t_ra = fit_temperature(np.stack([np.zeros_like(ra_logits), ra_logits], 1), ra_labels)
+    ra_readers = np.stack([s.reader_ra() for s in cal]).astype(int)  # (n, 2)
+    t_ra = fit_temperature(np.stack([np.zeros_like(ra_logits), ra_logits], 1), ra_readers)
     p_ra = 1 / (1 + np.exp(-ra_logits / t_ra))
     ra_conf = np.maximum(p_ra, 1 - p_ra)
-    ra_threshold = review_threshold(ra_conf, ((p_ra >= 0.5) == ra_labels).astype(float), 0.95)
-    _log(f"T_ra={t_ra:.3f} RA review threshold={ra_threshold:.3f}")
+    ra_correct = (p_ra >= 0.5) == ra_readers[np.arange(len(p_ra)), np.arange(len(p_ra)) % 2]
+    ra_threshold = threshold_for_accuracy(ra_conf, ra_correct, args.ra_target)
+    raw = 1 / (1 + np.exp(-ra_logits))
+    ra_cal = {
+        "temperature": t_ra,
+        "review_threshold": ra_threshold,
+        "abstention": {
+            "rule": "the answer is accepted when max(p, 1 - p) is at or above the threshold",
+            "target": f"accepted answers agree with a reader's RA pattern in at least "
+            f"{args.ra_target:.0%} of cases on the calibration (validation) split",
+            "target_accuracy": args.ra_target,
+            "validation": abstention_summary(ra_conf, ra_correct, ra_threshold),
+            "validation_ece_before_scaling": expected_calibration_error(
+                np.maximum(raw, 1 - raw), ra_correct
+            ),
+            "validation_ece_after_scaling": expected_calibration_error(ra_conf, ra_correct),
+        },
+    }
+    _log(f"RA calibration {ra_cal}")
 
-    root = bundle_files.BUNDLE_ROOT
     export(
         loc,
         torch.zeros(1, 1, 128, 128),
@@ -294,14 +367,20 @@ def main() -> None:
     ):
         torch.save(module.state_dict(), root / name / "models" / "model.pt")
     calibration = {
-        "hand_joint_localiser": {"temperature": 1.0, "review_threshold": presence},
-        "hand_joint_scorer": {
-            "temperature": {"jsn": t_jsn, "erosion": t_ero},
-            "review_threshold": joint_threshold,
+        "hand_joint_localiser": {
+            "temperature": 1.0,
+            "review_threshold": presence,
+            "method": "none: heatmap peaks are not class probabilities, so no temperature is "
+            "fitted (1.0 is a fixed placeholder). The presence threshold is fitted on the "
+            "calibration split: halfway between the 1st percentile of hands' mean peak and the "
+            "highest mean peak of images without a hand.",
+            "reused_weights": bool(args.reuse_localiser),
         },
-        "hand_ra_pattern": {"temperature": t_ra, "review_threshold": ra_threshold},
+        "hand_joint_scorer": scorer_cal,
+        "hand_ra_pattern": ra_cal,
     }
-    sizes = {"train": n_train, "negatives": n_neg, "ra_fit": n_ra, "calibration": n_cal}
+    sizes = {"train": n_train, "negatives": n_neg, "ra_fit": n_ra, "calibration": n_cal,
+             "scorer_epochs": ep_sc}  # fmt: skip
     bundle_files.write_all(calibration, sizes, quick=args.quick)
     _log("done; now run: python -m imaging.training.evaluate")
 

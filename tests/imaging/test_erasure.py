@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from diary import services as diary_services
-from imaging import services
-from imaging.models import JointReview, Result, Study
+from imaging import inference, services
+from imaging.joints import JOINTS
+from imaging.models import JointReview, Result, Review, Study
 from tests.imaging.conftest import grant
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +32,11 @@ def two_patients_with_studies(
         studies[patient.pk] = study
     result = Result.objects.get(study=studies[patient_alice.pk])
     assert result.status == "scored"
-    services.joint_review_save(
-        result=result, reviewer=carol_imaging, joint="MCP2", jsn=1, erosion=0
+    services.result_review_grade(
+        result=result,
+        reviewer=carol_imaging,
+        grades={j: (1, 0) for j in JOINTS},
+        ra_pattern=False,
     )
     return studies
 
@@ -49,7 +53,7 @@ def test_erasure_removes_the_patients_studies_and_files_only(
     diary_services.patient_erase(patient=patient_alice)
     assert list(Study.objects.values_list("pk", flat=True)) == [bob_study.pk]
     assert Result.objects.filter(study__patient_id=patient_alice.pk).count() == 0
-    assert JointReview.objects.count() == 0
+    assert JointReview.objects.count() == 0 and Review.objects.count() == 0
     (left,) = _stored_files(_media)
     assert left.name == f"{bob_study.pk}.bin"
     # Bob's file still decrypts: his key and his study are untouched.
@@ -61,4 +65,4 @@ def test_a_task_queued_before_erasure_finds_nothing_to_run(
 ):
     result_id = Result.objects.get(study=two_patients_with_studies[patient_alice.pk]).pk
     diary_services.patient_erase(patient=patient_alice)
-    assert services.result_run(result_id=result_id) is None
+    assert inference.result_run(result_id=result_id) is None

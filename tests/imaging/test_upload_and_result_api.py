@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from consent.models import AccessLogEvent
-from imaging import services
+from imaging import inference, services
+from imaging.joints import JOINTS
 from imaging.models import JointReview, Result, Study
 from imaging.training.synth import generate
 from tests.factories import confirmed_totp
@@ -65,13 +66,19 @@ def test_clinician_with_imaging_grant_uploads_and_gets_a_scored_result(
     assert "not for clinical use" in body["notice"]
     assert 0 <= body["scores"]["ra_pattern"]["probability"] <= 1
     assert body["ra_pattern_review"] is None
-    services.ra_review_save(
-        result=Result.objects.get(study=study), reviewer=carol_imaging, ra_pattern=True
+    assert body["latest_review"] is None
+    services.result_review_grade(
+        result=Result.objects.get(study=study),
+        reviewer=carol_imaging,
+        grades={j: (0, 0) for j in JOINTS},
+        ra_pattern=True,
     )
-    review = api_client.get(f"{URL}{study.pk}/result/").json()["ra_pattern_review"]
+    after = api_client.get(f"{URL}{study.pk}/result/").json()
+    review = after["ra_pattern_review"]
     assert review["ra_pattern"] is True and review["reviewed_by"] == carol_imaging.pk
     assert review["model_probability"] == body["scores"]["ra_pattern"]["probability"]
     assert review["action"] in ("confirm", "override") and review["reviewed_at"]
+    assert after["latest_review"]["kind"] == "independent"
     listing = api_client.get(URL, {"patient": patient_alice.pk})
     assert listing.status_code == 200 and listing.json()[0]["id"] == str(study.pk)
     assert AccessLogEvent.objects.filter(patient_id=patient_alice.pk, outcome="allowed").exists()
@@ -168,7 +175,7 @@ def test_task_is_idempotent_for_a_finished_result(
     ).json()["id"]
     result = Result.objects.get(study_id=study_id)
     finished = result.finished_at
-    again = services.result_run(result_id=result.pk)  # a redelivered task
+    again = inference.result_run(result_id=result.pk)  # a redelivered task
     assert again.finished_at == finished and Result.objects.count() == 1
     assert JointReview.objects.count() == 0
 
@@ -211,11 +218,9 @@ def test_upload_of_a_non_hand_dicom_is_stored_and_flagged_not_scored(
     assert body["status"] == "needs_review"
     assert "MR" in body["review_reason"]
     assert body["joints"] == []
-    with pytest.raises(ValidationError):
-        services.ra_review_save(
-            result=Result.objects.get(study_id=response.json()["id"]),
-            reviewer=carol_imaging,
-            ra_pattern=False,
+    with pytest.raises(ValidationError, match="no model grades to accept"):
+        services.result_review_accept_model(
+            result=Result.objects.get(study_id=response.json()["id"]), reviewer=carol_imaging
         )
 
 

@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from imaging import bundles
+from imaging import bundles, selftest
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         problems: list[str] = []
         if self_test:
             for b in found:
-                found_problems = bundles.self_test(b)
+                found_problems = selftest.self_test(b)
                 problems += found_problems
                 status = "FAILED" if found_problems else "ok"
                 self.stdout.write(f"self-test {b.name}: {status}")
