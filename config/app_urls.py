@@ -14,6 +14,8 @@ FEATURE_APPS = {
     "consent": "consent/",
     "registry_export": "exports/",
     "imaging": "imaging/",
+    "clinic": "clinic/",
+    "reminders": "reminders/",
 }
 
 

@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "consent",
     "registry_export",
     "imaging",
+    "clinic",
+    "reminders",
+    "pwa",
     "demo",
 ]
 
