@@ -49,6 +49,14 @@ if not DIARY_KEKS:
     raise ImproperlyConfigured("DIARY_KEKS must name at least one key-encryption key.")
 del _kek_raw
 
+# Web Push (VAPID, RFC 8292) keys for reminders: base64url raw P-256 private scalar and
+# uncompressed public point. Production sets both; elsewhere the local key file holds a pair.
+VAPID_PRIVATE_KEY = envsecret("VAPID_PRIVATE_KEY", required=False)
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+if not PRODUCTION and not VAPID_PRIVATE_KEY:
+    VAPID_PRIVATE_KEY = _local["vapid"]["private_key"]
+    VAPID_PUBLIC_KEY = _local["vapid"]["public_key"]
+
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
@@ -208,6 +216,29 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="diary@localhost")
 
+# --- The site as messages name it (reminder emails and pushes link back to SITE_URL) --------
+SITE_NAME = env.str("SITE_NAME", default="My Sjögren's Diary")
+SITE_URL = env.str(
+    "SITE_URL",
+    default=f"https://{ALLOWED_HOSTS[0]}"
+    if PRODUCTION and ALLOWED_HOSTS
+    else "http://127.0.0.1:8000",
+).rstrip("/")
+if PRODUCTION and not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured("Production needs SITE_URL=https://... (links in reminders).")
+
+# --- Reminders (reminders/) ------------------------------------------------------------------
+# Patients read per batch; each batch's emails share one SMTP connection.
+REMINDERS_BATCH_SIZE = env.int("REMINDERS_BATCH_SIZE", default=1000)
+# Optional mailto: for List-Unsubscribe beside the one-click https URL (RFC 2369, RFC 8058).
+REMINDERS_UNSUBSCRIBE_MAILTO = env.str("REMINDERS_UNSUBSCRIBE_MAILTO", default="")
+# A reminder link (opening the day page) stays valid this long.
+REMINDERS_LINK_MAX_AGE_DAYS = env.int("REMINDERS_LINK_MAX_AGE_DAYS", default=7)
+# Web Push endpoints must be https; plain http to the loopback only for tests and DEBUG.
+REMINDERS_ALLOW_LOOPBACK_PUSH = env.bool(
+    "REMINDERS_ALLOW_LOOPBACK_PUSH", default=DEBUG or DJANGO_ENV == "test"
+)
+
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -264,6 +295,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 60 * 60)
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Static entries; django-celery-beat's DatabaseScheduler copies them into its tables at start.
+CELERY_BEAT_SCHEDULE = {
+    "reminders-dispatch": {
+        "task": "reminders.tasks.reminders_dispatch",
+        "schedule": timedelta(minutes=env.int("REMINDERS_TICK_MINUTES", default=5)),
+        # A tick that waited longer than the next one is pointless: the next covers it.
+        "options": {"expires": 4 * 60},
+    },
+}
 CELERY_TIMEZONE = "UTC"
 if PRODUCTION and CELERY_BROKER_URL.startswith("memory"):
     raise ImproperlyConfigured("Production needs a real broker: set CELERY_BROKER_URL=redis://...")

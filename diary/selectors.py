@@ -411,3 +411,14 @@ def questionnaires_of_patients(*, patient_ids: Iterable[int]) -> dict[int, list[
 def questionnaire_get(*, patient, response_id) -> QuestionnaireView | None:
     row = QuestionnaireResponse.objects.filter(patient_id=patient.pk, id=response_id).first()
     return _questionnaire_view(row, crypto.DataKeyCache()) if row else None
+
+
+def patients_with_entry_on(*, day_by_patient: dict[int, date]) -> set[int]:
+    """Which of these patients already have an entry on the given day (each their own day):
+    one query for a whole batch (reminders skip whoever has logged today)."""
+    if not day_by_patient:
+        return set()
+    rows = DailyEntry.objects.filter(
+        patient_id__in=list(day_by_patient), date__in=set(day_by_patient.values())
+    ).values_list("patient_id", "date")
+    return {pid for pid, day in rows if day_by_patient.get(pid) == day}

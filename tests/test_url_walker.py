@@ -152,6 +152,14 @@ ROUTES: dict[str, Rule] = {
     "bulk:kickoff": Rule(UNAUTH, None),
     "bulk:status": Rule(UNAUTH, None),
     "bulk:file": Rule(UNAUTH, None),
+    # --- reminders -------------------------------------------------------------------------
+    "reminders:settings": _patient(),
+    # Links in reminders: the signed token is the authority (tests/reminders/test_links.py);
+    # "open" only redirects to the day page after sign-in, "unsubscribe" turns one channel off.
+    "reminders:open": Rule(PUBLIC, None),
+    "reminders:unsubscribe": Rule(PUBLIC, None),
+    "reminder_settings": _patient_api(),
+    "reminder_push_subscriptions": _patient_api(),
     # --- imaging ---------------------------------------------------------------------------
     "imaging:patient_studies": Rule(LOGIN, "clinician"),
     "imaging:study": Rule(LOGIN, "clinician"),

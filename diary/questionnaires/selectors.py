@@ -215,3 +215,37 @@ def latest_rows(*, patient) -> dict[str, ResponseRow]:
         if latest_id is not None:
             found[code] = questionnaire_row(patient=patient, response_id=latest_id)
     return found
+
+
+def questionnaire_nudge_days(*, days_by_patient: dict[int, tuple[date, date]]) -> dict[int, date]:
+    """For a batch of patients ({id: (today, first day)}), the day the most recent
+    questionnaire fell due, for those with one due today. An instrument falls due
+    `due_every_days` after the end of its last answered period (from the first day if never
+    answered) and again every `due_every_days` while it stays unanswered, so a reminder keyed
+    on this day nudges once per recall period, not every day."""
+    if not days_by_patient:
+        return {}
+    last: dict[int, dict[str, date]] = {}
+    rows = (
+        QuestionnaireResponse.objects.filter(patient_id__in=list(days_by_patient))
+        .values("patient_id", "instrument")
+        .annotate(last=Max("period_end"))
+        .values_list("patient_id", "instrument", "last")
+    )
+    for pid, code, end in rows:
+        last.setdefault(pid, {})[code] = end
+    instruments = all_instruments()
+    found: dict[int, date] = {}
+    for pid, (today, first_day) in days_by_patient.items():
+        answered = last.get(pid, {})
+        latest: date | None = None
+        for code, instrument in instruments.items():
+            period = timedelta(days=instrument.due_every_days)
+            due = answered[code] + period if code in answered else first_day
+            if due > today:
+                continue
+            due += period * ((today - due) // period)
+            latest = due if latest is None or due > latest else latest
+        if latest is not None:
+            found[pid] = latest
+    return found

@@ -1,0 +1,63 @@
+/* "Allow notifications on this device": registers the reminder service worker, subscribes
+ * with the server's VAPID key and sends the subscription to the API. Static file (the CSP
+ * forbids inline script). The button stays hidden where the browser has no Web Push. */
+(function () {
+  "use strict";
+  var button = document.getElementById("push-subscribe");
+  var statusLine = document.getElementById("push-status");
+  if (!button || !("serviceWorker" in navigator) || !("PushManager" in window)) {
+    return;
+  }
+
+  function keyBytes(base64url) {
+    var padded = base64url.replace(/-/g, "+").replace(/_/g, "/");
+    padded += "===".slice((padded.length + 3) % 4);
+    var raw = atob(padded);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i += 1) { bytes[i] = raw.charCodeAt(i); }
+    return bytes;
+  }
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)(?:__Secure-)?csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function say(text) { statusLine.textContent = text; }
+
+  async function subscribe() {
+    button.disabled = true;
+    try {
+      var permission = await Notification.requestPermission();
+      if (permission !== "granted") {
+        say("Notifications are blocked for this site in your browser settings.");
+        return;
+      }
+      var registration = await navigator.serviceWorker.register(button.dataset.sw);
+      await navigator.serviceWorker.ready;
+      var subscription = await registration.pushManager.getSubscription() ||
+        await registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: keyBytes(button.dataset.vapidKey)
+        });
+      var response = await fetch(button.dataset.api, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
+        body: JSON.stringify(subscription.toJSON())
+      });
+      if (response.ok) {
+        say("This device will get reminder notifications. Tick \"As a notification\" above and save, if you have not yet.");
+      } else {
+        say("This device could not be set up for notifications. Please try again later.");
+      }
+    } catch (error) {
+      say("This browser could not set up notifications here.");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  button.hidden = false;
+  button.addEventListener("click", subscribe);
+})();
