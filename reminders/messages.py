@@ -4,9 +4,14 @@ questionnaire is waiting), a signed link that opens the day, and one-click unsub
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.header import Header
+from email.utils import formatdate, make_msgid
+from functools import cache
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.core.mail.message import sanitize_address
+from django.core.mail.utils import DNS_NAME
 from django.urls import reverse
 
 from reminders import tokens
@@ -39,10 +44,13 @@ def lines_for(*, diary: bool, questionnaire: bool) -> list[str]:
     return [line for on, line in ((diary, DIARY_LINE), (questionnaire, QUESTIONNAIRE_LINE)) if on]
 
 
-def reminder_email(due: Due, *, diary: bool, questionnaire: bool) -> EmailMessage:
-    links = links_for(due, channel="email", diary=diary)
+def _subject(*, diary: bool) -> str:
     subject = "Time for today's diary" if diary else "A questionnaire is waiting in your diary"
-    body = "\n".join(
+    return f"{subject} - {settings.SITE_NAME}"
+
+
+def _body(*, diary: bool, questionnaire: bool, links: Links) -> str:
+    return "\n".join(
         [
             "Hello,",
             "",
@@ -56,22 +64,98 @@ def reminder_email(due: Due, *, diary: bool, questionnaire: bool) -> EmailMessag
             "",
         ]
     )
-    unsubscribe = f"<{links.unsubscribe_url}>"
+
+
+def _list_unsubscribe(links: Links) -> str:
+    value = f"<{links.unsubscribe_url}>"
     if settings.REMINDERS_UNSUBSCRIBE_MAILTO:
-        unsubscribe += f", <mailto:{settings.REMINDERS_UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
+        value += f", <mailto:{settings.REMINDERS_UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
+    return value
+
+
+def _headers(links: Links) -> dict[str, str]:
+    return {
+        # RFC 2369 and RFC 8058: one-click unsubscribe from the mail client itself.
+        "List-Unsubscribe": _list_unsubscribe(links),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        # RFC 3834: no out-of-office replies to a reminder.
+        "Auto-Submitted": "auto-generated",
+    }
+
+
+def reminder_email(due: Due, *, diary: bool, questionnaire: bool) -> EmailMessage:
+    """The reminder as Django's EmailMessage (the reference rendering; see fast_reminder_email)."""
+    links = links_for(due, channel="email", diary=diary)
     return EmailMessage(
-        subject=f"{subject} - {settings.SITE_NAME}",
-        body=body,
+        subject=_subject(diary=diary),
+        body=_body(diary=diary, questionnaire=questionnaire, links=links),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[due.email_address],
-        headers={
-            # RFC 2369 and RFC 8058: one-click unsubscribe from the mail client itself.
-            "List-Unsubscribe": unsubscribe,
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            # RFC 3834: no out-of-office replies to a reminder.
-            "Auto-Submitted": "auto-generated",
-        },
+        headers=_headers(links),
     )
+
+
+class _RawMessage:
+    """What Django's mail backends ask of EmailMessage.message(): the bytes, ready."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
+        return self.data if linesep == "\r\n" else self.data.replace(b"\r\n", linesep.encode())
+
+    def get_charset(self):
+        return None
+
+
+class PrerenderedEmail(EmailMessage):
+    """An EmailMessage whose bytes are already rendered. Sent through any Django mail backend
+    (the SMTP one on one connection per batch); rendering each reminder through the email
+    package would cost more than sending it (bench/bench_reminders.py)."""
+
+    def __init__(self, *, raw: bytes, to: str) -> None:
+        super().__init__(from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+        self.raw = raw
+
+    def message(self, *, policy=None) -> _RawMessage:  # type: ignore[override]
+        return _RawMessage(self.raw)
+
+
+@cache
+def _fixed_headers(subject: str, from_email: str) -> bytes:
+    """The header lines every reminder of one kind shares, encoded once (RFC 2047 for the
+    non-ASCII site name)."""
+    lines = [
+        'Content-Type: text/plain; charset="utf-8"',
+        "MIME-Version: 1.0",
+        "Content-Transfer-Encoding: 8bit",
+        f"Subject: {Header(subject, 'utf-8').encode()}",
+        f"From: {sanitize_address(from_email, 'utf-8')}",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "Auto-Submitted: auto-generated",
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def fast_reminder_email(due: Due, *, diary: bool, questionnaire: bool) -> PrerenderedEmail:
+    """The same message as reminder_email, rendered straight to bytes (tests compare them)."""
+    links = links_for(due, channel="email", diary=diary)
+    to = due.email_address
+    if not to.isascii():
+        to = sanitize_address(to, "utf-8")
+    variable = (
+        f"To: {to}\r\n"
+        f"Date: {formatdate()}\r\n"
+        f"Message-ID: {make_msgid(domain=DNS_NAME)}\r\n"
+        f"List-Unsubscribe: {_list_unsubscribe(links)}\r\n\r\n"
+    ).encode()
+    body = _body(diary=diary, questionnaire=questionnaire, links=links)
+    raw = (
+        _fixed_headers(_subject(diary=diary), settings.DEFAULT_FROM_EMAIL)
+        + variable
+        + body.replace("\n", "\r\n").encode()
+    )
+    return PrerenderedEmail(raw=raw, to=due.email_address)
 
 
 def reminder_push_payload(due: Due, *, diary: bool, questionnaire: bool) -> dict:

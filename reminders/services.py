@@ -284,7 +284,7 @@ def reminders_batch_send(*, batch: list[Due], now: datetime, stats: DispatchStat
         return
     mine = [d for d in batch if any(_kinds(d, won))]
     outgoing = [
-        (d.patient_id, messages.reminder_email(d, diary=k[0], questionnaire=k[1]))
+        (d.patient_id, messages.fast_reminder_email(d, diary=k[0], questionnaire=k[1]))
         for d in mine
         if d.email
         for k in [_kinds(d, won)]
