@@ -25,6 +25,25 @@
 
   function say(text) { statusLine.textContent = text; }
 
+  // A browser that cannot reach its push service may never answer; give up after a while.
+  function withTimeout(promise, ms) {
+    return Promise.race([promise, new Promise(function (resolve, reject) {
+      setTimeout(function () { reject(new Error("timed out")); }, ms);
+    })]);
+  }
+
+  // pushManager.subscribe needs an active worker; this one's scope is not the page's, so
+  // navigator.serviceWorker.ready (which waits for the page's own) would never resolve.
+  function activated(registration) {
+    if (registration.active) { return Promise.resolve(registration); }
+    var worker = registration.installing || registration.waiting;
+    return new Promise(function (resolve) {
+      worker.addEventListener("statechange", function () {
+        if (worker.state === "activated") { resolve(registration); }
+      });
+    });
+  }
+
   async function subscribe() {
     button.disabled = true;
     try {
@@ -33,13 +52,13 @@
         say("Notifications are blocked for this site in your browser settings.");
         return;
       }
-      var registration = await navigator.serviceWorker.register(button.dataset.sw);
-      await navigator.serviceWorker.ready;
+      var registration = await withTimeout(
+        navigator.serviceWorker.register(button.dataset.sw).then(activated), 10000);
       var subscription = await registration.pushManager.getSubscription() ||
-        await registration.pushManager.subscribe({
+        await withTimeout(registration.pushManager.subscribe({
           userVisibleOnly: true,
           applicationServerKey: keyBytes(button.dataset.vapidKey)
-        });
+        }), 15000);
       var response = await fetch(button.dataset.api, {
         method: "POST",
         credentials: "same-origin",
@@ -52,6 +71,8 @@
         say("This device could not be set up for notifications. Please try again later.");
       }
     } catch (error) {
+      // Kept for support (and the browser test): which step the browser refused.
+      statusLine.dataset.error = String(error && error.name) + ": " + String(error && error.message);
       say("This browser could not set up notifications here.");
     } finally {
       button.disabled = false;
