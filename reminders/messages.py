@@ -113,9 +113,10 @@ class PrerenderedEmail(EmailMessage):
     (the SMTP one on one connection per batch); rendering each reminder through the email
     package would cost more than sending it (bench/bench_reminders.py)."""
 
-    def __init__(self, *, raw: bytes, to: str) -> None:
+    def __init__(self, *, raw: bytes, to: str, envelope_to: str) -> None:
         super().__init__(from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
         self.raw = raw
+        self.envelope_to = envelope_to  # the address as SMTP's RCPT TO takes it
 
     def message(self, *, policy=None) -> _RawMessage:  # type: ignore[override]
         return _RawMessage(self.raw)
@@ -141,8 +142,8 @@ def fast_reminder_email(due: Due, *, diary: bool, questionnaire: bool) -> Preren
     """The same message as reminder_email, rendered straight to bytes (tests compare them)."""
     links = links_for(due, channel="email", diary=diary)
     to = due.email_address
-    if not to.isascii():
-        to = sanitize_address(to, "utf-8")
+    if not to.isascii() or "\n" in to or "\r" in to:
+        to = sanitize_address(to, "utf-8")  # punycode, RFC 2047; refuses line breaks
     variable = (
         f"To: {to}\r\n"
         f"Date: {formatdate()}\r\n"
@@ -155,7 +156,7 @@ def fast_reminder_email(due: Due, *, diary: bool, questionnaire: bool) -> Preren
         + variable
         + body.replace("\n", "\r\n").encode()
     )
-    return PrerenderedEmail(raw=raw, to=due.email_address)
+    return PrerenderedEmail(raw=raw, to=due.email_address, envelope_to=to)
 
 
 def reminder_push_payload(due: Due, *, diary: bool, questionnaire: bool) -> dict:
