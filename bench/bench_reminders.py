@@ -56,8 +56,15 @@ def peak_kib() -> int:
 
 # --- Children -------------------------------------------------------------------------------
 def child_dispatch() -> int:
+    from django.core.mail.utils import DNS_NAME
+    from django.urls import reverse
+
     from reminders import services
 
+    # What a long-running worker has done once, before its first tick: load the URLconf and
+    # look up the host name for Message-IDs.
+    reverse("reminders:settings")
+    str(DNS_NAME)
     start = time.perf_counter()
     stats = services.reminders_dispatch()
     seconds = time.perf_counter() - start
