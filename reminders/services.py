@@ -6,6 +6,7 @@ import enum
 import logging
 import smtplib
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -295,24 +296,40 @@ def _record(won: dict, emailed: set[int], pushed: set[int]) -> int:
     return failed
 
 
-def reminders_batch_send(*, batch: list[Due], now: datetime, stats: DispatchStats) -> None:
+@dataclass
+class _Prepared:
+    """A claimed batch with its emails rendered, waiting for (or in) the SMTP thread."""
+
+    won: dict
+    mine: list[Due]
+    emails: Future | None = None
+
+
+def _prepare(batch: list[Due], now: datetime, stats: DispatchStats) -> _Prepared | None:
     won = _claim(batch, now)
     stats.due += len(batch)
     stats.claimed += len(won)
     if not won:
-        return
+        return None
     mine = [d for d in batch if any(_kinds(d, won))]
-    outgoing = [
+    return _Prepared(won=won, mine=mine)
+
+
+def _outgoing(prepared: _Prepared) -> list[tuple[int, object]]:
+    return [
         (d.patient_id, messages.fast_reminder_email(d, diary=k[0], questionnaire=k[1]))
-        for d in mine
+        for d in prepared.mine
         if d.email
-        for k in [_kinds(d, won)]
+        for k in [_kinds(d, prepared.won)]
     ]
-    emailed = _send_emails(outgoing)
-    pushed = _send_pushes(mine, won, stats)
+
+
+def _finish(prepared: _Prepared, stats: DispatchStats) -> None:
+    emailed = prepared.emails.result() if prepared.emails is not None else set()
+    pushed = _send_pushes(prepared.mine, prepared.won, stats)
     stats.emails_sent += len(emailed)
     stats.pushes_sent += len(pushed)
-    stats.failed += _record(won, emailed, pushed)
+    stats.failed += _record(prepared.won, emailed, pushed)
 
 
 def reminders_dispatch(
@@ -320,10 +337,31 @@ def reminders_dispatch(
 ) -> DispatchStats:
     """One beat tick: remind everyone whose reminder time has come (in their own time zone,
     on their days, outside quiet hours) and who has not logged today, or has a questionnaire
-    newly due. Safe to run twice at once, on any number of workers: each send is claimed first."""
+    newly due. Safe to run twice at once, on any number of workers: each send is claimed first.
+
+    One thread sends a batch's emails over its SMTP connection while this one reads, claims and
+    renders the next batch: the SMTP round trips wait on the mail server, not on our CPU. The
+    sending thread never touches the database."""
     now = now or timezone.now()
     stats = DispatchStats()
-    for batch in due_batches(now=now, batch_size=batch_size or settings.REMINDERS_BATCH_SIZE):
-        stats.batches += 1
-        reminders_batch_send(batch=batch, now=now, stats=stats)
+    in_flight: _Prepared | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reminder-smtp") as smtp:
+        try:
+            size = batch_size or settings.REMINDERS_BATCH_SIZE
+            for batch in due_batches(now=now, batch_size=size):
+                stats.batches += 1
+                prepared = _prepare(batch, now, stats)
+                if prepared is None:
+                    continue
+                outgoing = _outgoing(prepared)
+                if in_flight is not None:
+                    _finish(in_flight, stats)
+                prepared.emails = smtp.submit(_send_emails, outgoing) if outgoing else None
+                in_flight = prepared
+            if in_flight is not None:
+                _finish(in_flight, stats)
+                in_flight = None
+        finally:
+            if in_flight is not None and in_flight.emails is not None:
+                in_flight.emails.cancel()
     return stats
