@@ -56,6 +56,8 @@ VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
 if not PRODUCTION and not VAPID_PRIVATE_KEY:
     VAPID_PRIVATE_KEY = _local["vapid"]["private_key"]
     VAPID_PUBLIC_KEY = _local["vapid"]["public_key"]
+if bool(VAPID_PRIVATE_KEY) != bool(VAPID_PUBLIC_KEY):
+    raise ImproperlyConfigured("Set both VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY, or neither.")
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]

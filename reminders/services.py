@@ -242,8 +242,8 @@ def _send_emails(outgoing: list[tuple[int, object]]) -> set[int]:
 
 def _send_pushes(batch: list[Due], won: dict, stats: DispatchStats) -> set[int]:
     by_patient = {d.patient_id: d for d in batch if d.push}
-    if not by_patient:
-        return set()
+    if not by_patient or not settings.VAPID_PRIVATE_KEY:
+        return set()  # no VAPID keys configured: Web Push is off (email still goes)
     subscriptions = PushSubscription.objects.filter(patient_id__in=list(by_patient)).values_list(
         "id", "patient_id", "endpoint", "p256dh", "auth"
     )

@@ -280,3 +280,17 @@ def test_an_unreachable_smtp_server_marks_the_send_failed(settings):
     stats = services.reminders_dispatch(now=TICK)
     assert stats.failed == 1
     assert ReminderSend.objects.get().status == SendStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_without_vapid_keys_push_is_off_and_email_still_goes(push_service, smtp_sink, settings):
+    alice = patient()
+    enable_reminders(alice, email=True, push=True)
+    keys = new_browser_keys()
+    services.push_subscription_save(
+        patient=alice, endpoint=push_service.endpoint("a"), p256dh=keys.p256dh, auth=keys.auth
+    )
+    settings.VAPID_PRIVATE_KEY = ""
+    stats = services.reminders_dispatch(now=TICK)
+    assert (stats.emails_sent, stats.pushes_sent) == (1, 0)
+    assert push_service.received == []
