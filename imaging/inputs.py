@@ -9,7 +9,9 @@
   birth date, addresses, institution, physicians and operators, free-text comments, private
   tags, and all UIDs (replaced). Kept: modality, body part, laterality, view and the pixel
   description; dates are shifted by a per-patient offset ("Retain Longitudinal Temporal
-  Information with Modified Dates" option).
+  Information with Modified Dates" option). Pixel data is rebuilt from the decoded pixels as
+  uncompressed little endian, so trailing bytes and JPEG comment/application segments, which can
+  hold text, are gone; an image flagged with burned-in text (BurnedInAnnotation) is refused.
 - PNG and JPEG uploads are re-encoded as a plain 16-bit PNG, which drops EXIF and text chunks.
 """
 
@@ -147,7 +149,6 @@ KEEP = (
     "WindowCenter",
     "WindowWidth",
     "NumberOfFrames",
-    "PixelData",
 )
 DATES = ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
 
@@ -161,16 +162,22 @@ def _shift(value: str, days: int) -> str:
         return ""  # an unparseable date is removed, not kept
 
 
-def deidentify(ds, date_offset_days: int):
-    """A new dataset holding only the allowlisted attributes (see the module docstring)."""
+def deidentify(ds, date_offset_days: int, stored: np.ndarray):
+    """A new dataset holding only the allowlisted attributes (see the module docstring).
+
+    `stored` is the decoded pixel data (stored values). The pixel data is rebuilt from it as
+    uncompressed little endian, never copied: bytes after the last pixel and the JPEG comment
+    and application segments of an encapsulated frame can carry text, and must not survive.
+    """
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     out = Dataset()
     for keyword in KEEP:
         if keyword in ds:
             out[keyword] = ds[keyword]
+    _set_native_pixels(out, stored)
     for keyword in DATES:
         value = str(ds.get(keyword, "") or "")
         if value:
@@ -197,9 +204,34 @@ def deidentify(ds, date_offset_days: int):
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.1")
     meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
-    meta.TransferSyntaxUID = ds.file_meta.TransferSyntaxUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
     out.file_meta = meta
     return out
+
+
+def _set_native_pixels(out, stored: np.ndarray) -> None:
+    """Native (uncompressed) pixel data from the decoded stored values, nothing else."""
+    arr = np.ascontiguousarray(stored)
+    if arr.dtype.itemsize > 2:  # decoders may widen; radiographs hold at most 16 bits
+        arr = arr.astype(np.int16 if arr.dtype.kind == "i" else np.uint16)
+    bits = arr.dtype.itemsize * 8
+    out.SamplesPerPixel = 1
+    out.BitsAllocated = bits
+    stored_bits = int(out.get("BitsStored", bits) or bits)
+    out.BitsStored = min(stored_bits, bits)
+    out.HighBit = out.BitsStored - 1
+    out.PixelRepresentation = 1 if arr.dtype.kind == "i" else 0
+    frames = arr.shape[0] if arr.ndim == 3 else 1
+    out.Rows, out.Columns = arr.shape[-2], arr.shape[-1]
+    if frames > 1:
+        out.NumberOfFrames = frames
+    elif "NumberOfFrames" in out:
+        del out.NumberOfFrames
+    data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+    if len(data) % 2:
+        data += b"\x00"  # DICOM values have even length
+    out.PixelData = data
+    out["PixelData"].VR = "OB" if bits == 8 else "OW"
 
 
 def header_fields(ds) -> dict:
@@ -245,10 +277,17 @@ def _decode_dicom(data: bytes, date_offset_days: int) -> DecodedImage:
     if rows * cols * frames > MAX_PIXELS:
         raise InputError("too_many_pixels", f"The image is {cols} x {rows} x {frames} pixels; "
                          "the limit is 60 megapixels.")  # fmt: skip
+    if str(ds.get("BurnedInAnnotation", "") or "").upper() == "YES":
+        raise InputError(
+            "burned_in_annotation",
+            "This image has text burned into its pixels (BurnedInAnnotation = YES), which may "
+            "name the patient and cannot be removed safely. Upload a version without annotations.",
+        )
     try:
         from pydicom.pixels import apply_modality_lut
 
-        arr = apply_modality_lut(ds.pixel_array, ds).astype(np.float32)
+        stored = ds.pixel_array
+        arr = apply_modality_lut(stored, ds).astype(np.float32)
     except Exception as exc:  # pydicom raises many types for truncated or odd pixel data
         raise InputError(
             "corrupt",
@@ -256,11 +295,11 @@ def _decode_dicom(data: bytes, date_offset_days: int) -> DecodedImage:
         ) from exc
     if arr.ndim == 3 and frames > 1:
         arr = arr[0]
-    if arr.ndim != 2:
+    if arr.ndim != 2 or int(ds.get("SamplesPerPixel", 1) or 1) != 1:
         raise InputError("unsupported_type", "Only greyscale DICOM images are accepted.")
     if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":
         arr = arr.max() - arr  # MONOCHROME1: higher values are darker
-    clean = deidentify(ds, date_offset_days)
+    clean = deidentify(ds, date_offset_days, stored)
     header = header_fields(clean)
     buf = io.BytesIO()
     clean.save_as(buf, enforce_file_format=True)
