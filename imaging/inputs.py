@@ -2,8 +2,11 @@
 
 - The type comes from the content (DICOM Part 10 "DICM" marker, PNG and JPEG signatures), never
   from the file name or the browser's content type.
-- Limits before any pixel is decoded: 50 MB per file, 60 megapixels; Pillow's own
-  decompression-bomb guard stays on (its warning is turned into an error here).
+- Limits before any pixel is decoded: 50 MB per file, 36 megapixels (decoding one such image
+  needs about 0.5 GB; the limit is what fits a worker's memory, hand radiographs are 5-20 MP);
+  Pillow's own decompression-bomb guard stays on (its warning is turned into an error here).
+- The web process only `inspect`s an upload (type, header, size, limits; no pixel decoded); the
+  Celery worker decodes and de-identifies it (`decode_image`).
 - DICOM headers are rebuilt from an allowlist, which removes everything DICOM PS3.15 Annex E's
   Basic Application Level Confidentiality Profile (Table E.1-1) removes, and more: names, IDs,
   birth date, addresses, institution, physicians and operators, free-text comments, private
@@ -25,7 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MAX_BYTES = 50 * 1024 * 1024
-MAX_PIXELS = 60_000_000
+MAX_PIXELS = 36_000_000
+MAX_PIXELS_TEXT = f"{MAX_PIXELS // 1_000_000} megapixels"
 HAND_MODALITIES = {"CR", "DX", "RG"}  # computed, digital and (film) radiography
 HAND_BODY_PARTS = {"HAND", "WRIST", "EXTREMITY", "UPPER LIMB", "UPPEREXTREMITY"}
 
@@ -68,6 +72,73 @@ def sniff(data: bytes) -> str:
     )
 
 
+@dataclass
+class Inspected:
+    kind: str
+    rows: int
+    columns: int
+    header: dict = field(default_factory=dict)  # de-identified fields only (dates shifted)
+
+
+def inspect(data: bytes, *, date_offset_days: int = 0) -> Inspected:
+    """What the web process may learn of an upload without decoding a pixel: its type, size
+    and the de-identified header fields. Refuses what `decode_image` would refuse before
+    decoding (type, size, pixel limit, burned-in text, an unreadable header)."""
+    if len(data) > MAX_BYTES:
+        raise InputError("too_large", "The file is larger than 50 MB.")
+    kind = sniff(data)
+    if kind != "dicom":
+        w, h = _raster_size(data, kind)
+        return Inspected(kind=kind, rows=h, columns=w)
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError) as exc:
+        raise InputError("corrupt", f"The DICOM file cannot be read: {exc}") from exc
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    if rows == 0 or cols == 0 or b"\xe0\x7f\x10\x00" not in data:  # (7FE0,0010) Pixel Data
+        raise InputError("no_pixels", "The DICOM file holds no image (no pixel data).")
+    _check_dicom_header(ds)
+    if not ds.file_meta.TransferSyntaxUID.is_compressed:
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+        needed = rows * cols * frames * samples * int(ds.get("BitsAllocated", 16) or 16) // 8
+        if len(data) < needed:
+            raise InputError(
+                "corrupt",
+                "The DICOM file cannot be read: its pixel data is incomplete (the file is "
+                "shorter than its image).",
+            )
+    header = header_fields(ds)
+    date = header["study_date_shifted"]
+    header["study_date_shifted"] = _shift(date, date_offset_days) if date else ""
+    return Inspected(kind=kind, rows=rows, columns=cols, header=header)
+
+
+def _raster_size(data: bytes, kind: str) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            w, h = Image.open(io.BytesIO(data)).size  # lazy: reads the header only
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise InputError(
+                "too_many_pixels", f"The image is over the limit of {MAX_PIXELS_TEXT}."
+            ) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise InputError(
+                "corrupt", f"The {kind.upper()} file cannot be decoded: {exc}"
+            ) from exc
+    if w * h > MAX_PIXELS:
+        raise InputError(
+            "too_many_pixels", f"The image is {w} x {h} pixels; the limit is {MAX_PIXELS_TEXT}."
+        )
+    return w, h
+
+
 def decode_image(data: bytes, *, date_offset_days: int = 0) -> DecodedImage:
     kind = sniff(data)
     if kind == "dicom":
@@ -91,13 +162,13 @@ def _decode_raster(data: bytes, kind: str) -> DecodedImage:
             if w * h > MAX_PIXELS:
                 raise InputError(
                     "too_many_pixels",
-                    f"The image is {w} x {h} pixels; the limit is 60 megapixels.",
+                    f"The image is {w} x {h} pixels; the limit is {MAX_PIXELS_TEXT}.",
                 )
             img.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise InputError(
                 "too_many_pixels",
-                f"The image is over the limit of 60 megapixels (Pillow's decompression-bomb "
+                f"The image is over the limit of {MAX_PIXELS_TEXT} (Pillow's decompression-bomb "
                 f"guard: {exc}).",
             ) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -115,9 +186,11 @@ def _png16(pixels: np.ndarray) -> bytes:
     from PIL import Image
 
     lo, hi = float(pixels.min()), float(pixels.max())
-    scaled = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
+    scaled = pixels - lo  # one float copy, scaled in place: peak memory matters here
+    scaled *= 65535.0 / (hi - lo) if hi > lo else 0.0
     buf = io.BytesIO()
-    Image.fromarray((scaled * 65535).astype(np.uint16)).save(buf, format="PNG")
+    Image.fromarray(scaled.astype(np.uint16)).save(buf, format="PNG")
+    del scaled
     return buf.getvalue()
 
 
@@ -262,6 +335,20 @@ def review_reason_for(header: dict, frames: int) -> str:
     return ""
 
 
+def _check_dicom_header(ds) -> None:
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if rows * cols * frames > MAX_PIXELS:
+        raise InputError("too_many_pixels", f"The image is {cols} x {rows} x {frames} pixels; "
+                         f"the limit is {MAX_PIXELS_TEXT}.")  # fmt: skip
+    if str(ds.get("BurnedInAnnotation", "") or "").upper() == "YES":
+        raise InputError(
+            "burned_in_annotation",
+            "This image has text burned into its pixels (BurnedInAnnotation = YES), which may "
+            "name the patient and cannot be removed safely. Upload a version without annotations.",
+        )
+
+
 def _decode_dicom(data: bytes, date_offset_days: int) -> DecodedImage:
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -274,15 +361,8 @@ def _decode_dicom(data: bytes, date_offset_days: int) -> DecodedImage:
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     if "PixelData" not in ds or rows == 0 or cols == 0:
         raise InputError("no_pixels", "The DICOM file holds no image (no pixel data).")
-    if rows * cols * frames > MAX_PIXELS:
-        raise InputError("too_many_pixels", f"The image is {cols} x {rows} x {frames} pixels; "
-                         "the limit is 60 megapixels.")  # fmt: skip
-    if str(ds.get("BurnedInAnnotation", "") or "").upper() == "YES":
-        raise InputError(
-            "burned_in_annotation",
-            "This image has text burned into its pixels (BurnedInAnnotation = YES), which may "
-            "name the patient and cannot be removed safely. Upload a version without annotations.",
-        )
+    _check_dicom_header(ds)
+    _check_dicom_header(ds)
     try:
         from pydicom.pixels import apply_modality_lut
 
