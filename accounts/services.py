@@ -45,6 +45,16 @@ def user_create(
     return user
 
 
+def password_setup_send(*, request, user: User) -> None:
+    """E-mail `user` a link to choose their password (allauth's reset flow): staff who create an
+    account never know its password."""
+    from allauth.account.forms import ResetPasswordForm
+
+    form = ResetPasswordForm(data={"email": user.email})
+    if form.is_valid():
+        form.save(request)
+
+
 @transaction.atomic
 def admin_user_saved(*, user: User, created: bool) -> None:
     """After the admin saves a user: group membership follows the role, and an address typed
