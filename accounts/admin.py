@@ -57,7 +57,10 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("display_name", "role", "time_zone")}),
-        ("Status", {"fields": ("is_active", "is_staff", "date_joined", "last_login")}),
+        (
+            "Status",
+            {"fields": ("is_active", "is_staff", "is_superuser", "date_joined", "last_login")},
+        ),
     )
     add_fieldsets = (
         (
@@ -68,7 +71,8 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
-    readonly_fields = ("date_joined", "last_login", "is_staff")
+    # Superusers are made with `manage.py createsuperuser`, never promoted here.
+    readonly_fields = ("date_joined", "last_login", "is_staff", "is_superuser")
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Without change permission on a superuser the change page is read-only, and its
@@ -81,6 +85,14 @@ class UserAdmin(BaseUserAdmin):
         if is_protected_from(request, obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if is_protected_from(request, obj):
+            # Read-only view: no password summary, nor a "Reset password" button that would 403.
+            first = dict(fieldsets[0][1], fields=("email",))
+            fieldsets = ((fieldsets[0][0], first), *fieldsets[1:])
+        return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         fields = tuple(super().get_readonly_fields(request, obj))

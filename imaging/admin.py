@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from imaging import bundles as bundles_mod
+from imaging.inference import bundle_record
 from imaging.models import Bundle, ResultStatus
 
 
@@ -50,9 +51,12 @@ class BundleAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(**by_status)
 
     def get_changelist_instance(self, request):
-        changelist = super().get_changelist_instance(request)
-        # One look at the disk per page, shared by the rows.
+        # One look at the disk per page, shared by the rows. A bundle installed but not yet used
+        # is recorded as seen (idempotent), so the list shows it before its first result.
         found, errors = bundles_mod.discover()
+        for bundle in found:
+            bundle_record(bundle=bundle)
+        changelist = super().get_changelist_instance(request)
         on_disk = {b.name: b.version for b in found}
         for obj in changelist.result_list:
             obj.disk_version = on_disk.get(obj.name)

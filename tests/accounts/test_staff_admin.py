@@ -408,3 +408,20 @@ def test_access_logs_stay_read_only_for_staff(staff_client, clinician_carol):
     url = reverse("admin:axes_accesslog_delete", args=[log.pk])
     assert staff_client.post(url, {"post": "yes"}).status_code == 403
     assert timezone.now()
+
+
+def test_the_read_only_superuser_page_offers_no_password_reset(staff_client, root):
+    page = staff_client.get(reverse("admin:accounts_user_change", args=[root.pk])).content
+    assert b"../password/" not in page and b"pbkdf2" not in page
+    assert b"Superuser status" in page
+
+
+def test_installed_bundles_are_listed_before_their_first_result(staff_client):
+    from imaging import bundles as bundles_mod
+
+    found, _ = bundles_mod.discover()
+    page = staff_client.get(reverse("admin:imaging_bundle_changelist")).content.decode()
+    assert found, "the project ships reference bundles"
+    for bundle in found:
+        assert bundle.name in page
+    assert "this version" in page
