@@ -425,3 +425,29 @@ def test_installed_bundles_are_listed_before_their_first_result(staff_client):
     for bundle in found:
         assert bundle.name in page
     assert "this version" in page
+
+
+def test_a_locked_out_patient_signs_in_again_once_staff_reset_the_lockout(
+    staff_client, settings, patient_alice
+):
+    from django.test import Client
+
+    from tests.factories import PASSWORD
+
+    browser = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        browser.post("/accounts/login/", {"login": patient_alice.email, "password": "wrong"})
+    login = {"login": patient_alice.email, "password": PASSWORD}
+    assert browser.post("/accounts/login/", login).status_code == 429
+
+    changelist = reverse("admin:axes_accessattempt_changelist")
+    listed = staff_client.get(changelist, {"locked_out": "yes"}).content.decode()
+    assert patient_alice.email in listed
+    attempt = AccessAttempt.objects.get(username=patient_alice.email)
+    staff_client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [attempt.pk], "post": "yes"},
+    )
+    assert not AccessAttempt.objects.filter(username=patient_alice.email).exists()
+    response = browser.post("/accounts/login/", login)
+    assert response.status_code == 302 and "_auth_user_id" in browser.session
