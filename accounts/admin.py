@@ -96,9 +96,12 @@ class UserAdmin(BaseUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = tuple(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.pk == request.user.pk and manages_only_lower_roles(request):
-            # Nobody changes their own role or switches themselves off.
-            fields += ("role", "is_active")
+        if obj is not None and manages_only_lower_roles(request):
+            # A role is chosen when the account is made: turning a patient into a researcher, or
+            # anyone into staff, would hand out access, so only a superuser changes it.
+            fields += ("role",)
+            if obj.pk == request.user.pk:
+                fields += ("is_active",)  # nobody switches themselves off
         return fields
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):

@@ -265,9 +265,20 @@ def test_staff_cannot_promote_a_clinician_to_staff(staff_client, clinician_carol
         {"email": clinician_carol.email, "role": "staff", "time_zone": "UTC",
          "display_name": "", "is_active": "on"},
     )  # fmt: skip
-    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert response.status_code == 302  # the role is read-only for staff: ignored
     clinician_carol.refresh_from_db()
     assert clinician_carol.role == Role.CLINICIAN and not clinician_carol.is_staff
+    assert not clinician_carol.groups.exists()
+
+
+def test_staff_cannot_turn_a_patient_into_a_researcher(staff_client, patient_alice):
+    staff_client.post(
+        reverse("admin:accounts_user_change", args=[patient_alice.pk]),
+        {"email": patient_alice.email, "role": "researcher", "time_zone": "UTC",
+         "display_name": "", "is_active": "on"},
+    )  # fmt: skip
+    patient_alice.refresh_from_db()
+    assert patient_alice.role == Role.PATIENT
 
 
 def test_staff_cannot_grant_themselves_superuser_or_permissions(staff_client, staff_sam):
