@@ -23,6 +23,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     ],
     "staff": [
         ("Home", "home"),
+        ("Clinicians", "consent:staff_clinicians"),
         ("Admin", "admin:index"),
         ("Settings", "account_settings"),
     ],

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -55,6 +56,27 @@ def clinician_is_verified(*, clinician: User) -> bool:
         and clinician.role == Role.CLINICIAN
         and clinician.is_active
         and ClinicianProfile.objects.filter(user=clinician, verified_at__isnull=False).exists()
+    )
+
+
+def clinicians_for_staff(*, user: User) -> QuerySet[User]:
+    """Every clinician account with its register details, those waiting for verification first.
+
+    Staff with the Staff group's permissions only: this is account administration, no patient
+    data is read.
+    """
+    if not (
+        user.is_authenticated
+        and user.role == Role.STAFF
+        and user.has_perm("consent.view_clinicianprofile")
+    ):
+        raise PermissionDenied("Only staff can see the list of clinicians.")
+    return (
+        User.objects.filter(role=Role.CLINICIAN)
+        .select_related("clinician_profile", "clinician_profile__verified_by")
+        .order_by(
+            F("clinician_profile__verified_at").desc(nulls_first=True), "display_name", "email"
+        )
     )
 
 

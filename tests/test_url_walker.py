@@ -122,6 +122,9 @@ ROUTES: dict[str, Rule] = {
     "consent:clinician_patients": Rule(LOGIN, "patient"),
     "consent:clinician_request": Rule(LOGIN, "patient"),
     "consent:clinician_summary": Rule(LOGIN, "clinician"),
+    "consent:staff_clinicians": Rule(LOGIN, "clinician"),  # staff only
+    "consent:staff_clinician_new": Rule(LOGIN, "researcher"),  # staff only
+    "consent:staff_clinician_verify": Rule(LOGIN, "clinician", "post"),  # staff only
     "api_consent_documents": Rule(UNAUTH, None),
     "api_consents": _patient_api(),
     "api_consent_withdraw": _patient_api("post"),

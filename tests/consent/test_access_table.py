@@ -94,6 +94,8 @@ PATIENT_POST = _statuses(patients=302, clinicians=403, researcher=403, anonymous
 PATIENT_API = _statuses(patients=200, clinicians=403, researcher=403, anonymous=UNAUTH)
 CLINICIAN_PAGE = _statuses(patients=403, clinicians=200, researcher=403, anonymous=LOGIN)
 CLINICIAN_API = _statuses(patients=403, clinicians=200, researcher=403, anonymous=UNAUTH)
+# Staff pages (clinician accounts): every role here is refused (staff: test_staff_clinicians.py)
+STAFF_ONLY = _statuses(patients=403, clinicians=403, researcher=403, anonymous=LOGIN)
 # A route naming Alice: only a grant in force that covers the diary opens it; everyone else
 # gets the same 404 (it must not reveal whether the patient exists).
 SUMMARY = _statuses(
@@ -133,6 +135,15 @@ ROUTES: dict[str, Route] = {
     "consent:invitation": Route("get", _page("consent:invitation", invitation), CLINICIAN_PAGE),
     "consent:clinician_summary": Route(
         "get", _page("consent:clinician_summary", alice_id), {**SUMMARY, "anonymous": LOGIN}
+    ),
+    # Staff pages
+    "consent:staff_clinicians": Route("get", _page("consent:staff_clinicians"), STAFF_ONLY),
+    "consent:staff_clinician_new": Route("get", _page("consent:staff_clinician_new"), STAFF_ONLY),
+    "consent:staff_clinician_verify": Route(
+        "post",
+        _page("consent:staff_clinician_verify", lambda w: w.target_grant.clinician_id),
+        STAFF_ONLY,
+        {"checked": "on"},
     ),
     # API
     "api_consent_documents": Route(
