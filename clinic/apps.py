@@ -3,3 +3,25 @@ from django.apps import AppConfig
 
 class ClinicConfig(AppConfig):
     name = "clinic"
+
+    def ready(self) -> None:
+        # consent owns the access log and the patient's page of who looked; it must not import
+        # clinic (DESIGN.md section 1), so clinic names its own routes in plain words here.
+        from consent.selectors import VISIT_NOUNS, WHAT_IN_PLAIN_WORDS
+
+        WHAT_IN_PLAIN_WORDS.update(
+            {
+                "clinic:patients": "saw you in their patient list",
+                "clinic:summary": "opened your pre-appointment summary",
+                "clinic:summary_pdf": "downloaded your pre-appointment summary as a PDF",
+                "clinic:timeline": "opened your timeline",
+            }
+        )
+        VISIT_NOUNS.update(
+            {
+                "clinic:patients": "your name in their patient list",
+                "clinic:summary": "your pre-appointment summary",
+                "clinic:summary_pdf": "your pre-appointment summary (as a PDF)",
+                "clinic:timeline": "your timeline",
+            }
+        )
