@@ -68,6 +68,84 @@ class Timeline:
     def count(self, kind: str) -> int:
         return sum(1 for _, events in self.days for e in events if e.kind == kind)
 
+    @property
+    def figure(self) -> dict:
+        """A plotly figure of the same events (trends.js draws it): the diary's daily mean and
+        ESSPRI on the 0-10 scale, flares at the top, medicine and imaging events at the foot.
+        The list under it says the same in words."""
+        events = [e for _, day_events in sorted(self.days) for e in day_events]
+
+        def trace(kind: str, name: str, y, mode: str, **style) -> dict:
+            chosen = [
+                e
+                for e in events
+                if e.kind == kind and (kind != "questionnaire" or "ESSPRI" in e.title)
+            ]
+            return {
+                "type": "scatter",
+                "name": name,
+                "mode": mode,
+                "x": [e.day.isoformat() for e in chosen],
+                "y": [y(e) for e in chosen],
+                "text": [e.title for e in chosen],
+                "hoverinfo": "x+text",
+                **style,
+            }
+
+        data = [
+            trace(
+                "diary",
+                "Diary: mean symptom score",
+                lambda e: e.value,
+                "lines+markers",
+                line={"color": "#0b4f8a"},
+                marker={"size": 4},
+            ),  # fmt: skip
+            trace(
+                "questionnaire",
+                "ESSPRI",
+                lambda e: e.value,
+                "markers",
+                marker={"color": "#6a1b9a", "size": 10, "symbol": "diamond"},
+            ),  # fmt: skip
+            trace(
+                "flare",
+                "Flare",
+                lambda e: 10,
+                "markers",
+                marker={"color": "#b3261e", "size": 10, "symbol": "x"},
+            ),  # fmt: skip
+            trace(
+                "medicine",
+                "Medicine start, change or stop",
+                lambda e: 0.6,
+                "markers",
+                marker={"color": "#1b5e20", "size": 10, "symbol": "triangle-up"},
+            ),  # fmt: skip
+            trace(
+                "imaging",
+                "Imaging",
+                lambda e: 1.4,
+                "markers",
+                marker={"color": "#8a4b00", "size": 10, "symbol": "square"},
+            ),  # fmt: skip
+        ]
+        return {
+            "data": [t for t in data if t["x"]],
+            "layout": {
+                "height": 320,
+                "margin": {"l": 40, "r": 10, "t": 10, "b": 40},
+                "xaxis": {
+                    "type": "date",
+                    "range": [self.date_from.isoformat(), self.date_to.isoformat()],
+                },
+                "yaxis": {"range": [0, 10.5], "title": {"text": "0-10"}},
+                "legend": {"orientation": "h", "y": -0.2},
+                "paper_bgcolor": "#ffffff",
+                "plot_bgcolor": "#ffffff",
+            },
+        }
+
 
 def _summary_url(patient_id: int, start: date, end: date, anchor: str = "") -> str:
     query = urlencode({"from": start.isoformat(), "to": end.isoformat()})
