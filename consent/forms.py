@@ -76,20 +76,6 @@ class AccessRequestForm(forms.Form):
     )
 
 
-class SummaryPeriodForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            raise ValidationError({"date_from": "The start must be on or before the end."})
-        if start and end and (end - start).days > 366 * 5:
-            raise ValidationError({"date_from": "Choose a period of at most five years."})
-        return data
-
-
 # --- Staff: clinician accounts ----------------------------------------------------------------
 
 

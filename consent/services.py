@@ -69,6 +69,34 @@ def _client_address(request: HttpRequest | None) -> str | None:
     return get_client_ip_address(request) or None
 
 
+# A visit ends after this long without another read of the same patient by the same person.
+VISIT_IDLE = timedelta(minutes=30)
+VISIT_SESSION_KEY = "access_visits"
+
+
+def _visit_for(request: HttpRequest | None, actor: User | None, patient_id: int | None) -> str:
+    """The id of the actor's current visit to this patient's data, kept in their session (so it
+    holds across processes); a new one after VISIT_IDLE. Blank without a browser session."""
+    session = getattr(request, "session", None)
+    if (
+        session is None
+        or patient_id is None
+        or actor is None
+        or not getattr(actor, "is_authenticated", False)
+        or actor.pk == patient_id
+        or request.path.startswith("/api/")  # token clients have no sitting; no session rows
+    ):
+        return ""
+    now = timezone.now().timestamp()
+    idle = VISIT_IDLE.total_seconds()
+    visits = {k: v for k, v in (session.get(VISIT_SESSION_KEY) or {}).items() if now - v[1] < idle}
+    current = visits.get(str(patient_id))
+    visit = current[0] if current else uuid.uuid4().hex
+    visits[str(patient_id)] = [visit, now]
+    session[VISIT_SESSION_KEY] = visits
+    return visit
+
+
 def _log_row(
     *,
     actor: User | None,
@@ -90,6 +118,7 @@ def _log_row(
         outcome=outcome,
         request_id=getattr(request, "request_id", "") if request is not None else "",
         client_address=_client_address(request),
+        visit=_visit_for(request, actor, patient_id) if outcome == AccessOutcome.ALLOWED else "",
     )
 
 

@@ -68,7 +68,13 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "imaging/patient_studies.html",
-        {"patient_id": patient_id, "rows": rows, "form": form, "banner": DEMO_BANNER},
+        {
+            "patient_id": patient_id,
+            "patient": patient,
+            "rows": rows,
+            "form": form,
+            "banner": DEMO_BANNER,
+        },
         status=400 if form.errors else 200,
     )
 
