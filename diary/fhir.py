@@ -7,10 +7,12 @@ medicine; a QuestionnaireResponse per completed questionnaire.
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from diary.fields import FACTOR_CHOICES, FHIR_CODE_SYSTEM, SYMPTOM_FIELDS
 
 FACTOR_LABELS = dict(FACTOR_CHOICES)
-FHIR_BASE = "https://sjogrens-diary.example.org/fhir/"
+FHIR_BASE = f"{settings.FHIR_CANONICAL_BASE}/"
 QUESTIONNAIRE_CANONICAL = FHIR_BASE + "Questionnaire/"
 
 

@@ -7,13 +7,14 @@ from datetime import timedelta
 from django import forms
 
 from diary.fields import (
-    COMMON_MEDICINES,
     ENTRY_FIELDS,
     FACTOR_CHOICES,
     FLARE_HELP,
     FLARE_LABEL,
+    MEDICINE_CHOICES,
     MEDICINE_DOSE_MAX,
     MEDICINE_NAME_MAX,
+    MEDICINE_OTHER,
     MEDICINE_UNIT_MAX,
     NOTE_HELP,
     NOTE_LABEL,
@@ -27,7 +28,7 @@ from diary.records import DoseSlot
 
 SCORE_CHOICES = [(i, str(i)) for i in range(11)]
 FLARE_CHOICES = [("no", "No"), ("yes", "Yes")]
-OTHER_MEDICINE = "__other__"
+OTHER_MEDICINE = MEDICINE_OTHER
 TIMES_HELP = (
     "When you take it several times a day, the time of each dose, e.g. 08:00, 20:00. "
     "The day's checklist then shows each dose with its time."
@@ -193,8 +194,10 @@ class MedicineForm(forms.Form):
     choice = forms.ChoiceField(
         label="Medicine",
         choices=[("", "Choose a medicine")]
-        + [(m, m) for m in COMMON_MEDICINES]
+        + list(MEDICINE_CHOICES)
         + [(OTHER_MEDICINE, "Another medicine (type its name below)")],
+        help_text="Research exports carry the medicine's code only; a name you type for "
+        "another medicine stays in your own diary.",
     )
     other_name = forms.CharField(
         label="Name of another medicine",
@@ -222,9 +225,15 @@ class MedicineForm(forms.Form):
         return cleaned
 
     @property
+    def medicine_code(self) -> str:
+        return self.cleaned_data["choice"]
+
+    @property
     def medicine_name(self) -> str:
         choice = self.cleaned_data["choice"]
-        return self.cleaned_data["other_name"] if choice == OTHER_MEDICINE else choice
+        if choice == OTHER_MEDICINE:
+            return self.cleaned_data["other_name"].strip()
+        return dict(MEDICINE_CHOICES)[choice]
 
 
 class MedicineChangeForm(forms.Form):
