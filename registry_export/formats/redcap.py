@@ -193,7 +193,7 @@ def _questionnaire_variables(instrument: Instrument) -> list[Variable]:
                 f"{form}_answered",
                 form,
                 "Items answered (not 'not applicable')",
-                1,
+                instrument.scoring.get("min_answered", 1),
                 len(instrument.items),
             )
         )
