@@ -394,7 +394,9 @@ def _codelist(oid: str, name: str, variable: str, data_type: str, items, **extra
 def _item_defs(v: Variable) -> tuple[list[str], list[str], list[str]]:
     """(ItemRef OIDs, ItemDefs, CodeLists) of one variable."""
     question = f"<Question><TranslatedText>{escape(v.label)}</TranslatedText></Question>"
-    common = {"redcap__Variable": v.name, "redcap__FieldType": v.field_type}
+    # REDCap's own names for its field types in ODM (its database's): a dropdown is "select".
+    field_type = {"dropdown": "select", "notes": "textarea"}.get(v.field_type, v.field_type)
+    common = {"redcap__Variable": v.name, "redcap__FieldType": field_type}
     if v.note:
         common["redcap__FieldNote"] = v.note
     if v.section:
@@ -428,19 +430,25 @@ def _item_defs(v: Variable) -> tuple[list[str], list[str], list[str]]:
         data_type = "boolean" if v.field_type == "yesno" else "text"
         attrs = _a(OID=v.name, Name=v.name, DataType=data_type, Length="999", **common)
         body = f"{question}<CodeListRef{_a(CodeListOID=f'{v.name}.choices')}/>"
-        extra = {"redcap__RadioChoices": v.choices_text} if v.field_type == "radio" else {}
-        listed = _codelist(f"{v.name}.choices", v.name, v.name, data_type, items, **extra)
+        listed = _codelist(f"{v.name}.choices", v.name, v.name, data_type, items)
         return [v.name], [f"<ItemDef{attrs}>{body}</ItemDef>"], [listed]
     data_type, validation = _ODM_TYPES.get(v.validation, ("text", ""))
-    extra = {}
-    if validation:
-        extra["redcap__TextValidationType"] = validation
-    if v.minimum:
-        extra["redcap__TextValidationMin"] = v.minimum
-    if v.maximum:
-        extra["redcap__TextValidationMax"] = v.maximum
+    extra = {"redcap__TextValidationType": validation} if validation else {}
     attrs = _a(OID=v.name, Name=v.name, DataType=data_type, Length="999", **common, **extra)
-    return [v.name], [f"<ItemDef{attrs}>{question}</ItemDef>"], []
+    return [v.name], [f"<ItemDef{attrs}>{question}{_range_checks(v)}</ItemDef>"], []
+
+
+def _range_checks(v: Variable) -> str:
+    """Minimum and maximum as ODM RangeChecks (soft, as REDCap writes its validation range)."""
+    message = f"The value should be between {v.minimum or '-'} and {v.maximum or '-'}."
+    return "".join(
+        f"<RangeCheck{_a(Comparator=comparator, SoftHard='Soft')}>"
+        f"<CheckValue>{escape(value)}</CheckValue>"
+        f"<ErrorMessage><TranslatedText>{escape(message)}</TranslatedText></ErrorMessage>"
+        "</RangeCheck>"
+        for comparator, value in (("GE", v.minimum), ("LE", v.maximum))
+        if value
+    )
 
 
 def odm_bytes(*, linkage: bool) -> bytes:
@@ -475,8 +483,10 @@ def odm_bytes(*, linkage: bool) -> bytes:
         lists.append(
             _codelist(f"{complete.name}.choices", complete.name, complete.name, "text", _COMPLETE)
         )
+        required = {v.name for v in fields if v.required}
         item_refs = "".join(
-            f"<ItemRef{_a(ItemOID=r, Mandatory='No', redcap__Variable=r.split('___')[0])}/>"
+            f"<ItemRef{_a(ItemOID=r, Mandatory='Yes' if r in required else 'No')}"
+            f"{_a(redcap__Variable=r.split('___')[0])}/>"
             for r in refs
         )
         groups.append(

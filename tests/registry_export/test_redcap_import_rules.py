@@ -205,5 +205,15 @@ def test_redcap_project_xml_is_odm_with_every_form_field_and_repeating_instrumen
         ref = item.find(f"{ODM}CodeListRef")
         if ref is not None:
             assert ref.get("CodeListOID") in lists
+    defs = {i.get("OID"): i for i in version.findall(f"{ODM}ItemDef")}
+    # REDCap's own names and validation codes: a dropdown is "select", an integer "int".
+    assert defs["med_code"].get(f"{REDCAP}FieldType") == "select"
+    assert defs["birth_year"].get(f"{REDCAP}TextValidationType") == "int"
+    checks = {
+        c.get("Comparator"): c.findtext(f"{ODM}CheckValue")
+        for c in defs["birth_year"].findall(f"{ODM}RangeCheck")
+    }
+    assert checks == {"GE": "1900", "LE": "2100"}
+    assert defs["factors___stress"].get(f"{REDCAP}Variable") == "factors"
     repeats = root.findall(f".//{REDCAP}RepeatingInstrument")
     assert {r.get(f"{REDCAP}RepeatInstrument") for r in repeats} == repeating
