@@ -89,6 +89,21 @@ _MEDICINE_BY_NAME: dict[str, str] = {
 }
 
 
+# Units offered beside the free-text unit field (a datalist): research exports carry a dose only
+# with a unit they can code (UCUM), and these are the ones they can.
+MEDICINE_UNITS: tuple[str, ...] = (
+    "mg",
+    "g",
+    "microgram",
+    "mL",
+    "drops",
+    "tablets",
+    "capsules",
+    "IU",
+    "%",
+)
+
+
 def medicine_code_for(name: str) -> str:
     """The code of a medicine named in free text (medicines recorded before the coded list):
     an exact name or known alias from the list, otherwise "other". Never a guess."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.utils.html import format_html, format_html_join
 
 from diary.fields import (
     ENTRY_FIELDS,
@@ -16,6 +17,7 @@ from diary.fields import (
     MEDICINE_NAME_MAX,
     MEDICINE_OTHER,
     MEDICINE_UNIT_MAX,
+    MEDICINE_UNITS,
     NOTE_HELP,
     NOTE_LABEL,
     NOTE_MAX_LENGTH,
@@ -190,6 +192,21 @@ def dose_label(slot: DoseSlot, slots) -> str:
     return label
 
 
+class UnitInput(forms.TextInput):
+    """A free-text unit with the common units offered (an HTML datalist, no script)."""
+
+    def __init__(self):
+        super().__init__(attrs={"list": "medicine-units", "autocomplete": "off"})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}">', ((u,) for u in MEDICINE_UNITS))
+        return format_html('{}<datalist id="medicine-units">{}</datalist>', field, options)
+
+
+UNIT_HELP = "For example mg, drops, mL (research exports keep a dose only with a listed unit)."
+
+
 class MedicineForm(forms.Form):
     choice = forms.ChoiceField(
         label="Medicine",
@@ -207,7 +224,7 @@ class MedicineForm(forms.Form):
     )
     dose = forms.CharField(label="Dose", max_length=MEDICINE_DOSE_MAX, help_text="For example 200")
     unit = forms.CharField(
-        label="Unit", max_length=MEDICINE_UNIT_MAX, help_text="For example mg, drops, mL"
+        label="Unit", max_length=MEDICINE_UNIT_MAX, help_text=UNIT_HELP, widget=UnitInput()
     )
     schedule = forms.ChoiceField(label="How often", choices=SCHEDULE_CHOICES)
     times = forms.CharField(
@@ -238,7 +255,9 @@ class MedicineForm(forms.Form):
 
 class MedicineChangeForm(forms.Form):
     dose = forms.CharField(label="New dose", max_length=MEDICINE_DOSE_MAX)
-    unit = forms.CharField(label="Unit", max_length=MEDICINE_UNIT_MAX)
+    unit = forms.CharField(
+        label="Unit", max_length=MEDICINE_UNIT_MAX, help_text=UNIT_HELP, widget=UnitInput()
+    )
     schedule = forms.ChoiceField(label="How often", choices=SCHEDULE_CHOICES)
     times = forms.CharField(
         label="Times of the doses (optional)",

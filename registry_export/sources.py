@@ -147,13 +147,15 @@ def _medications(patient_id: int, medicines, selection: Selection) -> list[Medic
         if changes and changes[-1] != m.history[-1]:
             last = changes[-1]
             dose, unit, schedule = last.dose, last.unit, last.schedule
+        ucum = ucum_unit(unit)
         rows.append(
             MedicationRow(
                 patient_id=patient_id,
                 medicine_id=str(m.id),
                 code=m.code,
-                strength=strength_of(dose),
-                unit=ucum_unit(unit),
+                # A dose means nothing without its unit: both, or neither.
+                strength=strength_of(dose) if ucum else "",
+                unit=ucum if strength_of(dose) else "",
                 frequency=schedule,
                 start=m.start_date,
                 # A stop dated after the snapshot day is not known yet on that day.

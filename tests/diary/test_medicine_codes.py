@@ -144,3 +144,11 @@ def test_a_medicine_saved_before_the_list_is_coded_by_its_name(patient_alice):
     )
     assert selectors.medicine_get(patient=patient_alice, medicine_id=rows[0].id).code == "P01BA02"
     assert medicine_code_for("  PLAQUENIL ") == "P01BA02" and medicine_code_for("") == "other"
+
+
+def test_the_unit_field_offers_the_units_exports_can_code(client, patient_alice):
+    client.force_login(patient_alice)
+    html = client.get(reverse("diary:medicine_add")).content.decode()
+    assert 'list="medicine-units"' in html and '<datalist id="medicine-units">' in html
+    for unit in ("mg", "microgram", "drops", "tablets"):
+        assert f'<option value="{unit}">' in html
