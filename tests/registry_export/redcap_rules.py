@@ -45,6 +45,14 @@ VALIDATION_TYPES = {
     "date_ymd", "date_mdy", "date_dmy", "datetime_ymd", "datetime_seconds_ymd", "email",
     "integer", "number", "phone", "time", "zipcode", "alpha_only",
 }  # fmt: skip
+# Project::$reserved_field_names of REDCap's source: names a project may not use.
+RESERVED = {
+    "redcap_event_name", "redcap_csrf_token", "redcap_survey_timestamp",
+    "redcap_survey_identifier", "redcap_survey_return_code", "redcap_data_access_group",
+    "hidden_edit_flag", "instance", "redcap_repeat_instance", "redcap_repeat_instrument",
+    "submit", "new", "return", "continue", "case", "switch", "class", "enum", "catch", "throw",
+    "document", "super", "focus", "elements", "action", "event_id", "target", "field_label",
+}  # fmt: skip
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 CHOICE_CODE = re.compile(r"^[A-Za-z0-9_.-]+$")
 CHECKBOX_CODE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -72,6 +80,7 @@ def check_dictionary(data: bytes) -> dict[str, dict]:
         name, form, kind = f["Variable / Field Name"], f["Form Name"], f["Field Type"]
         assert NAME.match(name) and len(name) <= 26, f"variable name {name!r}"
         assert "___" not in name, f"{name}: triple underscore is kept for checkbox columns"
+        assert name not in RESERVED, f"{name} is reserved by REDCap"
         assert not name.endswith("_complete"), f"{name}: REDCap adds form_complete itself"
         assert name not in by_name, f"duplicate variable {name}"
         assert NAME.match(form) and len(form) <= 50, f"form name {form!r}"

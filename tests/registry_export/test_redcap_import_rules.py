@@ -217,3 +217,78 @@ def test_redcap_project_xml_is_odm_with_every_form_field_and_repeating_instrumen
     assert defs["factors___stress"].get(f"{REDCAP}Variable") == "factors"
     repeats = root.findall(f".//{REDCAP}RepeatingInstrument")
     assert {r.get(f"{REDCAP}RepeatInstrument") for r in repeats} == repeating
+
+
+def _dictionary(*rows: list[str], header=redcap_rules.DICTIONARY_COLUMNS) -> bytes:
+    lines = [header] + [r + [""] * (18 - len(r)) for r in rows]
+    return redcap_format._csv_bytes(lines)
+
+
+RECORD_ID = ["record_id", "participant", "", "text", "Pseudonym"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["1abc", "participant", "", "text", "Starts with a digit"],
+        ["Upper", "participant", "", "text", "Upper case"],
+        ["a" * 27, "participant", "", "text", "Too long"],
+        ["event_id", "participant", "", "text", "Reserved"],
+        ["x", "participant", "", "radio", "No comma", "1 Yes | 2 No"],
+        ["x", "participant", "", "checkbox", "Bad code", "a-b, A | c, C"],
+        ["x", "participant", "", "text", "Unknown validation", "", "", "integr"],
+        ["x", "participant", "", "text", "Range without type", "", "", "", "1"],
+        ["x", "participant", "", "stars", "Unknown type"],
+        ["record_id", "participant", "", "text", "Twice"],
+    ],
+)
+def test_the_dictionary_rules_catch_what_redcap_refuses(bad):
+    with pytest.raises(AssertionError):
+        redcap_rules.check_dictionary(_dictionary(RECORD_ID, bad))
+
+
+def test_the_dictionary_rules_want_the_18_columns_in_order():
+    swapped = list(redcap_rules.DICTIONARY_COLUMNS)
+    swapped[2], swapped[3] = swapped[3], swapped[2]
+    with pytest.raises(AssertionError):
+        redcap_rules.check_dictionary(_dictionary(RECORD_ID, header=swapped))
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [["r1", "diary", "1", "3"], ["r1", "diary", "1", "4"]],  # two rows share an instance
+        [["r1", "diary", "0", "3"]],  # instances start at 1
+        [["r1", "diary", "2", "3"]],  # and count up from 1
+        [["r1", "diary", "1", "11"]],  # out of the field's range
+        [["r1", "", "", "3"]],  # a repeating form's field on the participant row
+    ],
+)
+def test_the_records_rules_catch_bad_instances_and_values(rows):
+    fields = redcap_rules.check_dictionary(
+        _dictionary(
+            RECORD_ID, ["score", "diary", "", "text", "Score", "", "", "integer", "0", "10"]
+        )
+    )
+    data = redcap_format._csv_bytes(
+        [["record_id", "redcap_repeat_instrument", "redcap_repeat_instance", "score"], *rows]
+    )
+    with pytest.raises(AssertionError):
+        redcap_rules.check_records(data, fields, {"diary"})
+
+
+def test_the_rules_accept_a_minimal_valid_project():
+    fields = redcap_rules.check_dictionary(
+        _dictionary(
+            RECORD_ID, ["score", "diary", "", "text", "Score", "", "", "integer", "0", "10"]
+        )
+    )
+    data = redcap_format._csv_bytes(
+        [
+            ["record_id", "redcap_repeat_instrument", "redcap_repeat_instance", "score"],
+            ["r1", "", "", ""],
+            ["r1", "diary", "1", "3"],
+            ["r1", "diary", "2", "10"],
+        ]
+    )
+    assert len(redcap_rules.check_records(data, fields, {"diary"})) == 3
