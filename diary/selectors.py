@@ -16,7 +16,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Max, Q
 from django.utils import timezone
 
 from diary import crypto
-from diary.fields import SYMPTOM_NAMES, doses_on
+from diary.fields import SYMPTOM_NAMES, doses_on, medicine_code_for
 from diary.models import (
     ENTRY_RECORD,
     MEDICINE_RECORD,
@@ -167,6 +167,23 @@ def entry_dates(*, patient, date_from: date, date_to: date) -> set[date]:
     )
 
 
+def entry_days_of_patients(
+    *, patient_ids: Iterable[int], created_before: datetime
+) -> dict[int, list[tuple[date, datetime]]]:
+    """(date, created_at) of every diary day of many patients that existed at an instant, in
+    date order, by patient: clear columns only, nothing decrypted (registry export numbering)."""
+    ids = list(patient_ids)
+    out: dict[int, list[tuple[date, datetime]]] = {pid: [] for pid in ids}
+    rows = (
+        DailyEntry.objects.filter(patient_id__in=ids, created_at__lt=created_before)
+        .order_by("patient_id", "date")
+        .values_list("patient_id", "date", "created_at")
+    )
+    for pid, day, created in rows.iterator(chunk_size=5000):
+        out[pid].append((day, created))
+    return out
+
+
 def iter_entry_chunks(
     *, patient_ids: Iterable[int], chunk_size: int = 2000
 ) -> Iterator[list[EntryView]]:
@@ -283,6 +300,9 @@ def _medicine_view(row: Medicine, cache: crypto.DataKeyCache) -> MedicineView:
         end_date=row.end_date,
         history=history,
         times=tuple(data.get("times", ())),
+        # Medicines saved before the coded list have no code: their typed name is matched to
+        # the list once here (exact name or alias, else "other"), and the blob is left as it is.
+        code=data.get("code") or medicine_code_for(data["name"]),
     )
 
 

@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from registry_export import parallel, sources, storage
 from registry_export.formats import PartFiles
+from registry_export.formats import definitions as fhir_definitions
 from registry_export.formats import fhir as fhir_format
 from registry_export.formats import redcap as redcap_format
 from registry_export.models import (
@@ -644,11 +645,15 @@ def _assemble(run: ExportRun, partitions: list[ExportPartition], out: Path) -> l
             extra = {"type": rtype} if rtype else {}
             add(published, fmt, meta, count, group=name, partition=p.index, **extra)
     if destination.format_redcap:
-        data = redcap_format.dictionary_bytes(linkage=linkage)
-        (out / redcap_format.DICTIONARY_FILE).write_bytes(data)
-        rows = data.count(b"\r\n") - 1
-        meta = _meta_of(out / redcap_format.DICTIONARY_FILE)
-        add(redcap_format.DICTIONARY_FILE, "redcap", meta, rows)
+        # What REDCap needs to create the project: dictionary, repeating instruments, ODM XML.
+        for name, data, count in redcap_format.project_files(linkage=linkage):
+            (out / name).write_bytes(data)
+            add(name, "redcap", _meta_of(out / name), count)
+    if destination.format_fhir:
+        # The Questionnaire and CodeSystem resources the local codes resolve to.
+        for name, data, count, rtype in fhir_definitions.definition_files():
+            (out / name).write_bytes(data)
+            add(name, "fhir-definitions", _meta_of(out / name), count, type=rtype)
     withdrawn = _withdrawn_pseudonyms(run)
     data = b"pseudonym\r\n" + b"".join(f"{p}\r\n".encode() for p in withdrawn)
     (out / WITHDRAWALS_FILE).write_bytes(data)

@@ -162,6 +162,11 @@ ROUTES: dict[str, Rule] = {
     "bulk:kickoff": Rule(UNAUTH, None),
     "bulk:status": Rule(UNAUTH, None),
     "bulk:file": Rule(UNAUTH, None),
+    # The project's FHIR definitions: public, no patient data (a sample id is a 404 outcome).
+    "bulk:questionnaire_search": Rule(PUBLIC, None),
+    "bulk:questionnaire_read": Rule(PUBLIC, None, kwargs=lambda w: {"resource_id": "esspri"}),
+    "bulk:codesystem_search": Rule(PUBLIC, None),
+    "bulk:codesystem_read": Rule(PUBLIC, None, kwargs=lambda w: {"resource_id": "diary-symptom"}),
     # --- imaging ---------------------------------------------------------------------------
     "imaging:patient_studies": Rule(LOGIN, "clinician"),
     "imaging:study": Rule(LOGIN, "clinician"),
