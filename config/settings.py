@@ -291,6 +291,12 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/min"),
         "token": env.str("API_THROTTLE_TOKEN", default="10/min"),
     },
+    # JSON with a size and a nesting-depth limit (accounts/request_limits.py): 400, not 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "accounts.request_limits.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
 }
@@ -303,6 +309,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# Request bodies other than uploaded files (forms, JSON) and their number of fields; Django
+# refuses larger ones, and accounts.request_limits applies the same size to JSON.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
 API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=12))
 
 # --- Content-Security-Policy (django-csp 4): no inline script, no unsafe-inline ------------
