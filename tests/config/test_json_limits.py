@@ -151,7 +151,10 @@ def test_bulk_kickoff_refuses_a_deep_body(client, monkeypatch):
     # Through the view, without a token: refused before the body is read, still no 500.
     client.raise_request_exception = False
     response = client.post(
-        f"{FHIR}Group/x/$export", DEEP_OBJECT, content_type="application/fhir+json", **KICKOFF_HEADERS
+        f"{FHIR}Group/x/$export",
+        DEEP_OBJECT,
+        content_type="application/fhir+json",
+        **KICKOFF_HEADERS,
     )
     assert response.status_code == 401
 
@@ -199,9 +202,7 @@ def test_no_json_endpoint_answers_a_deep_body_with_a_server_error(
         for who, client in clients.items():
             for method in ("post", "put", "patch", "delete"):
                 for body in (DEEP_ARRAY, DEEP_OBJECT):
-                    response = getattr(client, method)(
-                        url, body, content_type="application/json"
-                    )
+                    response = getattr(client, method)(url, body, content_type="application/json")
                     assert response.status_code < 500, (found.key, who, method)
                     checked += 1
     assert checked > 100
