@@ -208,6 +208,8 @@ if PRODUCTION or env.str("EMAIL_HOST", default=""):
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# A mail server that accepts the connection and then says nothing must not hold a web worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="diary@localhost")
 
 # --- Internationalisation -------------------------------------------------------------------
