@@ -195,6 +195,9 @@ OTP_TOTP_ISSUER = "My Sjögren's Diary"
 TWO_FACTOR_REQUIRED_ROLES = {"clinician", "researcher", "staff"}
 
 SESSION_COOKIE_HTTPONLY = True
+# Flash messages ("Successfully signed in as <email>") live in the server-side session, never in
+# a cookie of their own: no cookie carries personal data (tests/accounts/test_cookies.py).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
