@@ -3,10 +3,12 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 
 from accounts.request_context import current_request_id
@@ -24,6 +26,44 @@ def bad_request(request, message: str, status: int = 400) -> HttpResponse:
     if request.path_info.startswith(_JSON_PREFIXES):
         return JsonResponse({"detail": message}, status=status)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def permissions_policy_header(policy: dict[str, list[str]]) -> str:
+    """`{"camera": []}` -> `camera=()`; `{"fullscreen": ["self"]}` -> `fullscreen=(self)`."""
+    return ", ".join(f"{feature}=({' '.join(allow)})" for feature, allow in policy.items())
+
+
+class ResponseHeadersMiddleware:
+    """Headers every response needs that Django does not add itself:
+
+    - Permissions-Policy on every response (settings.PERMISSIONS_POLICY): the diary needs no
+      camera, microphone, location or payment API, so no page, and nothing injected into one,
+      may ask for them.
+    - Cache-Control: no-store on every response to a signed-in person and on every API and FHIR
+      response (token clients have no session): diary data never sits in a browser's or a
+      proxy's cache. Static files keep their own long-lived caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = permissions_policy_header(settings.PERMISSIONS_POLICY)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.policy)
+        if self._private(request):
+            add_never_cache_headers(response)
+        return response
+
+    @staticmethod
+    def _private(request) -> bool:
+        path = request.path_info
+        if path.startswith(settings.STATIC_URL):
+            return False
+        if path.startswith(_JSON_PREFIXES) or "HTTP_AUTHORIZATION" in request.META:
+            return True
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)
 
 
 class RequestGuardMiddleware:
