@@ -7,6 +7,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.contrib import messages
 
+from accounts import services
 from accounts.models import Role
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ class AccountAdapter(DefaultAccountAdapter):
         user.is_staff = False
         user.is_superuser = False
         return super().save_user(request, user, form, commit=commit)
+
+    def set_password(self, user, password: str) -> None:
+        """Every way allauth sets a password (reset by email, change, set) comes here."""
+        services.password_set(user=user, password=password)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         try:
