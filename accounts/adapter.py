@@ -42,7 +42,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def set_password(self, user, password: str) -> None:
         """Every way allauth sets a password (reset by email, change, set) comes here."""
-        services.password_set(user=user, password=password)
+        services.password_set(user=user, password=password, request=allauth_context.request)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         try:

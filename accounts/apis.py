@@ -53,7 +53,10 @@ class TokenApi(APIView):
         email = data.validated_data["email"].lower()
         if selectors.login_locked_out(request=request._request, email=email):
             return Response(
-                {"detail": "Too many failed attempts: this account is locked for a while."},
+                {
+                    "detail": "Too many failed attempts: signing in to this account from here "
+                    "is paused. A password reset by email ends the pause at once."
+                },
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
             )
         user = authenticate(request._request, email=email, password=data.validated_data["password"])

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import lockout
 from accounts.models import ApiToken, Role, User
 from accounts.profile import profile_problems
 
@@ -74,13 +75,16 @@ def api_tokens_revoke_all(*, user: User, reason: str) -> int:
 
 
 @transaction.atomic
-def password_set(*, user: User, password: str) -> None:
+def password_set(*, user: User, password: str, request=None) -> None:
     """A new password (reset by email, change, or set): every API token issued before it is
-    revoked. Sessions need nothing here: Django ties each session to the password hash, so every
-    other session ends at its next request (the changing one is kept by allauth)."""
+    revoked, and every sign-in lock of the account ends (the reset email is the way back in for
+    a locked-out person; `request`'s address becomes one the account signs in from).
+    Sessions need nothing here: Django ties each session to the password hash, so every other
+    session ends at its next request (the changing one is kept by allauth)."""
     user.set_password(password)
     user.save()
     api_tokens_revoke_all(user=user, reason="password")
+    lockout.account_unlock(account=user.email, request=request)
 
 
 def totp_device_start(*, user: User) -> TOTPDevice:

@@ -181,13 +181,19 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupTimeZoneForm"
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
-# django-axes owns login lockout (and counts OTP failures too), so allauth's own counter is off.
-ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# django-axes and accounts/lockout.py own login lockout (and count OTP failures too), so allauth's
+# own counters are off: its "login" limit (30 a minute per address, successes included) would lock
+# a whole hospital network out together, which is what accounts/lockout.py exists to prevent.
+ACCOUNT_RATE_LIMITS = {"login_failed": None, "login": None}
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-# Either the account or the address is locked after too many failures.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The account AND the address together: someone else's wrong passwords from elsewhere never lock
+# the owner out. accounts/lockout.py adds the progressive delay, the per-address limit that
+# scales with the accounts signing in there, the per-account limit, and unlock by reset email.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_from"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
