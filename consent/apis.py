@@ -20,6 +20,7 @@ from consent import fhir, selectors, services, summary
 from consent.models import AccessOutcome, ConsentDocument, ConsentScope, ConsentVia, Registry
 from consent.models import ShareScope as Scope
 from consent.nhs import validate_nhs_number
+from diary import dates
 
 
 def _raise_400(exc: DjangoValidationError):
@@ -440,6 +441,9 @@ class SummaryQuery(serializers.Serializer):
         start, end = summary.default_period()
         attrs.setdefault("date_from", start)
         attrs.setdefault("date_to", end)
+        for field, name in (("date_from", "from"), ("date_to", "to")):
+            if problem := dates.outside_any_window(attrs[field]):
+                raise ValidationError({name: [problem]})
         if attrs["date_from"] > attrs["date_to"]:
             raise ValidationError({"from": ["The start must be on or before the end."]})
         if (attrs["date_to"] - attrs["date_from"]).days > 366 * 5:

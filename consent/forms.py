@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from consent.models import ShareScope
 from consent.nhs import validate_nhs_number
+from diary import dates
 
 
 class ScopesField(forms.MultipleChoiceField):
@@ -83,6 +84,9 @@ class SummaryPeriodForm(forms.Form):
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
+        for field, day in (("date_from", start), ("date_to", end)):
+            if day and (problem := dates.outside_any_window(day)):
+                raise ValidationError({field: problem})
         if start and end and start > end:
             raise ValidationError({"date_from": "The start must be on or before the end."})
         if start and end and (end - start).days > 366 * 5:

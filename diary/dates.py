@@ -59,6 +59,16 @@ def url_day_possible(day: date) -> bool:
     return ABSOLUTE_FLOOR <= day <= timezone.now().date() + timedelta(days=2)
 
 
+def outside_any_window(day: date) -> str | None:
+    """Why `day` cannot be in anyone's window (for periods read before the patient is known,
+    e.g. a clinician's summary), or None."""
+    if day < ABSOLUTE_FLOOR:
+        return f"Choose a date on or after {ABSOLUTE_FLOOR:%d %B %Y}."
+    if not url_day_possible(day):
+        return "Choose a date that is not in the future."
+    return None
+
+
 def day_problem(
     *, patient, day: date, planned: bool = False, window: DateWindow | None = None
 ) -> str | None:

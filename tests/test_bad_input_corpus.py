@@ -183,6 +183,30 @@ CASES: list[Case] = [
         404,
         "could not find that page",
     ),
+    Case(
+        "summary-page-year-1",
+        "carol",
+        "get",
+        "/consent/patients/{alice}/summary/?from=0001-01-01&to=0002-01-01",
+        400,
+        "on or after 01 January 1900",
+    ),
+    Case(
+        "summary-api-year-1",
+        "carol",
+        "get",
+        "/api/v1/patients/{alice}/summary/?from=0001-01-01&to=0002-01-01",
+        400,
+        "on or after 01 January 1900",
+    ),
+    Case(
+        "summary-api-reversed",
+        "carol",
+        "get",
+        "/api/v1/patients/{alice}/summary/?from=2024-05-01&to=2024-04-01",
+        400,
+        "on or before the end",
+    ),
     # --- Periods ------------------------------------------------------------------------------
     Case(
         "period-trends-year-1",
