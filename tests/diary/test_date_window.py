@@ -242,3 +242,35 @@ def test_the_medicines_page_with_an_ancient_period_is_a_form_error(client, patie
     response = client.get("/diary/medicines/?date_from=0001-01-01&date_to=0002-01-01")
     assert response.status_code == 400
     assert "on or after 01 January 1920" in response.content.decode()
+
+
+def test_all_time_trends_are_bounded_even_with_rows_from_before_the_window(client, patient_alice):
+    """Rows stored before the window existed (year 1, 1950) do not make "All time" walk
+    centuries: the page answers, over at most MAX_PERIOD_DAYS."""
+    import uuid as _uuid
+
+    from diary import crypto
+    from diary.models import ENTRY_RECORD
+    from diary.trends.selectors import range_dates
+
+    services.entry_save(
+        patient=patient_alice, entry_date=patient_today(patient_alice), values=day_values()
+    )
+    for old in (date(1, 1, 1), date(1950, 6, 1)):
+        entry_id = _uuid.uuid4()
+        DailyEntry.objects.create(
+            id=entry_id,
+            patient=patient_alice,
+            date=old,
+            flare=False,
+            payload=crypto.encrypt_json(
+                patient_id=patient_alice.pk,
+                record_type=ENTRY_RECORD,
+                record_id=str(entry_id),
+                payload={**day_values()},
+            ),
+        )
+    first, last = range_dates(patient=patient_alice, key="all")
+    assert (last - first).days + 1 == dates.MAX_PERIOD_DAYS
+    client.force_login(patient_alice)
+    assert client.get("/diary/trends/?range=all").status_code == 200
