@@ -35,6 +35,8 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.cache import cache
+from django.http import JsonResponse
+from django.shortcuts import render
 
 LOCK_BASE = timedelta(minutes=15)
 LOCK_MAX = timedelta(hours=24)
@@ -44,6 +46,10 @@ ADDRESS_BASE_LIMIT = 30
 ADDRESS_PER_ACCOUNT = 10
 ACCOUNT_LIMIT = 50
 _PREFIX = "lockout"
+LOCKED_MESSAGE = (
+    "Too many failed attempts: signing in to this account from here is paused. "
+    "A password reset by email ends the pause at once."
+)
 
 
 def _now() -> float:
@@ -188,3 +194,10 @@ class LockoutHandler(AxesDatabaseHandler):
     def user_logged_in(self, sender, request, user, **kwargs):
         super().user_logged_in(sender, request, user, **kwargs)
         known_add(user.get_username().lower(), _address(request))
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """AXES_LOCKOUT_CALLABLE: API clients get JSON, people get the page that says what to do."""
+    if request.path_info.startswith(("/api/", "/fhir/")):
+        return JsonResponse({"detail": LOCKED_MESSAGE}, status=429)
+    return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)

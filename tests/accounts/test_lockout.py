@@ -174,3 +174,19 @@ def test_no_cache_key_holds_an_email_or_an_address(patient_alice):
     keys = [k.decode() for k in client.keys("*lockout*")]
     assert keys
     assert not any("alice" in k or ATTACKER in k for k in keys)
+
+
+def test_the_api_gets_json_on_the_attempt_that_locks(patient_alice):
+    api = APIClient()
+    statuses = []
+    for _ in range(6):
+        response = api.post(
+            "/api/v1/auth/token/",
+            {"email": patient_alice.email, "password": "bad"},
+            format="json",
+            REMOTE_ADDR=ATTACKER,
+        )
+        statuses.append(response.status_code)
+        assert response["Content-Type"] == "application/json"
+    assert statuses == [401, 401, 401, 401, 429, 429]
+    assert "password reset by email" in response.json()["detail"]
