@@ -21,7 +21,9 @@ def key_encryption_keys_unwrap(app_configs=None, **kwargs) -> list[Error]:
     except DatabaseError as exc:
         # No database yet (before migrate) or not reachable: nothing stored can be at risk here,
         # and the health check reports the database itself.
-        logger.warning("key check skipped: database not available (%s)", type(exc).__name__)
+        logger.warning(
+            "key check skipped: database not reachable or not migrated yet (%s)", type(exc).__name__
+        )
         return []
     return [
         Error(
