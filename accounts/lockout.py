@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import time
 from datetime import timedelta
 
@@ -70,6 +71,26 @@ def username_from(request, credentials: dict | None) -> str | None:
             if isinstance(value, str) and value.strip():
                 return value.strip().lower()
     return None
+
+
+def client_address(request) -> str:
+    """AXES_CLIENT_IP_CALLABLE: the client's address. Behind TRUSTED_PROXY_COUNT proxies (each
+    appending to X-Forwarded-For), the entry that many places from the right is the address the
+    outermost trusted proxy saw; anything further left is client-supplied and ignored. Without
+    this, every person behind the proxy would share one address and the rules above would lock
+    them out together."""
+    remote = request.META.get("REMOTE_ADDR", "") or "-"
+    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if count <= 0 or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if len(hops) < count:
+        return remote
+    try:
+        return str(ipaddress.ip_address(hops[-count]))
+    except ValueError:
+        return remote
 
 
 def _address(request) -> str:

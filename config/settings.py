@@ -195,6 +195,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_from"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (production: one, the TLS
+# terminator). The lockout rules need each person's own address (accounts.lockout.client_address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -198,3 +198,26 @@ def test_the_api_gets_json_on_the_attempt_that_locks(patient_alice):
         assert response["Content-Type"] == "application/json"
     assert statuses == [401, 401, 401, 401, 429, 429]
     assert "password reset by email" in response.json()["detail"]
+
+
+def test_behind_a_proxy_each_person_keeps_their_own_address(settings, patient_alice):
+    from django.test import RequestFactory
+
+    factory = RequestFactory()
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = factory.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9")
+    assert lockout.client_address(request) == "203.0.113.9"  # "1.2.3.4" was client-supplied
+    assert lockout.client_address(factory.get("/", REMOTE_ADDR="10.0.0.2")) == "10.0.0.2"
+    bad = factory.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert lockout.client_address(bad) == "10.0.0.2"
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert lockout.client_address(request) == "10.0.0.2"
+    # Through the proxy, an attacker's failures do not lock the owner (different forwarded
+    # addresses, one proxy address).
+    settings.TRUSTED_PROXY_COUNT = 1
+    attacker = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.66")
+    for _ in range(6):
+        attacker.post("/accounts/login/", {"login": patient_alice.email, "password": "bad"})
+    owner = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    response = owner.post("/accounts/login/", {"login": patient_alice.email, "password": PASSWORD})
+    assert response.status_code == 302
