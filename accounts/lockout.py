@@ -73,13 +73,13 @@ def username_from(request, credentials: dict | None) -> str | None:
     return None
 
 
-def client_address(request) -> str:
+def client_address(request) -> str | None:
     """AXES_CLIENT_IP_CALLABLE: the client's address. Behind TRUSTED_PROXY_COUNT proxies (each
     appending to X-Forwarded-For), the entry that many places from the right is the address the
     outermost trusted proxy saw; anything further left is client-supplied and ignored. Without
     this, every person behind the proxy would share one address and the rules above would lock
     them out together."""
-    remote = request.META.get("REMOTE_ADDR", "") or "-"
+    remote = request.META.get("REMOTE_ADDR") or None  # axes stores None, never "-"
     count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if count <= 0 or not forwarded:

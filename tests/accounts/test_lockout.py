@@ -221,3 +221,10 @@ def test_behind_a_proxy_each_person_keeps_their_own_address(settings, patient_al
     owner = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
     response = owner.post("/accounts/login/", {"login": patient_alice.email, "password": PASSWORD})
     assert response.status_code == 302
+
+
+def test_a_request_without_an_address_is_handled(patient_alice):
+    from django.http import HttpRequest
+
+    assert lockout.client_address(HttpRequest()) is None
+    Client().force_login(patient_alice)  # force_login sends a request without REMOTE_ADDR
