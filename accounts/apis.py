@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import lockout, selectors, services
 from accounts.models import ApiToken
 from accounts.two_factor import role_requires_two_factor
 
@@ -53,7 +53,7 @@ class TokenApi(APIView):
         email = data.validated_data["email"].lower()
         if selectors.login_locked_out(request=request._request, email=email):
             return Response(
-                {"detail": "Too many failed attempts: this account is locked for a while."},
+                {"detail": lockout.LOCKED_MESSAGE},
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
             )
         user = authenticate(request._request, email=email, password=data.validated_data["password"])

@@ -3,14 +3,101 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 
 from accounts.request_context import current_request_id
 from accounts.two_factor import needs_enrolment, needs_verification
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+# Prefixes whose clients read JSON: refusals there are JSON too.
+_JSON_PREFIXES = ("/api/", "/fhir/")
+_FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def bad_request(request, message: str, status: int = 400) -> HttpResponse:
+    """A refusal before any view ran: JSON for API clients, plain text for browsers."""
+    if request.path_info.startswith(_JSON_PREFIXES):
+        return JsonResponse({"detail": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def permissions_policy_header(policy: dict[str, list[str]]) -> str:
+    """`{"camera": []}` -> `camera=()`; `{"fullscreen": ["self"]}` -> `fullscreen=(self)`."""
+    return ", ".join(f"{feature}=({' '.join(allow)})" for feature, allow in policy.items())
+
+
+class ResponseHeadersMiddleware:
+    """Headers every response needs that Django does not add itself:
+
+    - Permissions-Policy on every response (settings.PERMISSIONS_POLICY): the diary needs no
+      camera, microphone, location or payment API, so no page, and nothing injected into one,
+      may ask for them.
+    - Cache-Control: no-store on every response to a signed-in person and on every API and FHIR
+      response (token clients have no session): diary data never sits in a browser's or a
+      proxy's cache. Static files keep their own long-lived caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = permissions_policy_header(settings.PERMISSIONS_POLICY)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.policy)
+        if self._private(request):
+            add_never_cache_headers(response)
+        return response
+
+    @staticmethod
+    def _private(request) -> bool:
+        path = request.path_info
+        if path.startswith(settings.STATIC_URL):
+            return False
+        if path.startswith(_JSON_PREFIXES) or "HTTP_AUTHORIZATION" in request.META:
+            return True
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)
+
+
+class RequestGuardMiddleware:
+    """Refuses requests no view can handle, before any of them runs (and so before the database
+    sees them): a NUL byte in the path, the query string or a form body. PostgreSQL text cannot
+    hold NUL, so letting one through turns a bad request into a server error.
+
+    Early in the stack (after SecurityMiddleware, so that the refusal keeps its headers).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = self._problem(request)
+        if problem is not None:
+            return bad_request(request, *problem)
+        return self.get_response(request)
+
+    @staticmethod
+    def _problem(request) -> tuple[str, int] | None:
+        if "\x00" in request.path_info or "\x00" in request.path:
+            return "The address contains a NUL character, which is never valid here.", 400
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
+            return "The query string contains a NUL character, which is never valid here.", 400
+        if request.method == "POST" and request.content_type == _FORM_TYPE:
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                return "The form is too large to accept.", 413
+            if b"%00" in body or b"\x00" in body:
+                return "The form contains a NUL character, which is never valid here.", 400
+        return None
 
 
 class RequestIdMiddleware:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import secrets
 
 import qrcode
@@ -18,9 +19,12 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import lockout
 from accounts.models import ApiToken, Role, User
 from accounts.profile import profile_problems
 from accounts.staff_access import STAFF_GROUP_NAME, staff_group_sync
+
+logger = logging.getLogger(__name__)
 
 BACKUP_CODE_COUNT = 10
 
@@ -104,6 +108,28 @@ def api_token_issue(*, user: User, otp_verified: bool) -> tuple[ApiToken, str]:
 
 def api_token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def api_tokens_revoke_all(*, user: User, reason: str) -> int:
+    """Revoke every live API token of the user (a new password ends every old credential)."""
+    count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    logger.info("api tokens revoked user=%s count=%d reason=%s", user.pk, count, reason)
+    return count
+
+
+@transaction.atomic
+def password_set(*, user: User, password: str, request=None) -> None:
+    """A new password (reset by email, change, or set): every API token issued before it is
+    revoked, and every sign-in lock of the account ends (the reset email is the way back in for
+    a locked-out person; `request`'s address becomes one the account signs in from).
+    Sessions need nothing here: Django ties each session to the password hash, so every other
+    session ends at its next request (the changing one is kept by allauth)."""
+    user.set_password(password)
+    user.save()
+    api_tokens_revoke_all(user=user, reason="password")
+    lockout.account_unlock(account=user.email, request=request)
 
 
 def totp_device_start(*, user: User) -> TOTPDevice:

@@ -9,4 +9,6 @@ urlpatterns = [
     path("2fa/backup-codes/", views.backup_codes_regenerate, name="backup_codes_regenerate"),
     path("settings/", views.account_settings, name="account_settings"),
     path("settings/profile/", views.account_profile, name="account_profile"),
+    # Shadows allauth's route of the same name and path (included after this module).
+    path("password/reset/", views.PasswordResetView.as_view(), name="account_reset_password"),
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 
+from allauth.account.views import PasswordResetView as AllauthPasswordResetView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -19,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from kombu import Connection
 
 from accounts import selectors, services
+from accounts.adapter import MAIL_FAILURE_SHOWN_BY_VIEW_ATTR, MAIL_UNAVAILABLE_MESSAGE, mail_failed
 from accounts.forms import OtpCodeForm, ProfileForm
 from accounts.models import Role
 from accounts.two_factor import role_requires_two_factor
@@ -185,6 +187,21 @@ def backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/backup_codes.html", {"codes": codes, "next": reverse("account_settings")}
     )
+
+
+class PasswordResetView(AllauthPasswordResetView):
+    """allauth's reset form, except that when the mail cannot be sent the form comes back with
+    a calm message (503, Retry-After) instead of "check your email": the person can retry."""
+
+    def form_valid(self, form):
+        setattr(self.request, MAIL_FAILURE_SHOWN_BY_VIEW_ATTR, True)
+        response = super().form_valid(form)
+        if not mail_failed(self.request):
+            return response
+        form.add_error(None, MAIL_UNAVAILABLE_MESSAGE)
+        response = self.render_to_response(self.get_context_data(form=form), status=503)
+        response["Retry-After"] = "60"
+        return response
 
 
 @never_cache

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from clinic.selectors import SORTS
+from diary import dates
 
 MAX_PERIOD_DAYS = 366 * 5
 
@@ -36,6 +37,9 @@ class PeriodForm(forms.Form):
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
+        for field, day in (("date_from", start), ("date_to", end)):
+            if day and (problem := dates.outside_any_window(day)):
+                raise ValidationError({field: problem})
         if start and end and start > end:
             raise ValidationError(
                 {"date_from": "The period is reversed: the start must be on or before the end."}

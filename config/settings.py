@@ -98,6 +98,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy everywhere; Cache-Control: no-store for signed-in people and the API.
+    "accounts.middleware.ResponseHeadersMiddleware",
+    # Before anything reads the path or the body: a NUL byte is refused with a 400.
+    "accounts.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -187,13 +191,24 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupTimeZoneForm"
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
-# django-axes owns login lockout (and counts OTP failures too), so allauth's own counter is off.
-ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# django-axes and accounts/lockout.py own login lockout (and count OTP failures too), so allauth's
+# own counters are off: its "login" limit (30 a minute per address, successes included) would lock
+# a whole hospital network out together, which is what accounts/lockout.py exists to prevent.
+ACCOUNT_RATE_LIMITS = {"login_failed": None, "login": None}
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-# Either the account or the address is locked after too many failures.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The account AND the address together: someone else's wrong passwords from elsewhere never lock
+# the owner out. accounts/lockout.py adds the progressive delay, the per-address limit that
+# scales with the accounts signing in there, the per-account limit, and unlock by reset email.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_from"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (production: one, the TLS
+# terminator). The lockout rules need each person's own address (accounts.lockout.client_address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -203,6 +218,9 @@ OTP_TOTP_ISSUER = "My Sjögren's Diary"
 TWO_FACTOR_REQUIRED_ROLES = {"clinician", "researcher", "staff"}
 
 SESSION_COOKIE_HTTPONLY = True
+# Flash messages ("Successfully signed in as <email>") live in the server-side session, never in
+# a cookie of their own: no cookie carries personal data (tests/accounts/test_cookies.py).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
@@ -216,6 +234,8 @@ if PRODUCTION or env.str("EMAIL_HOST", default=""):
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# A mail server that accepts the connection and then says nothing must not hold a web worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="diary@localhost")
 
 # --- The site as messages name it (reminder emails and pushes link back to SITE_URL) --------
@@ -336,6 +356,12 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/min"),
         "token": env.str("API_THROTTLE_TOKEN", default="10/min"),
     },
+    # JSON with a size and a nesting-depth limit (accounts/request_limits.py): 400, not 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "accounts.request_limits.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
 }
@@ -348,6 +374,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# Request bodies other than uploaded files (forms, JSON) and their number of fields; Django
+# refuses larger ones, and accounts.request_limits applies the same size to JSON.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
 API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=12))
 
 # --- Content-Security-Policy (django-csp 4): no inline script, no unsafe-inline ------------
@@ -371,6 +401,29 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Browser features no page of the diary uses, refused for every page (and anything injected).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "ambient-light-sensor",
+        "autoplay",
+        "bluetooth",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+PERMISSIONS_POLICY["fullscreen"] = ["self"]
 CSRF_COOKIE_HTTPONLY = False
 CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 if PRODUCTION:

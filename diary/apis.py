@@ -5,7 +5,7 @@ reaches only their own records (someone else's id or date is indistinguishable f
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsPatient, TwoFactorSatisfied
-from diary import selectors, services
+from diary import dates, selectors, services
 from diary.models import Medicine
 from diary.serializers import (
     AccountDeleteInput,
@@ -67,6 +67,21 @@ def service_call(func, **kwargs):
         raise ValidationError(exc.message_dict) from exc
 
 
+def period_from_query(request, *, default_days: int | None = None, query_class=PeriodQuery):
+    """`?from=&to=` parsed and checked against the patient's date window (diary/dates.py):
+    (validated query, start, end); a start or end left out is None unless default_days."""
+    query = query_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    date_from, date_to = service_call(
+        dates.resolve_period,
+        patient=request.user,
+        date_from=query.validated_data.get("date_from"),
+        date_to=query.validated_data.get("date_to"),
+        default_days=default_days,
+    )
+    return query.validated_data, date_from, date_to
+
+
 def paginate(view: APIView, request, items: list, serializer):
     paginator = DiaryPagination()
     page = paginator.paginate_queryset(items, request, view=view)
@@ -80,12 +95,9 @@ def entry_url(day: date) -> str:
 class EntryListApi(PatientApi):
     @extend_schema(parameters=PERIOD_PARAMS, responses=EntryOutput(many=True))
     def get(self, request):
-        query = PeriodQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        _, date_from, date_to = period_from_query(request)
         entries = selectors.entries_between(
-            patient=request.user,
-            date_from=query.validated_data.get("date_from"),
-            date_to=query.validated_data.get("date_to"),
+            patient=request.user, date_from=date_from, date_to=date_to
         )
         return paginate(self, request, entries, EntryOutput)
 
@@ -315,21 +327,19 @@ class MedicineDetailApi(PatientApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+ADHERENCE_DEFAULT_DAYS = 30
+
+
 class AdherenceApi(PatientApi):
     @extend_schema(
         parameters=PERIOD_PARAMS,
         responses=AdherenceOutput(many=True),
         description="Per medicine, doses due by its schedule in the period (default: the last "
-        "30 days) and how many were taken, missed, skipped or not recorded.",
+        f"{ADHERENCE_DEFAULT_DAYS} days; at most {dates.MAX_PERIOD_DAYS} days, from the first "
+        "day the diary can hold) and how many were taken, missed, skipped or not recorded.",
     )
     def get(self, request):
-        query = PeriodQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        today = selectors.patient_today(request.user)
-        date_to = query.validated_data.get("date_to", today)
-        date_from = query.validated_data.get("date_from", date_to - timedelta(days=29))
-        if date_from > date_to:
-            raise ValidationError({"from": ["'from' is after 'to'."]})
+        _, date_from, date_to = period_from_query(request, default_days=ADHERENCE_DEFAULT_DAYS)
         rows = selectors.adherence(patient=request.user, date_from=date_from, date_to=date_to)
         return Response(AdherenceOutput(rows, many=True).data)
 
@@ -338,12 +348,9 @@ class AdherenceApi(PatientApi):
 class DoseListApi(PatientApi):
     @extend_schema(parameters=PERIOD_PARAMS, responses=DoseOutput(many=True))
     def get(self, request):
-        query = PeriodQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        _, date_from, date_to = period_from_query(request)
         logs = selectors.dose_logs_between(
-            patient=request.user,
-            date_from=query.validated_data.get("date_from", date.min),
-            date_to=query.validated_data.get("date_to", date.max),
+            patient=request.user, date_from=date_from or date.min, date_to=date_to or date.max
         )
         return paginate(self, request, list(logs), DoseOutput)
 

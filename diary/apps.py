@@ -6,7 +6,7 @@ class DiaryConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.views import HOME_CONTEXT_PROVIDERS
-        from diary import dashboard
+        from diary import checks, dashboard  # noqa: F401 - checks registers the key check
 
         providers = HOME_CONTEXT_PROVIDERS.setdefault("patient", [])
         if dashboard.patient_home_context not in providers:

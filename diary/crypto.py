@@ -313,3 +313,57 @@ def _rewrap_row(row) -> None:
     row.kek_id, row.wrapped_dek = wrap_dek(dek=dek, patient_id=row.patient_id, key_id=row.key_id)
     row.rotated_at = timezone.now()
     row.save(update_fields=["kek_id", "wrapped_dek", "rotated_at"])
+
+
+# --- Start-up canary: the configured KEKs are the ones the stored data keys were wrapped with --
+class WrongKeyEncryptionKey(CryptoError):
+    """A configured KEK does not unwrap what was wrapped under its id, or one is missing."""
+
+
+def kek_problems() -> list[str]:
+    """What is wrong with settings.DIARY_KEKS against the stored data keys, in plain words.
+
+    The canaries are real wrapped data keys: for every KEK id the live keys use, the oldest and
+    the newest key wrapped under it must unwrap. A wrong key (a typo, the staging key in
+    production, a rotated-away key put back under the old id) is found here, at start-up,
+    instead of as a server error on the first page that decrypts.
+    """
+    from diary.models import PatientKey
+
+    configured = _keks()
+    live = PatientKey.objects.filter(destroyed_at__isnull=True)
+    problems = []
+    for kek_id in sorted(set(live.values_list("kek_id", flat=True).distinct())):
+        if kek_id not in configured:
+            problems.append(
+                f"Data keys are wrapped under key-encryption key {kek_id!r}, which DIARY_KEKS "
+                "does not name: add it back (after the current key) until rotate_keys is done."
+            )
+            continue
+        under = live.filter(kek_id=kek_id)
+        samples = {row.pk: row for row in (under.order_by("pk").first(), under.latest("pk"))}
+        for row in samples.values():
+            try:
+                unwrap_dek(
+                    wrapped=bytes(row.wrapped_dek),
+                    kek_id=kek_id,
+                    patient_id=row.patient_id,
+                    key_id=row.key_id,
+                )
+            except DecryptionError:
+                problems.append(
+                    f"Key-encryption key {kek_id!r} in DIARY_KEKS does not unwrap the data keys "
+                    "stored under that id: the configured key is wrong."
+                )
+                break
+    return problems
+
+
+def assert_keks_unwrap() -> None:
+    """Raise WrongKeyEncryptionKey (with every problem) unless the configured KEKs are right."""
+    problems = kek_problems()
+    if problems:
+        raise WrongKeyEncryptionKey(
+            "Refusing to start: " + " ".join(problems) + " Fix DIARY_KEKS (or DIARY_KEKS_FILE) "
+            "and start again; nothing was read or written with the wrong key."
+        )

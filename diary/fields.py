@@ -134,6 +134,18 @@ def doses_on(*, schedule: str, start: date, day: date) -> int:
     return per_day if (day - start).days % every == 0 else 0
 
 
+def doses_between(*, schedule: str, start: date, first: date, last: date) -> int:
+    """Doses a schedule expects from `first` to `last` inclusive: the sum of doses_on over those
+    days, counted arithmetically so that a long period costs no more than a short one."""
+    _, per_day, every = SCHEDULES.get(schedule, ("", 0, 1))
+    first = max(first, start)
+    if per_day == 0 or last < first:
+        return 0
+    # Days d with (d - start) % every == 0, i.e. multiples of `every` in [a, b].
+    a, b = (first - start).days, (last - start).days
+    return per_day * (b // every - (a - 1) // every)
+
+
 # --- Validation shared by the web form, the API and the services ---------------------------
 def _clean_score(name: str, value, errors: dict) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):

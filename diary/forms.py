@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
+from diary import dates
 from diary.fields import (
     ENTRY_FIELDS,
     FACTOR_CHOICES,
@@ -277,16 +277,30 @@ def _many(slots, slot) -> bool:
 
 
 class PeriodForm(forms.Form):
+    """A period of the patient's diary; checked against their date window (diary/dates.py)."""
+
     date_from = forms.DateField(label="From", widget=date_widget())
     date_to = forms.DateField(label="To", widget=date_widget())
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
 
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and end < start:
-            self.add_error("date_to", "The end of the period is before its start.")
-        if start and end and (end - start) > timedelta(days=366 * 10):
-            self.add_error("date_from", "Choose a period of at most ten years.")
+        if start and end:
+            try:
+                cleaned["date_from"], cleaned["date_to"] = dates.resolve_period(
+                    patient=self.patient,
+                    date_from=start,
+                    date_to=end,
+                    from_field="date_from",
+                    to_field="date_to",
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field, errors)
         return cleaned
 
 

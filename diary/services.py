@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from diary import crypto
+from diary import crypto, dates
 from diary.fields import (
     MEDICINE_CODES,
     MEDICINE_DOSE_MAX,
@@ -50,11 +50,10 @@ class EntryAlreadyExists(Exception):
         self.entry = entry
 
 
-def _refuse_future(*, patient, day: date, field: str = "date") -> None:
-    if day > patient_today(patient):
-        raise ValidationError(
-            {field: ["This date is in the future: fill a day in once it has come."]}
-        )
+def _refuse_outside_window(*, patient, day: date, field: str = "date") -> None:
+    """A recorded day must lie in the patient's window (diary/dates.py): not in the future,
+    not before the window's first day."""
+    dates.check_days(patient=patient, **{field: day})
 
 
 # --- Daily entries --------------------------------------------------------------------------
@@ -71,7 +70,7 @@ def entry_save(
     Changing a day after it ended (in the patient's time zone) marks it as an amendment.
     With create_only, an existing day raises EntryAlreadyExists and nothing changes.
     """
-    _refuse_future(patient=patient, day=entry_date)
+    _refuse_outside_window(patient=patient, day=entry_date)
     payload = clean_entry_values(values)
     try:
         return _entry_write(patient, entry_date, payload, create_only)
@@ -229,7 +228,7 @@ def day_save(
     differ from the submitted ones, DayConflict and nothing is written. if_match: the version
     must equal the current one (VersionMismatch otherwise), whatever the values.
     """
-    _refuse_future(patient=patient, day=entry_date)
+    _refuse_outside_window(patient=patient, day=entry_date)
     if idempotency_key:
         _check_key(idempotency_key)
     _lock_day(patient, entry_date)
@@ -379,6 +378,7 @@ def medicine_add(
     data = _clean_medicine(
         name=name, dose=dose, unit=unit, schedule=schedule, times=times, code=code
     )
+    dates.check_days(patient=patient, planned=True, start_date=start_date, end_date=end_date)
     if end_date is not None and end_date < start_date:
         raise ValidationError({"end_date": ["The end date cannot be before the start date."]})
     data["history"] = [{"date": start_date.isoformat(), **_dose_fields(data)}]
@@ -413,6 +413,7 @@ def medicine_update(
     """Change the dose, unit or schedule; the change is kept in the medicine's history."""
     medicine = _locked_medicine(patient=patient, medicine_id=medicine_id)
     effective = effective or patient_today(patient)
+    dates.check_days(patient=patient, planned=True, effective=effective)
     data = crypto.decrypt_json(
         patient_id=patient.pk,
         record_type=MEDICINE_RECORD,
@@ -441,6 +442,7 @@ def medicine_update(
 @transaction.atomic
 def medicine_stop(*, patient, medicine_id, end_date: date) -> Medicine:
     medicine = _locked_medicine(patient=patient, medicine_id=medicine_id)
+    dates.check_days(patient=patient, planned=True, end_date=end_date)
     if end_date < medicine.start_date:
         raise ValidationError({"end_date": ["The end date cannot be before the start date."]})
     medicine.end_date = end_date
@@ -461,7 +463,7 @@ def dose_log_set(
 ) -> DoseLog:
     """Record a scheduled dose as taken, missed or skipped (replacing an earlier answer)."""
     medicine = Medicine.objects.get(patient=patient, id=medicine_id)  # DoesNotExist -> 404
-    _refuse_future(patient=patient, day=day)
+    _refuse_outside_window(patient=patient, day=day)
     if status not in DoseStatus.values:
         raise ValidationError({"status": [f"Choose one of: {', '.join(DoseStatus.values)}."]})
     data = crypto.decrypt_json(
@@ -499,9 +501,9 @@ def questionnaire_response_save(
 ) -> QuestionnaireResponse:
     if instrument not in Instrument.values:
         raise ValidationError({"instrument": [f"Unknown instrument {instrument!r}."]})
+    dates.check_days(patient=patient, period_start=period_start, period_end=period_end)
     if period_end < period_start:
         raise ValidationError({"period_end": ["The period cannot end before it starts."]})
-    _refuse_future(patient=patient, day=period_end, field="period_end")
     response = QuestionnaireResponse(
         id=uuid.uuid4(),
         patient=patient,

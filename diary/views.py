@@ -14,13 +14,13 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from diary import selectors, services
+from diary import dates, selectors, services
 from diary.fields import FACTOR_CHOICES, SYMPTOM_NAMES
 from diary.forms import DayForm, EntryForm
 
@@ -114,6 +114,8 @@ def _invalid(form: DayForm) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 def entry_day(request: HttpRequest, day: date) -> HttpResponse:
     today = selectors.patient_today(request.user)
+    if day < dates.window_for(request.user).first:
+        raise Http404("No diary day this early.")
     if day > today:
         if request.method == "POST" and _wants_json(request):
             message = "This date is in the future: fill a day in once it has come."

@@ -21,8 +21,9 @@ DEFAULT_ADHERENCE_DAYS = 30
 def _period(request: HttpRequest, today):
     default = {"date_from": today - timedelta(days=DEFAULT_ADHERENCE_DAYS - 1), "date_to": today}
     if "date_from" not in request.GET:
-        return PeriodForm(initial=default), default["date_from"], default["date_to"]
-    form = PeriodForm(request.GET)
+        form = PeriodForm(initial=default, patient=request.user)
+        return form, default["date_from"], default["date_to"]
+    form = PeriodForm(request.GET, patient=request.user)
     if form.is_valid():
         return form, form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     return form, default["date_from"], default["date_to"]

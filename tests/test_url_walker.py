@@ -72,6 +72,8 @@ ROUTES: dict[str, Rule] = {
     "account_settings": Rule(LOGIN, None),
     "account_profile": Rule(LOGIN, None, "post"),
     "api_token": Rule(PUBLIC, None, "post"),
+    # allauth's reset form, wrapped so that a mail failure is a calm message (accounts.views).
+    "account_reset_password": Rule(PUBLIC, None),
     "api_profile": Rule(UNAUTH, None),
     # The OpenAPI schema and its docs page describe the API, never anyone's data.
     "api_schema": Rule(PUBLIC, None),

@@ -15,7 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from diary.apis import PERIOD_PARAMS, PatientApi, paginate
+from diary.apis import PERIOD_PARAMS, PatientApi, paginate, period_from_query
 from diary.questionnaires import selectors, services
 from diary.questionnaires.definitions import NOT_APPLICABLE, all_instruments
 from diary.serializers import PeriodQuery
@@ -120,13 +120,12 @@ class QuestionnaireListApi(PatientApi):
         description="Your scored responses, newest first, whose period ends in the range.",
     )
     def get(self, request):
-        query = InstrumentQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query, date_from, date_to = period_from_query(request, query_class=InstrumentQuery)
         rows = selectors.questionnaire_history(
             patient=request.user,
-            date_from=query.validated_data.get("date_from"),
-            date_to=query.validated_data.get("date_to"),
-            instrument=query.validated_data.get("instrument"),
+            date_from=date_from,
+            date_to=date_to,
+            instrument=query.get("instrument"),
         )
         return paginate(self, request, rows, QuestionnaireOutput)
 

@@ -3,16 +3,13 @@ the trends page, for apps that draw their own charts)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from diary.apis import PERIOD_PARAMS, PatientApi
+from diary import dates
+from diary.apis import PERIOD_PARAMS, PatientApi, period_from_query
 from diary.fields import SYMPTOM_NAMES
-from diary.selectors import patient_today
-from diary.serializers import PeriodQuery
 from diary.trends.frames import (
     ROLLING_DAYS,
     ROLLING_MIN_DAYS,
@@ -24,7 +21,7 @@ from diary.trends.summary import summarise
 
 DEFAULT_DAYS = 30
 # Ten years of days is far more than any chart needs and keeps one request's work bounded.
-MAX_DAYS = 3660
+MAX_DAYS = dates.MAX_PERIOD_DAYS
 
 
 def _day_fields() -> dict:
@@ -76,19 +73,7 @@ class TrendsApi(PatientApi):
         f"summary. Defaults to the last {DEFAULT_DAYS} days; at most {MAX_DAYS} days at once.",
     )
     def get(self, request):
-        query = PeriodQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        today = patient_today(request.user)
-        date_to = query.validated_data.get("date_to") or today
-        date_from = query.validated_data.get("date_from") or date_to - timedelta(
-            days=DEFAULT_DAYS - 1
-        )
-        if date_from > date_to:
-            raise serializers.ValidationError({"from": ["'from' is after 'to'."]})
-        if (date_to - date_from).days + 1 > MAX_DAYS:
-            raise serializers.ValidationError(
-                {"from": [f"Ask for at most {MAX_DAYS} days at a time."]}
-            )
+        _, date_from, date_to = period_from_query(request, default_days=DEFAULT_DAYS)
         frame = trend_frame(patient=request.user, date_from=date_from, date_to=date_to)
         body = {
             "summary": summarise(frame, date_from=date_from, date_to=date_to),

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pandas as pd
 from django.db.models import Min
 
+from diary import dates
 from diary.models import DailyEntry
 from diary.questionnaires.selectors import ResponseRow, questionnaire_history
 from diary.selectors import medicines_for, patient_today
@@ -41,7 +42,10 @@ def range_dates(*, patient, key: str, today: date | None = None) -> tuple[date, 
         return today - timedelta(days=days - 1), today
     first = DailyEntry.objects.filter(patient_id=patient.pk).aggregate(first=Min("date"))["first"]
     default_start = today - timedelta(days=RANGES[DEFAULT_RANGE][1] - 1)
-    return min(first or default_start, default_start), today
+    # "All time" is bounded like every other period (diary/dates.py): at most ten years, never
+    # before the patient's window, whatever old rows hold.
+    floor = max(today - timedelta(days=dates.MAX_PERIOD_DAYS - 1), dates.window_for(patient).first)
+    return max(min(first or default_start, default_start), floor), today
 
 
 def medicine_periods(*, patient) -> list[MedicinePeriod]:

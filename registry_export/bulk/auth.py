@@ -7,6 +7,8 @@ See https://hl7.org/fhir/smart-app-launch/backend-services.html.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import secrets
@@ -20,6 +22,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey, import_key, thumbprint
 
+from accounts.request_limits import JsonTooDeep, json_loads
 from registry_export.formats import fhir as fhir_format
 from registry_export.models import (
     BulkAccessToken,
@@ -35,6 +38,8 @@ ASSERTION_MAX_LIFETIME = timedelta(minutes=5)
 CLOCK_SKEW = timedelta(seconds=30)
 TOKEN_LIFETIME = timedelta(minutes=5)
 SCOPE_ACTIONS = ("read", "rs")
+# A signed JWT of a few claims is well under 2 KB even with an RSA-4096 signature.
+ASSERTION_MAX_LENGTH = 16_384
 
 
 class OAuthError(Exception):
@@ -62,7 +67,9 @@ def public_jwks_from(data: bytes) -> dict:
     keys = []
     if text.startswith("{"):
         try:
-            parsed = json.loads(text)
+            parsed = json_loads(text)
+        except JsonTooDeep as exc:
+            raise ValidationError({"public_key": str(exc)}) from exc
         except json.JSONDecodeError as exc:
             raise ValidationError({"public_key": f"Not valid JSON: {exc.msg}."}) from exc
         raw = parsed.get("keys", [parsed]) if isinstance(parsed, dict) else []
@@ -126,9 +133,32 @@ class Grant:
     expires_in: int
 
 
-def _unverified_claims(assertion: str) -> dict:
+def _jws_json(segment: str):
+    """A JWS header or payload segment, parsed within the JSON depth limit. joserfc parses
+    them again with Python's json, which a deeply nested one would crash: this runs first."""
     try:
-        claims = json.loads(jws.extract_compact(assertion.encode()).payload)
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise OAuthError("invalid_request", "The client assertion is not a compact JWS.") from exc
+    try:
+        return json_loads(raw)
+    except JsonTooDeep as exc:
+        raise OAuthError("invalid_request", f"The client assertion is refused: {exc}") from exc
+    except ValueError as exc:
+        raise OAuthError("invalid_request", "The client assertion is not a compact JWS.") from exc
+
+
+def _unverified_claims(assertion: str) -> dict:
+    if len(assertion) > ASSERTION_MAX_LENGTH:
+        raise OAuthError("invalid_request", "The client assertion is too long.")
+    segments = assertion.split(".")
+    if len(segments) != 3:
+        raise OAuthError("invalid_request", "The client assertion is not a compact JWS.")
+    if not isinstance(_jws_json(segments[0]), dict):
+        raise OAuthError("invalid_request", "The client assertion's header is not an object.")
+    claims = _jws_json(segments[1])
+    try:
+        jws.extract_compact(assertion.encode())
     except (JoseError, ValueError, UnicodeError) as exc:
         raise OAuthError("invalid_request", "The client assertion is not a compact JWS.") from exc
     if not isinstance(claims, dict):

@@ -5,7 +5,6 @@ here so that the views stay thin.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.request_limits import JsonTooDeep, json_loads
 from registry_export import selectors, services, storage
 from registry_export.bulk.auth import Access, exported_types
 from registry_export.formats import fhir as fhir_format
@@ -113,7 +113,9 @@ def check_kickoff_headers(request) -> None:
 def parameters_from_body(body: bytes) -> list[tuple[str, str]]:
     """(name, value) pairs of a FHIR Parameters kick-off body."""
     try:
-        data = json.loads(body or b"{}")
+        data = json_loads(body or b"{}")
+    except JsonTooDeep as exc:
+        raise BulkError(400, str(exc)) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise BulkError(400, "The body is not JSON; send a FHIR Parameters resource.") from exc
     if not isinstance(data, dict) or data.get("resourceType") != "Parameters":
