@@ -4,6 +4,7 @@ they have already been granted (consent's grant check)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -13,7 +14,8 @@ from django.db.models import Min
 from diary.models import DailyEntry
 from diary.questionnaires.definitions import get_instrument
 from diary.questionnaires.selectors import ResponseRow, questionnaire_history
-from diary.selectors import medicines_for, patient_today
+from diary.selectors import dose_logs_between, entries_between, medicines_for, patient_today
+from diary.trends.associations import Comparison, adherence_comparisons, factor_comparisons
 from diary.trends.figures import (
     DAILY_POINTS_MAX_DAYS,
     MedicinePeriod,
@@ -205,3 +207,30 @@ def esspri_figure_for(*, patient, date_from: date, date_to: date) -> dict:
     first meaningful improvement marked."""
     rows = esspri_rows(patient=patient, date_from=date_from, date_to=date_to)
     return figure_data(esspri_meaning_figure(rows, date_from=date_from, date_to=date_to))
+
+
+@dataclass(frozen=True)
+class BadDays:
+    date_from: date
+    date_to: date
+    days_recorded: int
+    factors: list[Comparison]
+    medicines: list[Comparison]
+
+
+def bad_days_for(*, patient, date_from: date, date_to: date) -> BadDays:
+    """Factors and medicine doses set against the day's symptom score (the patient's own data:
+    callers pass request.user)."""
+    entries = entries_between(patient=patient, date_from=date_from, date_to=date_to)
+    names = {m.id: m.name for m in medicines_for(patient=patient)}
+    doses: dict[str, dict[date, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for log in dose_logs_between(patient=patient, date_from=date_from, date_to=date_to):
+        if log.medicine_id in names:
+            doses[names[log.medicine_id]][log.date].append(log.status)
+    return BadDays(
+        date_from=date_from,
+        date_to=date_to,
+        days_recorded=len(entries),
+        factors=factor_comparisons(entries),
+        medicines=adherence_comparisons(entries, doses),
+    )

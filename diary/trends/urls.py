@@ -6,4 +6,5 @@ from diary.trends import views
 
 urlpatterns = [
     path("", views.trends, name="trends"),
+    path("bad-days/", views.bad_days, name="bad_days"),
 ]

@@ -1,5 +1,6 @@
 """The trend charts at every width (desktop, 360 px phone, 200% zoom): all six charts draw, and
-no label, tick, legend entry or annotation is cut off by the chart's edges."""
+no label, tick, legend entry or annotation is cut off by the chart's edges; the "bad days"
+page reads at every width too."""
 
 from __future__ import annotations
 
@@ -56,3 +57,8 @@ def test_every_chart_label_fits_inside_its_chart(any_browse):
     assert page.get_by_text("Meaningful improvement").first.is_visible()
     any_browse.screenshot("trends-charts")
     any_browse.check()  # axe again, with the charts drawn
+
+    any_browse.click_through(page.get_by_role("link", name="What goes with my bad days"))
+    assert "not what causes what" in page.locator("main").inner_text()
+    assert page.locator(".comparison").count() >= 8  # every diary factor, and the medicine
+    any_browse.screenshot("bad-days")
