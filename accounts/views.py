@@ -125,7 +125,11 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _profile_form(user, data=None) -> ProfileForm:
-    initial = {"display_name": user.display_name, "time_zone": user.time_zone}
+    initial = {
+        "display_name": user.display_name,
+        "time_zone": user.time_zone,
+        "text_size": user.text_size,
+    }
     if user.is_patient:
         initial["birth_year"] = user.birth_year
     return ProfileForm(data, user=user, initial=initial)
