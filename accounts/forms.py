@@ -89,3 +89,11 @@ class SignupTimeZoneForm(forms.Form):
         if self.cleaned_data.get("time_zone"):
             user.time_zone = self.cleaned_data["time_zone"]
             user.save(update_fields=["time_zone"])
+
+
+class ResendConfirmationForm(forms.Form):
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

@@ -9,4 +9,5 @@ urlpatterns = [
     path("2fa/backup-codes/", views.backup_codes_regenerate, name="backup_codes_regenerate"),
     path("settings/", views.account_settings, name="account_settings"),
     path("settings/profile/", views.account_profile, name="account_profile"),
+    path("confirm-email/resend/", views.resend_confirmation, name="resend_confirmation"),
 ]

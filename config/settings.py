@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "accounts.context_processors.site",
             ],
         },
     },
@@ -211,6 +212,11 @@ if PRODUCTION or env.str("EMAIL_HOST", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="diary@localhost")
+# The name the portal calls itself in pages and mails (allauth's mails would otherwise say
+# "example.com", the name of django.contrib.sites' first Site); SITE_DOMAIN: the host named in
+# mails ("" = the host of the request that sent them).
+SITE_NAME = env.str("SITE_NAME", default="My Sjögren's Diary")
+SITE_DOMAIN = env.str("SITE_DOMAIN", default="")
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -65,6 +65,9 @@ ROUTES: dict[str, Rule] = {
     # --- accounts / config -----------------------------------------------------------------
     "home": Rule(PUBLIC, None),
     "healthz": Rule(PUBLIC, None),
+    "privacy": Rule(PUBLIC, None),
+    "terms": Rule(PUBLIC, None),
+    "resend_confirmation": Rule(PUBLIC, None),
     "two_factor_enrol": Rule(LOGIN, None),
     "two_factor_verify": Rule(LOGIN, None),
     "two_factor_disable": Rule(LOGIN, None, "post"),
