@@ -101,6 +101,7 @@ ROUTES: dict[str, Rule] = {
     "diary:questionnaire_detail": _patient(),
     "diary:trends": _patient(),
     "diary:bad_days": _patient(),
+    "diary:summary_pdf": _patient(),
     "diary_api:entry_list": _patient_api(),
     "diary_api:entry_detail": _patient_api(),
     "diary_api:medicine_list": _patient_api(),

@@ -234,3 +234,31 @@ def bad_days_for(*, patient, date_from: date, date_to: date) -> BadDays:
         factors=factor_comparisons(entries),
         medicines=adherence_comparisons(entries, doses),
     )
+
+
+def summary_data_for(*, patient, date_from: date, date_to: date):
+    """What the patient's PDF summary shows for the period (their own data)."""
+    from diary.selectors import adherence
+    from diary.trends.summary_pdf import SummaryData
+
+    frame = trend_frame(patient=patient, date_from=date_from, date_to=date_to)
+    flare_dates = [d.date() for d in frame.index[frame["flare"].to_numpy(dtype=bool)]]
+    return SummaryData(
+        name=patient.display_name or patient.email,
+        date_from=date_from,
+        date_to=date_to,
+        frame=frame,
+        questionnaires=questionnaire_history(
+            patient=patient, date_from=date_from, date_to=date_to, newest_first=False
+        ),
+        adherence=[
+            a
+            for a in adherence(patient=patient, date_from=date_from, date_to=date_to)
+            if a.taken or a.missed or a.skipped
+        ],
+        flare_dates=flare_dates,
+    )
+
+
+def first_record_date(*, patient) -> date | None:
+    return DailyEntry.objects.filter(patient_id=patient.pk).aggregate(first=Min("date"))["first"]

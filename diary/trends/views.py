@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from diary.fields import SYMPTOM_FIELDS
+from diary.selectors import patient_today
 from diary.trends.associations import MIN_DAYS
-from diary.trends.selectors import DEFAULT_RANGE, RANGES, bad_days_for, range_dates, trends_for
+from diary.trends.forms import SummaryPeriodForm
+from diary.trends.selectors import (
+    DEFAULT_RANGE,
+    RANGES,
+    bad_days_for,
+    first_record_date,
+    range_dates,
+    summary_data_for,
+    trends_for,
+)
 from diary.views import patient_required
 
 
@@ -60,3 +73,39 @@ def bad_days(request: HttpRequest) -> HttpResponse:
         },
         status=400 if error else 200,
     )
+
+
+@patient_required
+def summary_pdf(request: HttpRequest) -> HttpResponse:
+    """A PDF summary of a chosen period to take to the clinic; the form again (400) with a
+    plain message for an empty, reversed or impossible period."""
+    from django.http import HttpResponse as Response
+
+    from diary.trends.summary_pdf import build_summary_pdf
+
+    today = patient_today(request.user)
+    form = SummaryPeriodForm(
+        request.GET or None, today=today, first_day=first_record_date(patient=request.user)
+    )
+    if not request.GET:
+        form = SummaryPeriodForm(
+            initial={"date_from": today - timedelta(days=89), "date_to": today},
+            today=today,
+            first_day=None,
+        )
+        return render(request, "diary/summary_pdf.html", {"form": form})
+    if form.is_valid():
+        start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+        data = summary_data_for(patient=request.user, date_from=start, date_to=end)
+        if not (int(data.frame["recorded"].sum()) or data.questionnaires or data.adherence):
+            form.add_error(None, f"Nothing is recorded between {start:%d %b %Y} and "
+                                 f"{end:%d %b %Y}: choose another period.")  # fmt: skip
+        else:
+            if form.clamped:
+                note = f"Your diary starts on {start:%d %b %Y}, so the summary starts there."
+                data = replace(data, note=note)
+            response = Response(build_summary_pdf(data), content_type="application/pdf")
+            name = f"diary-summary-{start.isoformat()}-to-{end.isoformat()}.pdf"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+    return render(request, "diary/summary_pdf.html", {"form": form}, status=400)
