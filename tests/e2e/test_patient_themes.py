@@ -20,7 +20,7 @@ PAGES = [
     "/", "/diary/", "/diary/today/", "/diary/medicines/", "/diary/medicines/add/",
     "/diary/questionnaires/", "/diary/questionnaires/eq5d5l/", "/diary/questionnaires/osdi/",
     "/diary/trends/", "/diary/trends/bad-days/", "/consent/", "/accounts/settings/",
-    "/diary/my-data/",
+    "/diary/my-data/", "/diary/trends/summary/", "/privacy/", "/terms/",
 ]  # fmt: skip
 
 
@@ -70,3 +70,12 @@ def test_largest_text_size_reflows_on_a_phone(browser, live_server):
         size = browse.page.evaluate("() => getComputedStyle(document.documentElement).fontSize")
         assert size == "32px"
         browse.screenshot("text-200")
+
+
+def test_public_pages_of_words_pass_axe_in_both_themes(any_browse):
+    for scheme in ("light", "dark"):
+        any_browse.page.emulate_media(color_scheme=scheme)
+        for path in ("/privacy/", "/terms/", "/accounts/confirm-email/resend/"):
+            any_browse.goto(path)
+        any_browse.submit("Send the email again")  # empty: the error is shown and linked
+        assert "There is a problem" in any_browse.page.locator("main").inner_text()
