@@ -12,7 +12,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     ],
     "clinician": [
         ("Home", "home"),
-        ("My patients", "consent:clinician_patients"),
+        ("My patients", "clinic:patients"),
         ("Settings", "account_settings"),
     ],
     "researcher": [
@@ -23,6 +23,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     ],
     "staff": [
         ("Home", "home"),
+        ("Clinicians", "consent:staff_clinicians"),
         ("Admin", "admin:index"),
         ("Settings", "account_settings"),
     ],

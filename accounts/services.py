@@ -10,6 +10,7 @@ import qrcode
 import qrcode.image.svg
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, Role, User
 from accounts.profile import profile_problems
+from accounts.staff_access import STAFF_GROUP_NAME, staff_group_sync
 
 BACKUP_CODE_COUNT = 10
 
@@ -39,7 +41,50 @@ def user_create(
     )
     if verified:
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    staff_group_membership_sync(user=user)
     return user
+
+
+def password_setup_send(*, request, user: User) -> None:
+    """E-mail `user` a link to choose their password (allauth's reset flow): staff who create an
+    account never know its password."""
+    from allauth.account.forms import ResetPasswordForm
+
+    form = ResetPasswordForm(data={"email": user.email})
+    if form.is_valid():
+        form.save(request)
+
+
+@transaction.atomic
+def admin_user_saved(*, user: User, created: bool) -> None:
+    """After the admin saves a user: group membership follows the role, and an address typed
+    in by staff counts as verified (staff checked it when creating the account)."""
+    if created:
+        EmailAddress.objects.get_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
+    staff_group_membership_sync(user=user)
+
+
+def staff_group() -> Group:
+    """The "Staff" group made by accounts migration 0003 (re-made with its permissions if a test
+    database was flushed since)."""
+    group = Group.objects.filter(name=STAFF_GROUP_NAME).first()
+    if group is None:
+        group = staff_group_sync(group_model=Group, permission_model=Permission)
+    return group
+
+
+def staff_group_membership_sync(*, user: User) -> None:
+    """Staff-role users who are not superusers are in the Staff group; nobody else is.
+
+    The group, not the superuser flag, is what lets staff use the admin.
+    """
+    group = staff_group()
+    if user.role == Role.STAFF and user.is_staff and not user.is_superuser:
+        user.groups.add(group)
+    else:
+        user.groups.remove(group)
 
 
 @transaction.atomic

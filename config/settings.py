@@ -248,6 +248,11 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Registry export files (pseudonymised); shared storage when workers run on several machines.
 REGISTRY_EXPORT_ROOT = Path(env.str("REGISTRY_EXPORT_ROOT", default=str(MEDIA_ROOT / "exports")))
+# Canonical base of the project's own FHIR definitions (CodeSystem, Questionnaire, NamingSystem
+# URLs in every export, served under /fhir/). A registry resolves these URLs, so production sets
+# the public address; never a placeholder domain.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+FHIR_CANONICAL_BASE = env.str("FHIR_CANONICAL_BASE", default=f"{SITE_URL}/fhir").rstrip("/")
 # Processes `export_run` (the foreground command) writes partitions with. Tests keep 1: their
 # data sits in a transaction that other processes cannot see. SQLite always uses 1.
 REGISTRY_EXPORT_WORKERS = env.int(

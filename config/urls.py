@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
@@ -22,6 +23,18 @@ urlpatterns = [
     ),
     # FHIR Bulk Data Access server (registry_export.bulk), SMART Backend Services authorisation.
     path("fhir/", include("registry_export.bulk.urls", namespace="bulk")),
+    # The clinician's pages moved from consent/ to clinic/ (issue 14): old addresses and
+    # bookmarks redirect for good, keeping the query (the period).
+    path(
+        "consent/patients/",
+        RedirectView.as_view(pattern_name="clinic:patients", permanent=True, query_string=True),
+        name="legacy_clinician_patients",
+    ),
+    path(
+        "consent/patients/<int:patient_id>/summary/",
+        RedirectView.as_view(pattern_name="clinic:summary", permanent=True, query_string=True),
+        name="legacy_clinician_summary",
+    ),
     *api_patterns(),
     *page_patterns(),
 ]

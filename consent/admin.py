@@ -94,7 +94,8 @@ class ClinicianProfileAdmin(admin.ModelAdmin):
                 self.message_user(
                     request, f"{profile.user}: {' '.join(exc.messages)}", messages.ERROR
                 )
-        self.message_user(request, "Verified.", messages.SUCCESS)
+            else:
+                self.message_user(request, f"Verified {profile.user}.", messages.SUCCESS)
 
 
 @admin.register(SharingGrant)

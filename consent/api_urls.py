@@ -23,11 +23,5 @@ urlpatterns = [
     path(
         "grants/<int:grant_id>/decline/", apis.GrantDeclineApi.as_view(), name="api_grant_decline"
     ),
-    path("patients/", apis.PatientListApi.as_view(), name="api_patients"),
-    path(
-        "patients/<int:patient_id>/summary/",
-        apis.PatientSummaryApi.as_view(),
-        name="api_patient_summary",
-    ),
     path("me/access-log/", apis.MyAccessLogApi.as_view(), name="api_my_access_log"),
 ]

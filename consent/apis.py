@@ -7,7 +7,7 @@ serializers per endpoint.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
-from consent import fhir, selectors, services, summary
+from consent import fhir, selectors, services
 from consent.models import AccessOutcome, ConsentDocument, ConsentScope, ConsentVia, Registry
 from consent.models import ShareScope as Scope
 from consent.nhs import validate_nhs_number
@@ -402,165 +402,6 @@ class GrantRequestApi(APIView):
             {"detail": "If this address belongs to a patient, they will see your request."},
             status=status.HTTP_202_ACCEPTED,
         )
-
-
-# --- Clinician: patients and summary -----------------------------------------------------------
-
-
-class PatientRowOutput(serializers.Serializer):
-    patient_id = serializers.IntegerField()
-    name = serializers.CharField()
-    email = serializers.EmailField()
-    scopes = serializers.ListField(child=serializers.CharField())
-    ends_at = serializers.DateTimeField(allow_null=True)
-    last_entry = serializers.DateField(allow_null=True)
-    no_entry_flag = serializers.BooleanField()
-    esspri = serializers.FloatField(allow_null=True)
-    esspri_change = serializers.FloatField(allow_null=True)
-    esspri_worsened = serializers.BooleanField()
-    flares_30d = serializers.IntegerField(allow_null=True)
-
-
-class PatientListApi(APIView):
-    """Patients who share with me now (each listed patient's read is logged)."""
-
-    permission_classes = [*APIView.permission_classes, ClinicianOnly]
-
-    @extend_schema(responses={200: PatientRowOutput(many=True)})
-    def get(self, request):
-        rows = summary.patient_rows(clinician=request.user, request=request._request)
-        return _paginate(self, request, rows, PatientRowOutput)
-
-
-class SummaryQuery(serializers.Serializer):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
-
-    def validate(self, attrs):
-        start, end = summary.default_period()
-        attrs.setdefault("date_from", start)
-        attrs.setdefault("date_to", end)
-        if attrs["date_from"] > attrs["date_to"]:
-            raise ValidationError({"from": ["The start must be on or before the end."]})
-        if (attrs["date_to"] - attrs["date_from"]).days > 366 * 5:
-            raise ValidationError({"from": ["Choose a period of at most five years."]})
-        return attrs
-
-
-class SummaryWeekOutput(serializers.Serializer):
-    week_start = serializers.DateField()
-    entries = serializers.IntegerField()
-    means = serializers.DictField(child=serializers.FloatField(allow_null=True))
-    flares = serializers.IntegerField()
-
-
-class SummaryMedicineOutput(serializers.Serializer):
-    name = serializers.CharField()
-    dose = serializers.CharField()
-    unit = serializers.CharField()
-    schedule = serializers.CharField()
-    start_date = serializers.DateField()
-    end_date = serializers.DateField(allow_null=True)
-    changes_in_period = serializers.ListField(child=serializers.CharField())
-    expected = serializers.IntegerField(allow_null=True)
-    taken = serializers.IntegerField(allow_null=True)
-    percent = serializers.FloatField(allow_null=True)
-
-
-class SummaryQuestionnaireOutput(serializers.Serializer):
-    instrument = serializers.CharField()
-    period_end = serializers.DateField()
-    score = serializers.FloatField(allow_null=True)
-    band = serializers.CharField(allow_null=True)
-    acceptable = serializers.BooleanField(allow_null=True)
-    change = serializers.CharField(allow_null=True)
-
-
-class SummaryImagingJointOutput(serializers.Serializer):
-    joint = serializers.CharField()
-    jsn = serializers.IntegerField(allow_null=True)
-    erosion = serializers.IntegerField(allow_null=True)
-    source = serializers.CharField()
-
-
-class SummaryImagingOutput(serializers.Serializer):
-    study_id = serializers.CharField()
-    uploaded_on = serializers.DateField()
-    body_part = serializers.CharField()
-    status = serializers.CharField(allow_null=True)
-    status_label = serializers.CharField()
-    confidence = serializers.FloatField(allow_null=True)
-    ra_probability = serializers.FloatField(allow_null=True)
-    ra_needs_review = serializers.BooleanField(allow_null=True)
-    joints_confirmed = serializers.IntegerField()
-    joints = SummaryImagingJointOutput(many=True)
-
-
-class SummaryOutput(serializers.Serializer):
-    patient_id = serializers.IntegerField()
-    patient_name = serializers.CharField()
-    date_from = serializers.DateField()
-    date_to = serializers.DateField()
-    scopes = serializers.ListField(child=serializers.CharField())
-    entry_count = serializers.IntegerField()
-    days_in_period = serializers.IntegerField()
-    period_means = serializers.DictField(child=serializers.FloatField(allow_null=True))
-    weeks = SummaryWeekOutput(many=True)
-    flare_dates = serializers.ListField(child=serializers.DateField())
-    medicines = SummaryMedicineOutput(many=True, allow_null=True)
-    questionnaires = SummaryQuestionnaireOutput(many=True, allow_null=True)
-    imaging = SummaryImagingOutput(
-        many=True,
-        allow_null=True,
-        help_text="Latest studies, newest first; null when the grant does not cover imaging.",
-    )
-
-
-class PatientSummaryApi(APIView):
-    """The pre-appointment summary: the same selector as the page, so they cannot differ."""
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("from", str, description="YYYY-MM-DD (default: 90 days ago)"),
-            OpenApiParameter("to", str, description="YYYY-MM-DD (default: today)"),
-        ],
-        responses={200: SummaryOutput},
-    )
-    def get(self, request, patient_id: int):
-        query = SummaryQuery(
-            data={
-                k: v
-                for k, v in {
-                    "date_from": request.query_params.get("from"),
-                    "date_to": request.query_params.get("to"),
-                }.items()
-                if v
-            }
-        )
-        if not query.is_valid():
-            # Access first: anyone without a grant gets the 404 (and a denied row), not a 400.
-            if not selectors.can_see(
-                clinician=request.user, patient_id=patient_id, scope=Scope.DIARY
-            ):
-                selectors.grant_for_read(
-                    clinician=request.user,
-                    patient_id=patient_id,
-                    scope=Scope.DIARY,
-                    request=request._request,
-                )
-            errors = {
-                ("from" if k == "date_from" else "to" if k == "date_to" else k): v
-                for k, v in query.errors.items()
-            }
-            raise ValidationError(errors)
-        report = summary.clinician_summary(
-            clinician=request.user,
-            patient_id=patient_id,
-            date_from=query.validated_data["date_from"],
-            date_to=query.validated_data["date_to"],
-            request=request._request,
-        )
-        return Response(SummaryOutput(report).data)
 
 
 # --- Patient: who has viewed my data -----------------------------------------------------------

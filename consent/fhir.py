@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
+
 from consent.models import ConsentAction, ConsentEvent, ConsentScope
 
 # The project's canonical base for its own code systems and consent policies.
-CANONICAL_BASE = "https://sjogrens-diary.example.org/fhir"
+CANONICAL_BASE = settings.FHIR_CANONICAL_BASE
 SCOPE_CODE_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/consent-scope"
 # R4 Consent.scope is bound (extensible) to http://hl7.org/fhir/ValueSet/consent-scope.
 FHIR_CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"

@@ -76,15 +76,27 @@ class AccessRequestForm(forms.Form):
     )
 
 
-class SummaryPeriodForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+# --- Staff: clinician accounts ----------------------------------------------------------------
 
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            raise ValidationError({"date_from": "The start must be on or before the end."})
-        if start and end and (end - start).days > 366 * 5:
-            raise ValidationError({"date_from": "Choose a period of at most five years."})
-        return data
+
+class ClinicianOnboardForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        help_text="We send the clinician a link to this address to choose their password.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    display_name = forms.CharField(
+        label="Name as patients will see it", max_length=150, help_text="e.g. Dr Jane Smith"
+    )
+    professional_register = forms.CharField(
+        label="Professional register", max_length=100, help_text="e.g. GMC, NMC, HCPC"
+    )
+    registration_number = forms.CharField(label="Registration number", max_length=50)
+    organisation = forms.CharField(label="Organisation (optional)", max_length=200, required=False)
+
+
+class ClinicianVerifyForm(forms.Form):
+    checked = forms.BooleanField(
+        label="I have checked this clinician's entry on their professional register",
+        error_messages={"required": "Tick the box once you have checked the register entry."},
+    )

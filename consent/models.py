@@ -324,6 +324,10 @@ class AccessLogEvent(models.Model):
     outcome = models.CharField(max_length=8, choices=AccessOutcome.choices)
     request_id = models.CharField(max_length=64, blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
+    # One viewing: the reads by one person of one patient's data within a sitting (a page, its
+    # charts, images and PDF). The raw log keeps every row; the patient's page shows one line
+    # per visit. Blank where there is no sitting (API tokens, background tasks, refusals).
+    visit = models.CharField(max_length=32, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -7,11 +7,13 @@ every refusal writes a denied row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -58,6 +60,27 @@ def clinician_is_verified(*, clinician: User) -> bool:
     )
 
 
+def clinicians_for_staff(*, user: User) -> QuerySet[User]:
+    """Every clinician account with its register details, those waiting for verification first.
+
+    Staff with the Staff group's permissions only: this is account administration, no patient
+    data is read.
+    """
+    if not (
+        user.is_authenticated
+        and user.role == Role.STAFF
+        and user.has_perm("consent.view_clinicianprofile")
+    ):
+        raise PermissionDenied("Only staff can see the list of clinicians.")
+    return (
+        User.objects.filter(role=Role.CLINICIAN)
+        .select_related("clinician_profile", "clinician_profile__verified_by")
+        .order_by(
+            F("clinician_profile__verified_at").desc(nulls_first=True), "display_name", "email"
+        )
+    )
+
+
 def active_grant(*, clinician: User, patient_id: int, scope: str | None = None):
     """The grant in force now from this patient to this clinician (covering `scope`), or None.
 
@@ -83,9 +106,15 @@ def active_grant(*, clinician: User, patient_id: int, scope: str | None = None):
 
 
 def grant_for_read(
-    *, clinician: User, patient_id: int, scope: str, request: HttpRequest | None, what: str = ""
+    *,
+    clinician: User,
+    patient_id: int,
+    scope: str | None,
+    request: HttpRequest | None,
+    what: str = "",
 ) -> SharingGrant:
-    """The active grant covering `scope`; logs the read as allowed, or logs denied and 404s."""
+    """The active grant covering `scope` (None: any grant in force); logs the read as allowed,
+    or logs denied and 404s."""
     grant = active_grant(clinician=clinician, patient_id=patient_id, scope=scope)
     outcome = AccessOutcome.ALLOWED if grant else AccessOutcome.DENIED
     services.access_log_record(
@@ -394,6 +423,7 @@ class AccessLogLine:
 
 # Plain words for the routes that read a patient's data; other apps add their own here.
 WHAT_IN_PLAIN_WORDS: dict[str, str] = {
+    # clinic/ adds its pages here (ClinicConfig.ready); the API keeps its old names.
     "consent:clinician_summary": "opened your pre-appointment summary",
     "api_patient_summary": "read your pre-appointment summary through the API",
     "consent:clinician_patients": "saw you in their patient list",
@@ -429,6 +459,14 @@ def describe_what(row: AccessLogEvent) -> str:
     return "opened a page with your data"
 
 
+def _who(r: AccessLogEvent, names: dict[int, str]) -> str:
+    if r.kind == AccessKind.LOGIN:
+        return "Someone"
+    if r.actor_id is None:
+        return "An automated process" if r.kind == AccessKind.FILE else "Someone not signed in"
+    return names.get(r.actor_id, "A user whose account has since been closed")
+
+
 def access_log_for_patient(*, patient: User, limit: int = 500) -> list[AccessLogLine]:
     """Reads of (and refused attempts at) this patient's data by other people, newest first."""
     rows = list(
@@ -443,16 +481,10 @@ def access_log_for_patient(*, patient: User, limit: int = 500) -> list[AccessLog
     }
     lines = []
     for r in rows:
-        if r.kind == AccessKind.LOGIN:
-            who = "Someone"
-        elif r.actor_id is None:
-            who = "An automated process" if r.kind == AccessKind.FILE else "Someone not signed in"
-        else:
-            who = names.get(r.actor_id, "A user whose account has since been closed")
         lines.append(
             AccessLogLine(
                 occurred_at=r.occurred_at,
-                who=who,
+                who=_who(r, names),
                 role=r.actor_role,
                 what=describe_what(r),
                 outcome="allowed" if r.outcome == AccessOutcome.ALLOWED else "refused",
@@ -463,6 +495,111 @@ def access_log_for_patient(*, patient: User, limit: int = 500) -> list[AccessLog
 
 def access_log_rows_for_patient(*, patient: User) -> QuerySet[AccessLogEvent]:
     return AccessLogEvent.objects.filter(patient_id=patient.pk).order_by("-occurred_at", "-id")
+
+
+# --- One line per visit (the patient's page) -------------------------------------------------
+
+# What a route shows, as a noun for "X looked at your ... on <date>"; other apps add theirs
+# (clinic/ in ClinicConfig.ready). Radiographs are counted by the study id in the path.
+VISIT_NOUNS: dict[str, str] = {
+    "consent:clinician_summary": "your pre-appointment summary",
+    "api_patient_summary": "your pre-appointment summary",
+    "consent:clinician_patients": "your name in their patient list",
+    "api_patients": "your name in their patient list",
+    "api_grants": "your sharing with them",
+    "imaging:patient_studies": "the list of your radiographs",
+    "api_imaging_studies": "the list of your radiographs",
+}
+RADIOGRAPH_ROUTES = {
+    "imaging:study",
+    "imaging:study_image",
+    "imaging:study_overlay",
+    "imaging:joint_review",
+    "imaging:accept_model",
+    "api_imaging_result",
+    "api_imaging_review",
+}
+_STUDY_IN_PATH = re.compile(r"/studies/([0-9a-fA-F-]{36})/")
+_NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}
+
+
+@dataclass(frozen=True)
+class VisitLine:
+    occurred_at: datetime  # the visit's first read, in the patient's time zone
+    who: str
+    role: str
+    text: str  # "Dr X looked at your summary and two radiographs"
+    outcome: str  # "allowed" or "refused"
+    reads: int  # raw log rows behind this line
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _visit_text(rows: list[AccessLogEvent]) -> str:
+    nouns: list[str] = []
+    studies: set[str] = set()
+    other: list[str] = []
+    for r in sorted(rows, key=lambda r: (r.occurred_at, r.pk)):
+        name = r.what.split(" ", 1)[0]
+        if name in RADIOGRAPH_ROUTES:
+            found = _STUDY_IN_PATH.search(r.what)
+            studies.add(found.group(1).lower() if found else r.what)
+        elif name in VISIT_NOUNS:
+            if VISIT_NOUNS[name] not in nouns:
+                nouns.append(VISIT_NOUNS[name])
+        elif describe_what(r) not in other:
+            other.append(describe_what(r))
+    if studies:
+        n = len(studies)
+        nouns.append(f"{_NUMBERS.get(n, n)} radiograph{'s' if n > 1 else ''}")
+    if not nouns:
+        return _join(other)
+    text = "looked at " + _join(nouns)
+    return text if not other else text + "; " + _join(other)
+
+
+def _patient_zone(patient: User):
+    from diary.selectors import patient_zone
+
+    return patient_zone(patient)
+
+
+def access_visits_for_patient(*, patient: User, limit: int = 2000) -> list[VisitLine]:
+    """The access log as the patient reads it: one line per visit (all reads of one sitting
+    together), refusals and reads without a sitting one line each; newest first, times in the
+    patient's time zone. The raw rows stay complete in the table."""
+    rows = list(
+        AccessLogEvent.objects.filter(patient_id=patient.pk)
+        .exclude(actor_id=patient.pk, kind__in=[AccessKind.PAGE, AccessKind.API])
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+    groups: dict[str, list[AccessLogEvent]] = {}
+    for r in rows:
+        key = f"v:{r.visit}" if r.visit else f"r:{r.pk}"
+        groups.setdefault(key, []).append(r)
+    actor_ids = {r.actor_id for r in rows if r.actor_id}
+    names = {
+        u.pk: (u.display_name or u.email)
+        for u in User.objects.filter(pk__in=actor_ids).only("pk", "display_name", "email")
+    }
+    zone = _patient_zone(patient)
+    lines = []
+    for group in groups.values():
+        first = min(group, key=lambda r: (r.occurred_at, r.pk))
+        lines.append(
+            VisitLine(
+                occurred_at=timezone.localtime(first.occurred_at, zone),
+                who=_who(first, names),
+                role=first.actor_role,
+                text=_visit_text(group),
+                outcome="allowed" if first.outcome == AccessOutcome.ALLOWED else "refused",
+                reads=len(group),
+            )
+        )
+    lines.sort(key=lambda line: line.occurred_at, reverse=True)
+    return lines
 
 
 def own_nhs_number(*, patient: User) -> str | None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404, HttpRequest
@@ -23,6 +23,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.services import user_create
 from consent.models import (
     AccessKind,
     AccessLogEvent,
@@ -68,6 +69,34 @@ def _client_address(request: HttpRequest | None) -> str | None:
     return get_client_ip_address(request) or None
 
 
+# A visit ends after this long without another read of the same patient by the same person.
+VISIT_IDLE = timedelta(minutes=30)
+VISIT_SESSION_KEY = "access_visits"
+
+
+def _visit_for(request: HttpRequest | None, actor: User | None, patient_id: int | None) -> str:
+    """The id of the actor's current visit to this patient's data, kept in their session (so it
+    holds across processes); a new one after VISIT_IDLE. Blank without a browser session."""
+    session = getattr(request, "session", None)
+    if (
+        session is None
+        or patient_id is None
+        or actor is None
+        or not getattr(actor, "is_authenticated", False)
+        or actor.pk == patient_id
+        or request.path.startswith("/api/")  # token clients have no sitting; no session rows
+    ):
+        return ""
+    now = timezone.now().timestamp()
+    idle = VISIT_IDLE.total_seconds()
+    visits = {k: v for k, v in (session.get(VISIT_SESSION_KEY) or {}).items() if now - v[1] < idle}
+    current = visits.get(str(patient_id))
+    visit = current[0] if current else uuid.uuid4().hex
+    visits[str(patient_id)] = [visit, now]
+    session[VISIT_SESSION_KEY] = visits
+    return visit
+
+
 def _log_row(
     *,
     actor: User | None,
@@ -89,6 +118,7 @@ def _log_row(
         outcome=outcome,
         request_id=getattr(request, "request_id", "") if request is not None else "",
         client_address=_client_address(request),
+        visit=_visit_for(request, actor, patient_id) if outcome == AccessOutcome.ALLOWED else "",
     )
 
 
@@ -352,6 +382,45 @@ def clinician_verify(*, clinician: User, by: User) -> ClinicianProfile:
         profile.verified_by = by
         profile.full_clean()
         profile.save(update_fields=["verified_at", "verified_by"])
+    return profile
+
+
+STAFF_ONBOARD_PERMISSIONS = ("accounts.add_user", "consent.add_clinicianprofile")
+
+
+@transaction.atomic
+def clinician_onboard(
+    *,
+    email: str,
+    display_name: str,
+    professional_register: str,
+    registration_number: str,
+    organisation: str,
+    by: User,
+) -> ClinicianProfile:
+    """Staff create a clinician account with its register details, not yet verified.
+
+    The account has no usable password: the clinician sets one from the e-mailed link and enrols
+    an authenticator at first sign-in. Verification is a separate, deliberate step
+    (clinician_verify) once staff have checked the register entry.
+    """
+    if not (by.role == Role.STAFF and by.has_perms(STAFF_ONBOARD_PERMISSIONS)):
+        raise PermissionDenied("Only staff may create clinician accounts.")
+    email = (email or "").strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "An account with this email address already exists."})
+    user = user_create(
+        email=email, role=Role.CLINICIAN, password=None, display_name=display_name.strip()
+    )
+    profile = ClinicianProfile(
+        user=user,
+        professional_register=professional_register.strip(),
+        registration_number=registration_number.strip(),
+        organisation=organisation.strip(),
+    )
+    profile.full_clean()
+    profile.save()
+    logger.info("clinician account created user=%s by=%s", user.pk, by.pk)
     return profile
 
 

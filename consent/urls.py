@@ -6,7 +6,7 @@ and tests/test_url_walker.py (every route): both tests fail until you do.
 
 from django.urls import path
 
-from consent import views
+from consent import staff_views, views
 
 app_name = "consent"
 
@@ -20,9 +20,16 @@ urlpatterns = [
     path("sharing/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("sharing/<int:grant_id>/answer/", views.request_answer, name="request_answer"),
     path("viewed/", views.access_log, name="access_log"),
-    # Clinician
+    # Clinician (the patient list and summary moved to clinic/; config/urls.py redirects the old
+    # addresses)
     path("invitations/<str:token>/", views.invitation, name="invitation"),
-    path("patients/", views.clinician_patients, name="clinician_patients"),
     path("patients/request/", views.clinician_request, name="clinician_request"),
-    path("patients/<int:patient_id>/summary/", views.clinician_summary, name="clinician_summary"),
+    # Staff: clinician accounts
+    path("staff/clinicians/", staff_views.clinicians, name="staff_clinicians"),
+    path("staff/clinicians/new/", staff_views.clinician_new, name="staff_clinician_new"),
+    path(
+        "staff/clinicians/<int:user_id>/verify/",
+        staff_views.clinician_verify,
+        name="staff_clinician_verify",
+    ),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import wraps
 
 from django.contrib import messages
@@ -15,17 +14,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
-from consent import selectors, services, summary
+from consent import selectors, services
 from consent.forms import (
     AccessRequestForm,
     AnswerRequestForm,
     ConsentGiveForm,
     ConsentWithdrawForm,
     ShareForm,
-    SummaryPeriodForm,
 )
 from consent.models import AccessOutcome, ConsentDocument, ConsentVia, Registry
-from diary.fields import SYMPTOM_FIELDS
 
 
 def _role_required(role: str):
@@ -51,6 +48,10 @@ def _role_required(role: str):
 
     return decorator
 
+
+# The clinician's patient list lives in clinic/ (DESIGN.md 6b); consent names its route but never
+# imports the app above it.
+CLINICIAN_HOME = "clinic:patients"
 
 patient_required = _role_required(Role.PATIENT)
 clinician_required = _role_required(Role.CLINICIAN)
@@ -238,10 +239,15 @@ def request_answer(request: HttpRequest, grant_id: int) -> HttpResponse:
 @patient_required
 @require_GET
 def access_log(request: HttpRequest) -> HttpResponse:
+    every = request.GET.get("all") == "1"
     return render(
         request,
         "consent/access_log.html",
-        {"lines": selectors.access_log_for_patient(patient=request.user)},
+        {
+            "every": every,
+            "lines": selectors.access_log_for_patient(patient=request.user) if every else None,
+            "visits": None if every else selectors.access_visits_for_patient(patient=request.user),
+        },
     )
 
 
@@ -259,9 +265,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
-            return redirect("consent:clinician_patients")
+            return redirect(CLINICIAN_HOME)
         messages.success(request, "Invitation accepted: the patient now appears in your list.")
-        return redirect("consent:clinician_patients")
+        return redirect(CLINICIAN_HOME)
     with services.denial_logged(actor=request.user, request=request):
         if selectors.open_invitation(raw_token=token) is None:
             raise Http404("No such invitation.")  # a used, stopped or made-up link
@@ -269,24 +275,6 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "consent/invitation.html",
         {"token": token, "verified": selectors.clinician_is_verified(clinician=request.user)},
-    )
-
-
-@never_cache
-@clinician_required
-@require_GET
-def clinician_patients(request: HttpRequest) -> HttpResponse:
-    rows = summary.patient_rows(clinician=request.user, request=request)
-    return render(
-        request,
-        "consent/clinician_patients.html",
-        {
-            "rows": rows,
-            "verified": selectors.clinician_is_verified(clinician=request.user),
-            "pending": selectors.grants_for_clinician(clinician=request.user).filter(
-                status="requested", revoked_at__isnull=True
-            ),
-        },
     )
 
 
@@ -310,36 +298,5 @@ def clinician_request(request: HttpRequest) -> HttpResponse:
                 "If this address belongs to a patient of My Sjögren's Diary, they will see your "
                 "request the next time they sign in.",
             )
-            return redirect("consent:clinician_patients")
+            return redirect(CLINICIAN_HOME)
     return render(request, "consent/clinician_request.html", {"form": form})
-
-
-@never_cache
-@require_GET
-def clinician_summary(request: HttpRequest, patient_id: int) -> HttpResponse:
-    """Anyone but a clinician with an active diary grant gets a 404 (logged as denied)."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    default_from, default_to = summary.default_period()
-    form = SummaryPeriodForm(
-        {
-            "date_from": request.GET.get("from") or default_from,
-            "date_to": request.GET.get("to") or default_to,
-        }
-    )
-    valid = form.is_valid()
-    date_from: date = form.cleaned_data["date_from"] if valid else default_from
-    date_to: date = form.cleaned_data["date_to"] if valid else default_to
-    report = summary.clinician_summary(
-        clinician=request.user,
-        patient_id=patient_id,
-        date_from=date_from,
-        date_to=date_to,
-        request=request,
-    )
-    return render(
-        request,
-        "consent/clinician_summary.html",
-        {"report": report, "form": form, "symptoms": SYMPTOM_FIELDS},
-        status=200 if valid else 400,
-    )

@@ -6,10 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
+from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
-from accounts.services import profile_update, totp_secret_base32, user_create
+from accounts.services import (
+    profile_update,
+    staff_group_membership_sync,
+    totp_secret_base32,
+    user_create,
+)
 
 DEMO_USERS = [
     ("patient@example.org", Role.PATIENT, "Alice (demo patient)"),
@@ -21,34 +27,35 @@ DEMO_USERS = [
 
 @dataclass(frozen=True)
 class DemoLogin:
+    """What to print for one demo user: the password and TOTP secret only when just made."""
+
     role: str
     email: str
-    password: str
+    password: str | None
     totp_secret: str | None
 
 
 def ensure_demo_users(*, password_factory: Callable[[], str]) -> list[DemoLogin]:
+    """Make the demo users that are missing. A user who exists keeps their password and second
+    factor: someone may have changed them, and a re-run (e.g. `make run`, or `--patients N`)
+    must not lock them out or hand their account to whoever reads the output."""
     logins = []
     for email, role, name in DEMO_USERS:
-        password = password_factory()
         user = User.objects.filter(email=email).first()
+        password = None
         if user is None:
+            password = password_factory()
             user = user_create(email=email, role=role, password=password, display_name=name)
             if role == Role.PATIENT:
                 profile_update(user=user, birth_year=1969)
         else:
-            user.set_password(password)
-            user.save(update_fields=["password"])
             EmailAddress.objects.get_or_create(
                 user=user, email=email, defaults={"verified": True, "primary": True}
             )
+            staff_group_membership_sync(user=user)
         secret = None
-        if role != Role.PATIENT:
-            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-            if device is None:
-                device = TOTPDevice.objects.create(
-                    user=user, name="Demo authenticator", confirmed=True
-                )
+        if role != Role.PATIENT and not user_has_device(user, confirmed=True):
+            device = TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
             secret = totp_secret_base32(device)
         logins.append(DemoLogin(role=role, email=email, password=password, totp_secret=secret))
     # The demo patient gets ~120 days of diary (once) so that the pages look lived in.

@@ -7,10 +7,19 @@ medicine; a QuestionnaireResponse per completed questionnaire.
 
 from __future__ import annotations
 
-from diary.fields import FACTOR_CHOICES, FHIR_CODE_SYSTEM, SYMPTOM_FIELDS
+from django.conf import settings
+
+from diary.fields import (
+    FACTOR_CHOICES,
+    FHIR_CODE_SYSTEM,
+    MEDICINE_CODE_SYSTEM,
+    MEDICINE_NAMES,
+    SYMPTOM_FIELDS,
+)
+from diary.questionnaires.definitions import NOT_APPLICABLE
 
 FACTOR_LABELS = dict(FACTOR_CHOICES)
-FHIR_BASE = "https://sjogrens-diary.example.org/fhir/"
+FHIR_BASE = f"{settings.FHIR_CANONICAL_BASE}/"
 QUESTIONNAIRE_CANONICAL = FHIR_BASE + "Questionnaire/"
 
 
@@ -54,14 +63,27 @@ def _medication_statement(med, subject: dict) -> dict:
         "resourceType": "MedicationStatement",
         "id": str(med.id),
         "status": "completed" if med.end_date else "active",
-        "medicationCodeableConcept": {"text": med.name},
+        "medicationCodeableConcept": _medicine_concept(med),
         "subject": subject,
         "effectivePeriod": period,
         "dosage": [{"text": f"{med.dose} {med.unit}, {med.schedule_label}".strip()}],
     }
 
 
+def _medicine_concept(med) -> dict:
+    """The patient's own export keeps the name they see, with its ATC code when listed."""
+    concept: dict = {"text": med.name}
+    if med.code in MEDICINE_NAMES:
+        concept["coding"] = [
+            {"system": MEDICINE_CODE_SYSTEM, "code": med.code, "display": MEDICINE_NAMES[med.code]}
+        ]
+    return concept
+
+
 def _answer(value) -> list[dict]:
+    # "Not applicable" (OSDI items 6-12) is no answer, not a string in an integer item.
+    if value == NOT_APPLICABLE:
+        return []
     if isinstance(value, bool):
         return [{"valueBoolean": value}]
     if isinstance(value, int):

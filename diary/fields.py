@@ -6,9 +6,12 @@ generated from these tuples, so they cannot drift apart.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 SCORE_MIN = 0
@@ -16,7 +19,8 @@ SCORE_MAX = 10
 NOTE_MAX_LENGTH = 5000
 
 # Project CodeSystem for FHIR Observations of the daily scores (used by registry_export).
-FHIR_CODE_SYSTEM = "https://sjogrens-diary.example.org/fhir/CodeSystem/diary-symptom"
+# Its canonical URL sits under settings.FHIR_CANONICAL_BASE, where /fhir/CodeSystem/ serves it.
+FHIR_CODE_SYSTEM = f"{settings.FHIR_CANONICAL_BASE}/CodeSystem/diary-symptom"
 
 
 @dataclass(frozen=True)
@@ -64,16 +68,47 @@ NOTE_HELP = f"Anything else about today (up to {NOTE_MAX_LENGTH:,} characters)."
 ENTRY_FIELDS: tuple[str, ...] = (*SYMPTOM_NAMES, "flare", "factors", "note")
 
 # --- Medicines ------------------------------------------------------------------------------
-COMMON_MEDICINES: tuple[str, ...] = (
-    "Hydroxychloroquine",
-    "Pilocarpine",
-    "Cevimeline",
-    "Artificial tears",
-    "Ciclosporin eye drops",
-    "Methotrexate",
-    "Prednisolone",
-    "Rituximab",
+# The coded list patients choose their medicines from (WHO ATC codes, source in the data file),
+# plus "other" with a typed name. A typed name can hold anything, even a person's name, so it
+# stays in the patient's own diary: pseudonymised exports carry the code only (issue 11).
+_MEDICINES = json.loads(
+    (Path(__file__).resolve().parent / "data" / "medicines.json").read_text(encoding="utf-8")
 )
+MEDICINE_CODE_SYSTEM: str = _MEDICINES["system"]
+MEDICINE_CODE_SOURCE: str = _MEDICINES["source"]
+MEDICINE_OTHER = "other"
+MEDICINE_CHOICES: tuple[tuple[str, str], ...] = tuple(
+    (m["code"], m["name"]) for m in _MEDICINES["choices"]
+)
+MEDICINE_NAMES: dict[str, str] = dict(MEDICINE_CHOICES)
+MEDICINE_CODES: frozenset[str] = frozenset(MEDICINE_NAMES) | {MEDICINE_OTHER}
+COMMON_MEDICINES: tuple[str, ...] = tuple(name for _, name in MEDICINE_CHOICES)
+_MEDICINE_BY_NAME: dict[str, str] = {
+    **{name.casefold(): code for code, name in MEDICINE_CHOICES},
+    **{alias.casefold(): code for alias, code in _MEDICINES["aliases"].items()},
+}
+
+
+# Units offered beside the free-text unit field (a datalist): research exports carry a dose only
+# with a unit they can code (UCUM), and these are the ones they can.
+MEDICINE_UNITS: tuple[str, ...] = (
+    "mg",
+    "g",
+    "microgram",
+    "mL",
+    "drops",
+    "tablets",
+    "capsules",
+    "IU",
+    "%",
+)
+
+
+def medicine_code_for(name: str) -> str:
+    """The code of a medicine named in free text (medicines recorded before the coded list):
+    an exact name or known alias from the list, otherwise "other". Never a guess."""
+    return _MEDICINE_BY_NAME.get(" ".join(str(name).split()).casefold(), MEDICINE_OTHER)
+
 
 # Schedule value -> (label, doses per scheduled day, every how many days).
 SCHEDULES: dict[str, tuple[str, int, int]] = {

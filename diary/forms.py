@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.utils.html import format_html, format_html_join
 
 from diary.fields import (
-    COMMON_MEDICINES,
     ENTRY_FIELDS,
     FACTOR_CHOICES,
     FLARE_HELP,
     FLARE_LABEL,
+    MEDICINE_CHOICES,
     MEDICINE_DOSE_MAX,
     MEDICINE_NAME_MAX,
+    MEDICINE_OTHER,
     MEDICINE_UNIT_MAX,
+    MEDICINE_UNITS,
     NOTE_HELP,
     NOTE_LABEL,
     NOTE_MAX_LENGTH,
@@ -27,7 +30,7 @@ from diary.records import DoseSlot
 
 SCORE_CHOICES = [(i, str(i)) for i in range(11)]
 FLARE_CHOICES = [("no", "No"), ("yes", "Yes")]
-OTHER_MEDICINE = "__other__"
+OTHER_MEDICINE = MEDICINE_OTHER
 TIMES_HELP = (
     "When you take it several times a day, the time of each dose, e.g. 08:00, 20:00. "
     "The day's checklist then shows each dose with its time."
@@ -189,12 +192,29 @@ def dose_label(slot: DoseSlot, slots) -> str:
     return label
 
 
+class UnitInput(forms.TextInput):
+    """A free-text unit with the common units offered (an HTML datalist, no script)."""
+
+    def __init__(self):
+        super().__init__(attrs={"list": "medicine-units", "autocomplete": "off"})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}">', ((u,) for u in MEDICINE_UNITS))
+        return format_html('{}<datalist id="medicine-units">{}</datalist>', field, options)
+
+
+UNIT_HELP = "For example mg, drops, mL (research exports keep a dose only with a listed unit)."
+
+
 class MedicineForm(forms.Form):
     choice = forms.ChoiceField(
         label="Medicine",
         choices=[("", "Choose a medicine")]
-        + [(m, m) for m in COMMON_MEDICINES]
+        + list(MEDICINE_CHOICES)
         + [(OTHER_MEDICINE, "Another medicine (type its name below)")],
+        help_text="Research exports carry the medicine's code only; a name you type for "
+        "another medicine stays in your own diary.",
     )
     other_name = forms.CharField(
         label="Name of another medicine",
@@ -204,7 +224,7 @@ class MedicineForm(forms.Form):
     )
     dose = forms.CharField(label="Dose", max_length=MEDICINE_DOSE_MAX, help_text="For example 200")
     unit = forms.CharField(
-        label="Unit", max_length=MEDICINE_UNIT_MAX, help_text="For example mg, drops, mL"
+        label="Unit", max_length=MEDICINE_UNIT_MAX, help_text=UNIT_HELP, widget=UnitInput()
     )
     schedule = forms.ChoiceField(label="How often", choices=SCHEDULE_CHOICES)
     times = forms.CharField(
@@ -222,14 +242,22 @@ class MedicineForm(forms.Form):
         return cleaned
 
     @property
+    def medicine_code(self) -> str:
+        return self.cleaned_data["choice"]
+
+    @property
     def medicine_name(self) -> str:
         choice = self.cleaned_data["choice"]
-        return self.cleaned_data["other_name"] if choice == OTHER_MEDICINE else choice
+        if choice == OTHER_MEDICINE:
+            return self.cleaned_data["other_name"].strip()
+        return dict(MEDICINE_CHOICES)[choice]
 
 
 class MedicineChangeForm(forms.Form):
     dose = forms.CharField(label="New dose", max_length=MEDICINE_DOSE_MAX)
-    unit = forms.CharField(label="Unit", max_length=MEDICINE_UNIT_MAX)
+    unit = forms.CharField(
+        label="Unit", max_length=MEDICINE_UNIT_MAX, help_text=UNIT_HELP, widget=UnitInput()
+    )
     schedule = forms.ChoiceField(label="How often", choices=SCHEDULE_CHOICES)
     times = forms.CharField(
         label="Times of the doses (optional)",

@@ -76,6 +76,8 @@ class MedicineView:
     history: tuple[DoseChange, ...] = field(default_factory=tuple)
     # Optional clock times ("08:00") of the doses of a scheduled day, one per dose, in order.
     times: tuple[str, ...] = ()
+    # ATC code from diary.fields.MEDICINE_CHOICES, or "other" (then `name` is the typed name).
+    code: str = "other"
 
     @property
     def schedule_label(self) -> str:

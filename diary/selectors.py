@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from operator import itemgetter
@@ -15,7 +16,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Max, Q
 from django.utils import timezone
 
 from diary import crypto
-from diary.fields import SYMPTOM_NAMES, doses_on
+from diary.fields import SYMPTOM_NAMES, doses_on, medicine_code_for
 from diary.models import (
     ENTRY_RECORD,
     MEDICINE_RECORD,
@@ -166,6 +167,23 @@ def entry_dates(*, patient, date_from: date, date_to: date) -> set[date]:
     )
 
 
+def entry_days_of_patients(
+    *, patient_ids: Iterable[int], created_before: datetime
+) -> dict[int, list[tuple[date, datetime]]]:
+    """(date, created_at) of every diary day of many patients that existed at an instant, in
+    date order, by patient: clear columns only, nothing decrypted (registry export numbering)."""
+    ids = list(patient_ids)
+    out: dict[int, list[tuple[date, datetime]]] = {pid: [] for pid in ids}
+    rows = (
+        DailyEntry.objects.filter(patient_id__in=ids, created_at__lt=created_before)
+        .order_by("patient_id", "date")
+        .values_list("patient_id", "date", "created_at")
+    )
+    for pid, day, created in rows.iterator(chunk_size=5000):
+        out[pid].append((day, created))
+    return out
+
+
 def iter_entry_chunks(
     *, patient_ids: Iterable[int], chunk_size: int = 2000
 ) -> Iterator[list[EntryView]]:
@@ -282,6 +300,9 @@ def _medicine_view(row: Medicine, cache: crypto.DataKeyCache) -> MedicineView:
         end_date=row.end_date,
         history=history,
         times=tuple(data.get("times", ())),
+        # Medicines saved before the coded list have no code: their typed name is matched to
+        # the list once here (exact name or alias, else "other"), and the blob is left as it is.
+        code=data.get("code") or medicine_code_for(data["name"]),
     )
 
 
@@ -411,3 +432,74 @@ def questionnaires_of_patients(*, patient_ids: Iterable[int]) -> dict[int, list[
 def questionnaire_get(*, patient, response_id) -> QuestionnaireView | None:
     row = QuestionnaireResponse.objects.filter(patient_id=patient.pk, id=response_id).first()
     return _questionnaire_view(row, crypto.DataKeyCache()) if row else None
+
+
+# --- Activity of many patients (the clinician's list; clear columns only, no decryption) -----
+@dataclass(frozen=True)
+class DiaryActivity:
+    """Counts from clear columns (dates and the flare flag, DESIGN.md section 3)."""
+
+    last_entry: date | None
+    entries_in_period: int
+    flares_in_period: int
+    flare_dates_in_period: tuple[date, ...]
+
+
+def diary_activity(*, windows: dict[int, tuple[date, date]]) -> dict[int, DiaryActivity]:
+    """For each patient id, the last entry up to the window's end, and the entries and flare
+    days in the window [start, end] (each patient may have their own: their own 'today'), in two
+    queries. The caller has checked that it may see them."""
+    if not windows:
+        return {}
+    ids = list(windows)
+    first = min(w[0] for w in windows.values())
+    last_end = max(w[1] for w in windows.values())
+    last = dict(
+        DailyEntry.objects.filter(patient_id__in=ids, date__lte=last_end)
+        .values("patient_id")
+        .annotate(last=Max("date"))
+        .values_list("patient_id", "last")
+    )
+    for pid, day in list(last.items()):
+        if day > windows[pid][1]:  # rare: another patient's window ends later
+            last[pid] = DailyEntry.objects.filter(
+                patient_id=pid, date__lte=windows[pid][1]
+            ).aggregate(m=Max("date"))["m"]
+    counts: Counter = Counter()
+    flares: dict[int, list[date]] = {pid: [] for pid in ids}
+    rows = DailyEntry.objects.filter(patient_id__in=ids, date__gte=first, date__lte=last_end)
+    for pid, day, flare in rows.values_list("patient_id", "date", "flare"):
+        start, end = windows[pid]
+        if start <= day <= end:
+            counts[pid] += 1
+            if flare:
+                flares[pid].append(day)
+    return {
+        pid: DiaryActivity(
+            last_entry=last.get(pid),
+            entries_in_period=counts[pid],
+            flares_in_period=len(flares[pid]),
+            flare_dates_in_period=tuple(sorted(flares[pid])),
+        )
+        for pid in ids
+    }
+
+
+def latest_scores_of_patients(
+    *, patient_ids: Iterable[int], instrument: str, date_to: date, count: int = 2
+) -> dict[int, list[tuple[date, float]]]:
+    """The newest `count` scores of an instrument whose period ends on or before date_to, newest
+    first, per patient (scores are clear columns: no decryption)."""
+    ids = list(patient_ids)
+    found: dict[int, list[tuple[date, float]]] = {pid: [] for pid in ids}
+    rows = (
+        QuestionnaireResponse.objects.filter(
+            patient_id__in=ids, instrument=instrument, score__isnull=False, period_end__lte=date_to
+        )
+        .order_by("patient_id", "-period_end", "-completed_at")
+        .values_list("patient_id", "period_end", "score")
+    )
+    for pid, end, score in rows:
+        if len(found[pid]) < count:
+            found[pid].append((end, score))
+    return found

@@ -6,8 +6,10 @@ from rest_framework import serializers
 
 from diary.fields import (
     FACTOR_CHOICES,
+    MEDICINE_CHOICES,
     MEDICINE_DOSE_MAX,
     MEDICINE_NAME_MAX,
+    MEDICINE_OTHER,
     MEDICINE_UNIT_MAX,
     NOTE_MAX_LENGTH,
     SCHEDULE_CHOICES,
@@ -127,7 +129,13 @@ class PeriodQuery(serializers.Serializer):
 
 # --- Medicines and doses --------------------------------------------------------------------
 class MedicineInput(serializers.Serializer):
-    name = serializers.CharField(max_length=MEDICINE_NAME_MAX)
+    code = serializers.ChoiceField(
+        choices=[*MEDICINE_CHOICES, (MEDICINE_OTHER, "Another medicine")],
+        required=False,
+        help_text='ATC code of a listed medicine, or "other" with its name typed in `name`. '
+        "Without it the name is matched to the list (exact name), else it counts as other.",
+    )
+    name = serializers.CharField(max_length=MEDICINE_NAME_MAX, required=False, default="")
     dose = serializers.CharField(max_length=MEDICINE_DOSE_MAX, allow_blank=True)
     unit = serializers.CharField(max_length=MEDICINE_UNIT_MAX, allow_blank=True)
     schedule = serializers.ChoiceField(choices=SCHEDULE_CHOICES)
@@ -166,6 +174,7 @@ class DoseChangeOutput(serializers.Serializer):
 
 class MedicineOutput(serializers.Serializer):
     id = serializers.UUIDField()
+    code = serializers.CharField()
     name = serializers.CharField()
     dose = serializers.CharField()
     unit = serializers.CharField()

@@ -13,13 +13,17 @@ from django.utils import timezone
 
 from diary import crypto
 from diary.fields import (
+    MEDICINE_CODES,
     MEDICINE_DOSE_MAX,
     MEDICINE_NAME_MAX,
+    MEDICINE_NAMES,
+    MEDICINE_OTHER,
     MEDICINE_UNIT_MAX,
     SCHEDULES,
     clean_dose_times,
     clean_entry_values,
     doses_on,
+    medicine_code_for,
 )
 from diary.models import (
     ENTRY_RECORD,
@@ -300,8 +304,22 @@ def receipts_prune() -> int:
 
 
 # --- Medicines ------------------------------------------------------------------------------
-def _clean_medicine(*, name: str, dose: str, unit: str, schedule: str, times=None) -> dict:
-    errors: dict[str, list[str]] = {}
+def _medicine_identity(*, code: str | None, name: str) -> tuple[str, str, dict]:
+    """(code, name, errors): a listed code names the medicine itself; "other" needs the typed
+    name; no code (older API clients) matches the typed name to the list."""
+    if code is None or code == "":
+        return medicine_code_for(name) if isinstance(name, str) else MEDICINE_OTHER, name, {}
+    if code not in MEDICINE_CODES:
+        return code, name, {"code": [f"Choose one of: {', '.join(sorted(MEDICINE_CODES))}."]}
+    if code != MEDICINE_OTHER:
+        return code, MEDICINE_NAMES[code], {}
+    return code, name, {}
+
+
+def _clean_medicine(
+    *, name: str, dose: str, unit: str, schedule: str, times=None, code: str | None = None
+) -> dict:
+    code, name, errors = _medicine_identity(code=code, name=name)
     for field, value, limit in (
         ("name", name, MEDICINE_NAME_MAX),
         ("dose", dose, MEDICINE_DOSE_MAX),
@@ -321,7 +339,13 @@ def _clean_medicine(*, name: str, dose: str, unit: str, schedule: str, times=Non
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    data = {"name": name.strip(), "dose": dose.strip(), "unit": unit.strip(), "schedule": schedule}
+    data = {
+        "code": code,
+        "name": name.strip(),
+        "dose": dose.strip(),
+        "unit": unit.strip(),
+        "schedule": schedule,
+    }
     if cleaned_times:
         data["times"] = cleaned_times
     return data
@@ -347,9 +371,14 @@ def medicine_add(
     start_date: date,
     end_date: date | None = None,
     times=None,
+    code: str | None = None,
 ) -> Medicine:
-    """times: optional clock times of the day's doses ("08:00"), one per dose."""
-    data = _clean_medicine(name=name, dose=dose, unit=unit, schedule=schedule, times=times)
+    """times: optional clock times of the day's doses ("08:00"), one per dose. code: an ATC
+    code of diary.fields.MEDICINE_CHOICES (the name then comes from the list) or "other" with
+    the typed `name`; without a code the name is matched to the list."""
+    data = _clean_medicine(
+        name=name, dose=dose, unit=unit, schedule=schedule, times=times, code=code
+    )
     if end_date is not None and end_date < start_date:
         raise ValidationError({"end_date": ["The end date cannot be before the start date."]})
     data["history"] = [{"date": start_date.isoformat(), **_dose_fields(data)}]
@@ -392,7 +421,14 @@ def medicine_update(
     )
     if times is None and schedule == data["schedule"]:
         times = data.get("times")  # not given: the times stay while the schedule does
-    new = _clean_medicine(name=data["name"], dose=dose, unit=unit, schedule=schedule, times=times)
+    new = _clean_medicine(
+        name=data["name"],
+        dose=dose,
+        unit=unit,
+        schedule=schedule,
+        times=times,
+        code=data.get("code") or medicine_code_for(data["name"]),
+    )
     if effective < medicine.start_date:
         raise ValidationError({"effective": ["A change cannot take effect before the start date."]})
     history = data.get("history", []) + [{"date": effective.isoformat(), **_dose_fields(new)}]

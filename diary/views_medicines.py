@@ -56,6 +56,7 @@ def medicine_add(request: HttpRequest) -> HttpResponse:
         try:
             services.medicine_add(
                 patient=request.user,
+                code=form.medicine_code,
                 name=form.medicine_name,
                 dose=form.cleaned_data["dose"],
                 unit=form.cleaned_data["unit"],

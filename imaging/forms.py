@@ -11,7 +11,7 @@ from imaging.joints import EROSION_GRADES, JOINTS, JSN_GRADES
 class UploadForm(forms.Form):
     file = forms.FileField(
         label="Hand radiograph",
-        help_text="DICOM, PNG or JPEG, up to 50 MB and 60 megapixels. DICOM headers are "
+        help_text="DICOM, PNG or JPEG, up to 50 MB and 36 megapixels. DICOM headers are "
         "de-identified before the file is stored, encrypted.",
         allow_empty_file=True,  # an empty file gets our own clear message, not Django's
     )

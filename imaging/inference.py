@@ -7,14 +7,25 @@ from __future__ import annotations
 
 import logging
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from imaging import bundles as bundles_mod
 from imaging import pipeline
 from imaging.inputs import InputError, decode_image
-from imaging.models import FINAL_STATUSES, RECORD_OVERLAY, Bundle, Result, ResultStatus
-from imaging.storage import _crypto, study_file_bytes
+from imaging.models import (
+    FINAL_STATUSES,
+    RECORD_OVERLAY,
+    RECORD_PREVIEW,
+    RECORD_STUDY,
+    Bundle,
+    Result,
+    ResultStatus,
+    Study,
+)
+from imaging.storage import _crypto, date_offset_days, study_file_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +62,22 @@ def result_run(*, result_id, scorer_bundle: str | None = None) -> Result | None:
         result.save(update_fields=["status", "started_at"])
     study = result.study
     try:
+        decoded = _decoded_study(study)
+    except InputError as exc:
+        if not study.deidentified:
+            _discard_upload(study)  # nothing identifiable is kept of an unreadable upload
+        return _fail(result, str(exc))
+    except Exception as exc:
+        logger.exception("imaging decode failed result=%s", result.pk)
+        return _fail(result, f"The image could not be read: {type(exc).__name__}")
+    try:
         bundles = pipeline.Bundles.default(scorer_bundle)
         scorer_row = bundle_record(bundle=bundles.scorer)
-        data = study_file_bytes(study=study)
-        decoded = decode_image(data)
         # The stored DICOM header is already de-identified; the review reason is recomputed.
         analysis = pipeline.analyse(
             decoded.pixels, bundles=bundles, review_reason=decoded.review_reason
         )
-    except (bundles_mod.BundleError, InputError) as exc:
+    except bundles_mod.BundleError as exc:
         return _fail(result, str(exc))
     except Exception as exc:  # a bug or a broken graph must not leave the result "running"
         logger.exception("imaging inference failed result=%s", result.pk)
@@ -92,6 +110,66 @@ def result_run(*, result_id, scorer_bundle: str | None = None) -> Result | None:
         result.full_clean()
         result.save()
     return result
+
+
+def _decoded_study(study: Study):
+    """Decode the stored file; an upload still as received is de-identified first, and the
+    stored file replaced by the de-identified one (with its preview) before anything else."""
+    data = study_file_bytes(study=study)
+    if study.deidentified:
+        return decode_image(data)
+    decoded = decode_image(data, date_offset_days=date_offset_days(study.patient_id))
+    del data
+    _store_deidentified(study, decoded)
+    return decoded
+
+
+def _store_deidentified(study: Study, decoded) -> None:
+    crypto = _crypto()
+    sealed = crypto.encrypt_bytes(
+        patient_id=study.patient_id,
+        record_type=RECORD_STUDY,
+        record_id=str(study.pk),
+        data=decoded.clean_bytes,
+    )
+    preview = crypto.encrypt_bytes(
+        patient_id=study.patient_id,
+        record_type=RECORD_PREVIEW,
+        record_id=str(study.pk),
+        data=pipeline.preview_png(decoded.pixels),
+    )
+    raw_name = study.blob_name
+    clean_name = default_storage.save(
+        f"imaging/{study.patient_id}/{study.pk}-deid.bin", ContentFile(sealed)
+    )
+    header = decoded.header
+    try:
+        with transaction.atomic():
+            locked = Study.objects.select_for_update().get(pk=study.pk)
+            if locked.deidentified:  # another delivery of this task got here first
+                default_storage.delete(clean_name)
+                study.refresh_from_db()
+                return
+            study.deidentified = True
+            study.blob_name = clean_name
+            study.size_bytes = len(sealed)
+            study.preview_blob = preview
+            if header:
+                study.modality = header.get("modality", "")[:16]
+                study.body_part = header.get("body_part", "")[:64]
+                study.laterality = header.get("laterality", "")[:8]
+                study.view = header.get("view", "")[:16]
+                study.study_date_shifted = header.get("study_date_shifted", "")[:8]
+            study.save()
+            transaction.on_commit(lambda: default_storage.delete(raw_name))
+    except Exception:
+        default_storage.delete(clean_name)
+        raise
+
+
+def _discard_upload(study: Study) -> None:
+    default_storage.delete(study.blob_name)
+    Study.objects.filter(pk=study.pk).update(size_bytes=0)
 
 
 def _fail(result: Result, reason: str) -> Result:

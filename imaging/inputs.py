@@ -2,14 +2,19 @@
 
 - The type comes from the content (DICOM Part 10 "DICM" marker, PNG and JPEG signatures), never
   from the file name or the browser's content type.
-- Limits before any pixel is decoded: 50 MB per file, 60 megapixels; Pillow's own
-  decompression-bomb guard stays on (its warning is turned into an error here).
+- Limits before any pixel is decoded: 50 MB per file, 36 megapixels (decoding one such image
+  needs about 0.5 GB; the limit is what fits a worker's memory, hand radiographs are 5-20 MP);
+  Pillow's own decompression-bomb guard stays on (its warning is turned into an error here).
+- The web process only `inspect`s an upload (type, header, size, limits; no pixel decoded); the
+  Celery worker decodes and de-identifies it (`decode_image`).
 - DICOM headers are rebuilt from an allowlist, which removes everything DICOM PS3.15 Annex E's
   Basic Application Level Confidentiality Profile (Table E.1-1) removes, and more: names, IDs,
   birth date, addresses, institution, physicians and operators, free-text comments, private
   tags, and all UIDs (replaced). Kept: modality, body part, laterality, view and the pixel
   description; dates are shifted by a per-patient offset ("Retain Longitudinal Temporal
-  Information with Modified Dates" option).
+  Information with Modified Dates" option). Pixel data is rebuilt from the decoded pixels as
+  uncompressed little endian, so trailing bytes and JPEG comment/application segments, which can
+  hold text, are gone; an image flagged with burned-in text (BurnedInAnnotation) is refused.
 - PNG and JPEG uploads are re-encoded as a plain 16-bit PNG, which drops EXIF and text chunks.
 """
 
@@ -23,7 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MAX_BYTES = 50 * 1024 * 1024
-MAX_PIXELS = 60_000_000
+MAX_PIXELS = 36_000_000
+MAX_PIXELS_TEXT = f"{MAX_PIXELS // 1_000_000} megapixels"
 HAND_MODALITIES = {"CR", "DX", "RG"}  # computed, digital and (film) radiography
 HAND_BODY_PARTS = {"HAND", "WRIST", "EXTREMITY", "UPPER LIMB", "UPPEREXTREMITY"}
 
@@ -66,6 +72,73 @@ def sniff(data: bytes) -> str:
     )
 
 
+@dataclass
+class Inspected:
+    kind: str
+    rows: int
+    columns: int
+    header: dict = field(default_factory=dict)  # de-identified fields only (dates shifted)
+
+
+def inspect(data: bytes, *, date_offset_days: int = 0) -> Inspected:
+    """What the web process may learn of an upload without decoding a pixel: its type, size
+    and the de-identified header fields. Refuses what `decode_image` would refuse before
+    decoding (type, size, pixel limit, burned-in text, an unreadable header)."""
+    if len(data) > MAX_BYTES:
+        raise InputError("too_large", "The file is larger than 50 MB.")
+    kind = sniff(data)
+    if kind != "dicom":
+        w, h = _raster_size(data, kind)
+        return Inspected(kind=kind, rows=h, columns=w)
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError) as exc:
+        raise InputError("corrupt", f"The DICOM file cannot be read: {exc}") from exc
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    if rows == 0 or cols == 0 or b"\xe0\x7f\x10\x00" not in data:  # (7FE0,0010) Pixel Data
+        raise InputError("no_pixels", "The DICOM file holds no image (no pixel data).")
+    _check_dicom_header(ds)
+    if not ds.file_meta.TransferSyntaxUID.is_compressed:
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+        needed = rows * cols * frames * samples * int(ds.get("BitsAllocated", 16) or 16) // 8
+        if len(data) < needed:
+            raise InputError(
+                "corrupt",
+                "The DICOM file cannot be read: its pixel data is incomplete (the file is "
+                "shorter than its image).",
+            )
+    header = header_fields(ds)
+    date = header["study_date_shifted"]
+    header["study_date_shifted"] = _shift(date, date_offset_days) if date else ""
+    return Inspected(kind=kind, rows=rows, columns=cols, header=header)
+
+
+def _raster_size(data: bytes, kind: str) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            w, h = Image.open(io.BytesIO(data)).size  # lazy: reads the header only
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise InputError(
+                "too_many_pixels", f"The image is over the limit of {MAX_PIXELS_TEXT}."
+            ) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise InputError(
+                "corrupt", f"The {kind.upper()} file cannot be decoded: {exc}"
+            ) from exc
+    if w * h > MAX_PIXELS:
+        raise InputError(
+            "too_many_pixels", f"The image is {w} x {h} pixels; the limit is {MAX_PIXELS_TEXT}."
+        )
+    return w, h
+
+
 def decode_image(data: bytes, *, date_offset_days: int = 0) -> DecodedImage:
     kind = sniff(data)
     if kind == "dicom":
@@ -89,13 +162,13 @@ def _decode_raster(data: bytes, kind: str) -> DecodedImage:
             if w * h > MAX_PIXELS:
                 raise InputError(
                     "too_many_pixels",
-                    f"The image is {w} x {h} pixels; the limit is 60 megapixels.",
+                    f"The image is {w} x {h} pixels; the limit is {MAX_PIXELS_TEXT}.",
                 )
             img.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise InputError(
                 "too_many_pixels",
-                f"The image is over the limit of 60 megapixels (Pillow's decompression-bomb "
+                f"The image is over the limit of {MAX_PIXELS_TEXT} (Pillow's decompression-bomb "
                 f"guard: {exc}).",
             ) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -113,9 +186,11 @@ def _png16(pixels: np.ndarray) -> bytes:
     from PIL import Image
 
     lo, hi = float(pixels.min()), float(pixels.max())
-    scaled = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
+    scaled = pixels - lo  # one float copy, scaled in place: peak memory matters here
+    scaled *= 65535.0 / (hi - lo) if hi > lo else 0.0
     buf = io.BytesIO()
-    Image.fromarray((scaled * 65535).astype(np.uint16)).save(buf, format="PNG")
+    Image.fromarray(scaled.astype(np.uint16)).save(buf, format="PNG")
+    del scaled
     return buf.getvalue()
 
 
@@ -147,7 +222,6 @@ KEEP = (
     "WindowCenter",
     "WindowWidth",
     "NumberOfFrames",
-    "PixelData",
 )
 DATES = ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
 
@@ -161,16 +235,22 @@ def _shift(value: str, days: int) -> str:
         return ""  # an unparseable date is removed, not kept
 
 
-def deidentify(ds, date_offset_days: int):
-    """A new dataset holding only the allowlisted attributes (see the module docstring)."""
+def deidentify(ds, date_offset_days: int, stored: np.ndarray):
+    """A new dataset holding only the allowlisted attributes (see the module docstring).
+
+    `stored` is the decoded pixel data (stored values). The pixel data is rebuilt from it as
+    uncompressed little endian, never copied: bytes after the last pixel and the JPEG comment
+    and application segments of an encapsulated frame can carry text, and must not survive.
+    """
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     out = Dataset()
     for keyword in KEEP:
         if keyword in ds:
             out[keyword] = ds[keyword]
+    _set_native_pixels(out, stored)
     for keyword in DATES:
         value = str(ds.get(keyword, "") or "")
         if value:
@@ -197,9 +277,34 @@ def deidentify(ds, date_offset_days: int):
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.1")
     meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
-    meta.TransferSyntaxUID = ds.file_meta.TransferSyntaxUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
     out.file_meta = meta
     return out
+
+
+def _set_native_pixels(out, stored: np.ndarray) -> None:
+    """Native (uncompressed) pixel data from the decoded stored values, nothing else."""
+    arr = np.ascontiguousarray(stored)
+    if arr.dtype.itemsize > 2:  # decoders may widen; radiographs hold at most 16 bits
+        arr = arr.astype(np.int16 if arr.dtype.kind == "i" else np.uint16)
+    bits = arr.dtype.itemsize * 8
+    out.SamplesPerPixel = 1
+    out.BitsAllocated = bits
+    stored_bits = int(out.get("BitsStored", bits) or bits)
+    out.BitsStored = min(stored_bits, bits)
+    out.HighBit = out.BitsStored - 1
+    out.PixelRepresentation = 1 if arr.dtype.kind == "i" else 0
+    frames = arr.shape[0] if arr.ndim == 3 else 1
+    out.Rows, out.Columns = arr.shape[-2], arr.shape[-1]
+    if frames > 1:
+        out.NumberOfFrames = frames
+    elif "NumberOfFrames" in out:
+        del out.NumberOfFrames
+    data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+    if len(data) % 2:
+        data += b"\x00"  # DICOM values have even length
+    out.PixelData = data
+    out["PixelData"].VR = "OB" if bits == 8 else "OW"
 
 
 def header_fields(ds) -> dict:
@@ -230,6 +335,20 @@ def review_reason_for(header: dict, frames: int) -> str:
     return ""
 
 
+def _check_dicom_header(ds) -> None:
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if rows * cols * frames > MAX_PIXELS:
+        raise InputError("too_many_pixels", f"The image is {cols} x {rows} x {frames} pixels; "
+                         f"the limit is {MAX_PIXELS_TEXT}.")  # fmt: skip
+    if str(ds.get("BurnedInAnnotation", "") or "").upper() == "YES":
+        raise InputError(
+            "burned_in_annotation",
+            "This image has text burned into its pixels (BurnedInAnnotation = YES), which may "
+            "name the patient and cannot be removed safely. Upload a version without annotations.",
+        )
+
+
 def _decode_dicom(data: bytes, date_offset_days: int) -> DecodedImage:
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -242,13 +361,13 @@ def _decode_dicom(data: bytes, date_offset_days: int) -> DecodedImage:
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     if "PixelData" not in ds or rows == 0 or cols == 0:
         raise InputError("no_pixels", "The DICOM file holds no image (no pixel data).")
-    if rows * cols * frames > MAX_PIXELS:
-        raise InputError("too_many_pixels", f"The image is {cols} x {rows} x {frames} pixels; "
-                         "the limit is 60 megapixels.")  # fmt: skip
+    _check_dicom_header(ds)
+    _check_dicom_header(ds)
     try:
         from pydicom.pixels import apply_modality_lut
 
-        arr = apply_modality_lut(ds.pixel_array, ds).astype(np.float32)
+        stored = ds.pixel_array
+        arr = apply_modality_lut(stored, ds).astype(np.float32)
     except Exception as exc:  # pydicom raises many types for truncated or odd pixel data
         raise InputError(
             "corrupt",
@@ -256,11 +375,11 @@ def _decode_dicom(data: bytes, date_offset_days: int) -> DecodedImage:
         ) from exc
     if arr.ndim == 3 and frames > 1:
         arr = arr[0]
-    if arr.ndim != 2:
+    if arr.ndim != 2 or int(ds.get("SamplesPerPixel", 1) or 1) != 1:
         raise InputError("unsupported_type", "Only greyscale DICOM images are accepted.")
     if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":
         arr = arr.max() - arr  # MONOCHROME1: higher values are darker
-    clean = deidentify(ds, date_offset_days)
+    clean = deidentify(ds, date_offset_days, stored)
     header = header_fields(clean)
     buf = io.BytesIO()
     clean.save_as(buf, enforce_file_format=True)

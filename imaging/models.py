@@ -13,6 +13,7 @@ from imaging.joints import JOINTS
 
 RECORD_STUDY = "imaging.study"
 RECORD_OVERLAY = "imaging.result.overlay"
+RECORD_PREVIEW = "imaging.study.preview"
 
 
 class StudyKind(models.TextChoices):
@@ -44,7 +45,11 @@ class Study(models.Model):
     study_date_shifted = models.CharField(max_length=8, blank=True)
     rows = models.PositiveIntegerField()
     columns = models.PositiveIntegerField()
+    # False while the stored file is the upload as received (sealed, waiting for the worker to
+    # de-identify it); such a file is never served or exported.
+    deidentified = models.BooleanField(default=True)
     blob_name = models.CharField(max_length=255, unique=True)
+    preview_blob = models.BinaryField(null=True, blank=True)  # encrypted 8-bit PNG, <= 512 px
     size_bytes = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -7,16 +7,24 @@ writes the access-log row (allowed or denied) and raises Http404 without a grant
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpRequest
 
 from accounts.models import Role, User
 from imaging.joints import JOINTS
-from imaging.models import JointReview, RaReview, Result, Review, ReviewKind, Study
+from imaging.models import (
+    JointReview,
+    RaReview,
+    Result,
+    ResultStatus,
+    Review,
+    ReviewKind,
+    Study,
+)
 
 SCOPE = "imaging"
 
@@ -125,6 +133,37 @@ def summary_studies(*, patient_id: int, limit: int = 3) -> list[tuple[Study, Res
     """For the clinician summary, which has already checked the grant and logged the read."""
     studies = Study.objects.filter(patient_id=patient_id).order_by("-created_at")[:limit]
     return [(s, latest_result(study=s)) for s in studies]
+
+
+def results_awaiting_review(*, patient_ids) -> dict[int, int]:
+    """Per patient, how many studies' latest result is final and scored or abstained, but has
+    no clinician's review yet (the clinic list's flag). The caller has checked the grants."""
+    latest = Result.objects.filter(study=OuterRef("study")).order_by("-created_at").values("pk")[:1]
+    waiting = (
+        Result.objects.filter(study__patient_id__in=list(patient_ids))
+        .filter(pk=Subquery(latest))
+        .filter(status__in=[ResultStatus.SCORED, ResultStatus.NEEDS_REVIEW])
+        .exclude(Exists(Review.objects.filter(result=OuterRef("pk"))))
+        .values("study__patient_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["study__patient_id"]: row["n"] for row in waiting}
+
+
+def studies_between(*, patient_id: int, date_from: date, date_to: date, tz) -> list:
+    """Studies uploaded in [date_from, date_to] (days in `tz`) with their latest result and
+    latest review, oldest first (the clinic timeline). The caller has checked the grant."""
+    start = datetime.combine(date_from, time.min, tzinfo=tz)
+    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz)
+    studies = Study.objects.filter(
+        patient_id=patient_id, created_at__gte=start, created_at__lt=end
+    ).order_by("created_at")
+    out = []
+    for study in studies:
+        result = latest_result(study=study)
+        review = latest_review(result=result) if result is not None else None
+        out.append((study, result, review))
+    return out
 
 
 def latest_review(*, result: Result) -> Review | None:

@@ -1,22 +1,23 @@
 """Writes for imaging: upload and review (the inference run is in imaging.inference).
 
-Uploads are checked completely (type from content, limits, decoding, de-identification)
-before anything is written; the encrypted file goes to storage and the rows are written in one
-transaction, and the file is removed again if that transaction fails, so a rejected or failed
-upload leaves nothing behind. Inference runs in a Celery task (imaging.tasks) that calls
+Uploads are checked in the web process without decoding a pixel (type from content, size,
+pixel limit, header; `inputs.inspect`), so one large image cannot take a web worker's memory.
+The upload is then sealed with the patient's key and stored, not yet de-identified
+(`Study.deidentified` false: never served, never exported); the Celery worker decodes it,
+replaces it with the de-identified file and its preview, and deletes the original
+(imaging.inference). The rows are written in one transaction and the file is removed again if
+that transaction fails, so a rejected or failed upload leaves nothing behind.
+Inference runs in a Celery task (imaging.tasks) that calls
 imaging.inference.result_run; the task is queued on commit, through a late import, and the task
 module never imports this one.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import uuid
 from collections.abc import Mapping
 
-from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -24,7 +25,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.models import User
-from imaging.inputs import InputError, decode_image
+from imaging.inputs import InputError, inspect
 from imaging.joints import EROSION_GRADES, JOINTS, JSN_GRADES
 from imaging.models import (
     RECORD_STUDY,
@@ -37,10 +38,18 @@ from imaging.models import (
     ReviewKind,
     Study,
 )
-from imaging.storage import _crypto, overlay_bytes, study_file_bytes
+from imaging.storage import (
+    _crypto,
+    date_offset_days,
+    overlay_bytes,
+    preview_bytes,
+    study_file_bytes,
+)
 
 __all__ = [  # the file readers are re-exported for the views
+    "date_offset_days",
     "overlay_bytes",
+    "preview_bytes",
     "result_review_accept_model",
     "result_review_grade",
     "study_file_bytes",
@@ -48,15 +57,6 @@ __all__ = [  # the file readers are re-exported for the views
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def date_offset_days(patient_id: int) -> int:
-    """A stable per-patient shift (-3650..-366 days) so intervals between a patient's studies
-    survive de-identification while the real dates do not."""
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"imaging-date-shift:{patient_id}".encode(), hashlib.sha256
-    ).digest()
-    return -(366 + int.from_bytes(digest[:4], "big") % 3285)
 
 
 def study_upload(
@@ -67,7 +67,7 @@ def study_upload(
     Raises ValidationError({"file": ...}) for any unreadable or over-limit file (nothing is
     stored). The caller has already checked that `uploaded_by` may add to this patient."""
     try:
-        decoded = decode_image(data, date_offset_days=date_offset_days(patient.pk))
+        inspected = inspect(data, date_offset_days=date_offset_days(patient.pk))
     except InputError as exc:
         raise ValidationError({"file": [ValidationError(exc.message, code=exc.code)]}) from exc
     crypto = _crypto()
@@ -77,22 +77,22 @@ def study_upload(
         patient_id=patient.pk,
         record_type=RECORD_STUDY,
         record_id=str(study_id),
-        data=decoded.clean_bytes,
+        data=data,
     )
-    rows, cols = decoded.pixels.shape
-    header = decoded.header
+    header = inspected.header
     study = Study(
         id=study_id,
         patient=patient,
         uploaded_by=uploaded_by,
-        kind=decoded.kind,
+        deidentified=False,
+        kind=inspected.kind,
         modality=header.get("modality", "")[:16],
         body_part=header.get("body_part", "")[:64],
         laterality=header.get("laterality", "")[:8],
         view=header.get("view", "")[:16],
         study_date_shifted=header.get("study_date_shifted", "")[:8],
-        rows=rows,
-        columns=cols,
+        rows=inspected.rows,
+        columns=inspected.columns,
         blob_name=f"imaging/{patient.pk}/{study_id}.bin",
         size_bytes=len(sealed),
     )

@@ -5,9 +5,13 @@ data. Callers have checked permission; these only read and decrypt."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+from django.conf import settings
 from django.core.files.storage import default_storage
 
-from imaging.models import RECORD_OVERLAY, RECORD_STUDY, Result, Study
+from imaging.models import RECORD_OVERLAY, RECORD_PREVIEW, RECORD_STUDY, Result, Study
 
 
 def _crypto():
@@ -34,3 +38,23 @@ def overlay_bytes(*, result: Result) -> bytes | None:
         record_id=str(result.pk),
         blob=bytes(result.overlay_blob),
     )
+
+
+def preview_bytes(*, study: Study) -> bytes | None:
+    if not study.preview_blob:
+        return None
+    return _crypto().decrypt_bytes(
+        patient_id=study.patient_id,
+        record_type=RECORD_PREVIEW,
+        record_id=str(study.pk),
+        blob=bytes(study.preview_blob),
+    )
+
+
+def date_offset_days(patient_id: int) -> int:
+    """A stable per-patient shift (-3650..-366 days) so intervals between a patient's studies
+    survive de-identification while the real dates do not."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"imaging-date-shift:{patient_id}".encode(), hashlib.sha256
+    ).digest()
+    return -(366 + int.from_bytes(digest[:4], "big") % 3285)

@@ -69,7 +69,13 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "imaging/patient_studies.html",
-        {"patient_id": patient_id, "rows": rows, "form": form, "banner": DEMO_BANNER},
+        {
+            "patient_id": patient_id,
+            "patient": patient,
+            "rows": rows,
+            "form": form,
+            "banner": DEMO_BANNER,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -129,11 +135,16 @@ def study(request: HttpRequest, study_id) -> HttpResponse:
 @require_GET
 def study_image(request: HttpRequest, study_id) -> HttpResponse:
     obj = selectors.study_for_clinician(clinician=request.user, study_id=study_id, request=request)
-    try:
-        decoded = decode_image(services.study_file_bytes(study=obj))
-    except InputError as exc:
-        raise Http404("The stored image cannot be shown.") from exc
-    return _png(pipeline.preview_png(decoded.pixels))
+    if not obj.deidentified:
+        raise Http404("The image is still being processed.")
+    preview = services.preview_bytes(study=obj)
+    if preview is None:  # studies stored before previews were kept
+        try:
+            stored = services.study_file_bytes(study=obj)
+            preview = pipeline.preview_png(decode_image(stored).pixels)
+        except InputError as exc:
+            raise Http404("The stored image cannot be shown.") from exc
+    return _png(preview)
 
 
 @never_cache

@@ -24,12 +24,10 @@ def _child_start(progress_queue) -> None:
     _progress_queue = progress_queue
 
 
-def _child_write(run_id: int, attempt: int, index: int) -> bool:
-    from registry_export.services import export_partition_write
-
+def _child_write(write: Callable[..., bool], run_id: int, attempt: int, index: int) -> bool:
     report = _progress_queue.put if _progress_queue is not None else None
     try:
-        return export_partition_write(
+        return write(
             run_id=run_id, attempt=attempt, index=index, on_progress=report, enqueue_finalize=False
         )
     finally:
@@ -52,10 +50,13 @@ def write_partitions(
     attempt: int,
     indexes: list[int],
     workers: int,
+    write: Callable[..., bool],
     on_progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Write the given partitions with up to `workers` processes; raises the first failure
-    after the other children have stopped (so no half-written folder is left behind)."""
+    """Write the given partitions with up to `workers` processes, each calling `write` (the
+    service export_partition_write, passed in so that this module never imports the services
+    that call it); raises the first failure after the other children have stopped (so no
+    half-written folder is left behind)."""
     # A forked child must never use the parent's socket: close it here, each side reconnects.
     connections.close_all()
     context = multiprocessing.get_context("fork")
@@ -67,7 +68,7 @@ def write_partitions(
         initargs=(progress,),
     )
     try:
-        pending = {pool.submit(_child_write, run_id, attempt, i) for i in indexes}
+        pending = {pool.submit(_child_write, write, run_id, attempt, i) for i in indexes}
         while pending:
             finished, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
             _drain(progress, on_progress)

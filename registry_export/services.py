@@ -30,16 +30,18 @@ import shutil
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from registry_export import parallel, sources, storage
 from registry_export.formats import PartFiles
+from registry_export.formats import definitions as fhir_definitions
 from registry_export.formats import fhir as fhir_format
 from registry_export.formats import redcap as redcap_format
 from registry_export.models import (
@@ -190,6 +192,27 @@ def _enqueue(fn: Callable[[], object]) -> None:
     transaction.on_commit(fn)
 
 
+# --- Background steps ---------------------------------------------------------------------------
+# A task calls a service, never the other way round (DESIGN.md section 1): services do not import
+# their tasks module. The next step of a run goes to `task_queue`, which
+# RegistryExportConfig.ready sets to registry_export.tasks.CeleryQueue.
+
+
+class TaskQueue(Protocol):
+    def start_run(self, run_id: int) -> None: ...
+    def write_partitions(self, run_id: int, attempt: int, indexes: list[int]) -> None: ...
+    def finalize_run(self, run_id: int) -> None: ...
+
+
+task_queue: TaskQueue | None = None
+
+
+def _queue() -> TaskQueue:
+    if task_queue is None:
+        raise ImproperlyConfigured("registry_export has no task queue: is the app installed?")
+    return task_queue
+
+
 @transaction.atomic
 def export_run_request(
     *,
@@ -260,10 +283,8 @@ def export_run_request(
         run.full_clean()
         run.save()
     if dispatch:
-        from registry_export import tasks
-
         run_id = run.pk
-        _enqueue(lambda: tasks.export_run_start.delay(run_id))
+        _enqueue(lambda: _queue().start_run(run_id))
     return run, True
 
 
@@ -397,18 +418,14 @@ def export_withdrawals_fetched(*, run: ExportRun) -> int:
 
 def export_run_dispatch(*, run_id: int) -> bool:
     """Plan a run and send its partitions out as a Celery group (or finalize an empty run)."""
-    from celery import group
-
-    from registry_export import tasks
-
     planned = export_run_plan(run_id=run_id)
     if planned is None:
         return False
     run, pending = planned
     if pending:
-        group(tasks.export_partition.s(run.pk, run.attempts, i) for i in pending).apply_async()
+        _queue().write_partitions(run.pk, run.attempts, pending)
     else:
-        tasks.export_run_finalize.delay(run.pk)
+        _queue().finalize_run(run.pk)
     return True
 
 
@@ -501,9 +518,7 @@ def export_partition_write(
         run.save(update_fields=["partitions_done", "rows_done"])
         cache.delete(_progress_key(run_id, attempt, index))
         if enqueue_finalize and run.partitions_done >= run.partitions_total:
-            from registry_export import tasks
-
-            transaction.on_commit(lambda: tasks.export_run_finalize.delay(run_id))
+            transaction.on_commit(lambda: _queue().finalize_run(run_id))
         return True
 
 
@@ -630,11 +645,15 @@ def _assemble(run: ExportRun, partitions: list[ExportPartition], out: Path) -> l
             extra = {"type": rtype} if rtype else {}
             add(published, fmt, meta, count, group=name, partition=p.index, **extra)
     if destination.format_redcap:
-        data = redcap_format.dictionary_bytes(linkage=linkage)
-        (out / redcap_format.DICTIONARY_FILE).write_bytes(data)
-        rows = data.count(b"\r\n") - 1
-        meta = _meta_of(out / redcap_format.DICTIONARY_FILE)
-        add(redcap_format.DICTIONARY_FILE, "redcap", meta, rows)
+        # What REDCap needs to create the project: dictionary, repeating instruments, ODM XML.
+        for name, data, count in redcap_format.project_files(linkage=linkage):
+            (out / name).write_bytes(data)
+            add(name, "redcap", _meta_of(out / name), count)
+    if destination.format_fhir:
+        # The Questionnaire and CodeSystem resources the local codes resolve to.
+        for name, data, count, rtype in fhir_definitions.definition_files():
+            (out / name).write_bytes(data)
+            add(name, "fhir-definitions", _meta_of(out / name), count, type=rtype)
     withdrawn = _withdrawn_pseudonyms(run)
     data = b"pseudonym\r\n" + b"".join(f"{p}\r\n".encode() for p in withdrawn)
     (out / WITHDRAWALS_FILE).write_bytes(data)
@@ -794,6 +813,7 @@ def export_run_foreground(
                 attempt=run.attempts,
                 indexes=pending,
                 workers=workers,
+                write=export_partition_write,
                 on_progress=on_progress,
             )
         else:

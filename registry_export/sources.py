@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from itertools import groupby
 from operator import attrgetter
 
@@ -17,7 +17,8 @@ from accounts import selectors as accounts_selectors
 from consent import selectors as consent_selectors
 from consent.fhir import policy_uri
 from diary import selectors as diary_selectors
-from diary.fields import SCHEDULES
+from diary.questionnaires.definitions import NOT_APPLICABLE
+from registry_export.formats.vocabulary import strength_of, ucum_unit
 from registry_export.rows import (
     ConsentRow,
     EntryRow,
@@ -94,8 +95,15 @@ def _consent_row(
 
 
 def _questionnaires(patient_id: int, views, selection: Selection) -> list[QuestionnaireRow]:
+    """The responses completed in the window, each numbered (from 1) among the patient's
+    responses to its instrument completed before the snapshot: a later response always comes
+    last, so the numbers of earlier ones never move."""
     rows = []
+    counts: dict[str, int] = {}
     for q in sorted(views, key=lambda v: (v.completed_at, str(v.id))):
+        if q.completed_at >= selection.at:
+            continue
+        counts[q.instrument] = instance = counts.get(q.instrument, 0) + 1
         if not _in_window(q.completed_at, selection):
             continue
         answers = q.answers if isinstance(q.answers, dict) else {}
@@ -108,45 +116,82 @@ def _questionnaires(patient_id: int, views, selection: Selection) -> list[Questi
                 completed_at=q.completed_at,
                 period_start=q.period_start,
                 period_end=q.period_end,
-                answers=tuple((str(k), _plain(v)) for k, v in answers.items()),
+                answers=tuple((str(k), _answer(v)) for k, v in answers.items()),
+                instance=instance,
             )
         )
     return rows
 
 
-def _plain(value: object) -> object:
+def _answer(value: object) -> object:
+    # "Not applicable" (OSDI items 6-12) is no answer at all, not a value of an integer item.
+    if value == NOT_APPLICABLE:
+        return None
     return value if isinstance(value, bool | int | float | str) or value is None else str(value)
 
 
 def _medications(patient_id: int, medicines, selection: Selection) -> list[MedicationRow]:
     """The medicine list as it stood on the snapshot day: the list is small, so it is exported
     whole each run. Only facts dated up to that day are used (start, dose changes, a stop), so
-    a re-run of the same period writes the same statements whatever was recorded since."""
+    a re-run of the same period writes the same statements whatever was recorded since.
+
+    Only codes leave: the medicine's ATC code (or "other"), the dose when it is a plain number,
+    the unit when it is a known UCUM unit, and the schedule code; no typed text."""
     as_of = selection.at.date()
     rows = []
     for m in medicines:
         if m.start_date > as_of:
             continue
-        dose, unit, schedule = m.dose, m.unit, m.schedule_label
+        dose, unit, schedule = m.dose, m.unit, m.schedule
         changes = [h for h in m.history if h.date <= as_of]
         if changes and changes[-1] != m.history[-1]:
             last = changes[-1]
-            dose, unit = last.dose, last.unit
-            schedule = SCHEDULES.get(last.schedule, (last.schedule,))[0]
+            dose, unit, schedule = last.dose, last.unit, last.schedule
+        ucum = ucum_unit(unit)
         rows.append(
             MedicationRow(
                 patient_id=patient_id,
                 medicine_id=str(m.id),
-                name=m.name,
-                dose=dose,
-                unit=unit,
-                schedule=schedule,
+                code=m.code,
+                # A dose means nothing without its unit: both, or neither.
+                strength=strength_of(dose) if ucum else "",
+                unit=ucum if strength_of(dose) else "",
+                frequency=schedule,
                 start=m.start_date,
                 # A stop dated after the snapshot day is not known yet on that day.
                 end=m.end_date if m.end_date is not None and m.end_date <= as_of else None,
             )
         )
     return rows
+
+
+def _numbering(days: list[tuple[date, datetime]], selection: Selection):
+    """(instance of each diary day, first day renumbered by a back-fill or None).
+
+    A day's REDCap instance is its place in date order among the patient's days that exist at
+    the snapshot. A day filled in during the window before a day created earlier moves every
+    later day up by one: those later days are written again (docs/registry_redcap.md)."""
+    instances = {day: n for n, (day, _) in enumerate(days, start=1)}
+    if selection.since is None:
+        return instances, None
+    older = [day for day, created in days if created < selection.since]
+    if not older:
+        return instances, None
+    latest_older = max(older)
+    backfilled = [day for day, created in days if created >= selection.since and day < latest_older]
+    return instances, (min(backfilled) if backfilled else None)
+
+
+def _renumbered(patient_id: int, shifted_from: date, selection: Selection, written) -> list:
+    """The patient's days from `shifted_from` on that the window did not bring (their REDCap
+    instance moved); read only for the rare patient who back-filled a day."""
+    have = {e.date for e in written}
+    out = []
+    for chunk in diary_selectors.iter_entry_scores(
+        patient_ids=[patient_id], updated_before=selection.at, chunk_size=ENTRY_CHUNK
+    ):
+        out += [e for e in chunk if e.date > shifted_from and e.date not in have]
+    return out
 
 
 def _entries(patient_ids: list[int], selection: Selection) -> Iterator[tuple[int, list[EntryRow]]]:
@@ -179,6 +224,9 @@ def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterat
         histories = consent_selectors.consent_histories(patient_ids=batch)
         questionnaires = diary_selectors.questionnaires_of_patients(patient_ids=batch)
         medicines = diary_selectors.medicines_of_patients(patient_ids=batch)
+        days = diary_selectors.entry_days_of_patients(
+            patient_ids=batch, created_before=selection.at
+        )
         nhs_numbers = (
             consent_selectors.nhs_numbers_for_linkage(patient_ids=batch, at=selection.at)
             if selection.linkage
@@ -198,6 +246,9 @@ def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterat
             if pending is not None and pending[0] == pid:
                 data.entries = pending[1]
                 pending = next(entries, None)
+            data.entry_instances, shifted_from = _numbering(days[pid], selection)
+            if shifted_from is not None:
+                data.renumbered = _renumbered(pid, shifted_from, selection, data.entries)
             yield data
 
 

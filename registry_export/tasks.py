@@ -7,7 +7,7 @@ Arguments are ids only, never patient data.
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import group, shared_task
 
 from registry_export import services
 from registry_export.models import Destination, RunTrigger
@@ -52,3 +52,17 @@ def export_run_finalize(run_id: int) -> None:
 @shared_task(name="registry_export.tasks.export_runs_resume", **_RELIABLE)
 def export_runs_resume() -> None:
     services.export_runs_resume()
+
+
+class CeleryQueue:
+    """The services' TaskQueue (services.task_queue, set by RegistryExportConfig.ready): the
+    next step of a run, sent to the workers."""
+
+    def start_run(self, run_id: int) -> None:
+        export_run_start.delay(run_id)
+
+    def write_partitions(self, run_id: int, attempt: int, indexes: list[int]) -> None:
+        group(export_partition.s(run_id, attempt, i) for i in indexes).apply_async()
+
+    def finalize_run(self, run_id: int) -> None:
+        export_run_finalize.delay(run_id)

@@ -7,6 +7,7 @@ from allauth.account.models import EmailAddress
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
+from accounts.services import staff_group_membership_sync
 
 PASSWORD = "correct horse battery staple"
 
@@ -31,6 +32,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified_email(self, create, extracted, **kwargs):
         if create and extracted is not False:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+    @factory.post_generation
+    def staff_group(self, create, extracted, **kwargs):
+        # Staff get their admin rights from the Staff group, as services.user_create gives them.
+        if create and self.role == Role.STAFF:
+            staff_group_membership_sync(user=self)
 
 
 class PatientFactory(UserFactory):

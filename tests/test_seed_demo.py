@@ -26,3 +26,39 @@ def test_seed_demo_can_run_twice():
     call_command("seed_demo", stdout=io.StringIO())
     call_command("seed_demo", stdout=io.StringIO())
     assert User.objects.count() == 4
+
+
+def test_seed_demo_again_never_resets_passwords_or_second_factors():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.staff_access import STAFF_GROUP_NAME
+
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    clinician = User.objects.get(role=Role.CLINICIAN)
+    clinician.set_password("my own new password 42")
+    clinician.save(update_fields=["password"])
+    device = TOTPDevice.objects.get(user=clinician)
+    secret_before = device.key
+    out = io.StringIO()
+    call_command("seed_demo", "--patients", "1", "--days", "3", stdout=out)
+    clinician.refresh_from_db()
+    assert clinician.check_password("my own new password 42")
+    assert list(TOTPDevice.objects.filter(user=clinician)) == [device]
+    assert TOTPDevice.objects.get(user=clinician).key == secret_before
+    text = out.getvalue()
+    assert "password unchanged" in text and "TOTP secret:" not in text
+    assert "password: " not in text
+    staff = User.objects.get(role=Role.STAFF)
+    assert staff.groups.filter(name=STAFF_GROUP_NAME).exists() and not staff.is_superuser
+
+
+def test_seed_demo_gives_back_a_second_factor_that_was_removed():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    researcher = User.objects.get(role=Role.RESEARCHER)
+    TOTPDevice.objects.filter(user=researcher).delete()
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    line = next(line for line in out.getvalue().splitlines() if researcher.email in line)
+    assert "TOTP secret:" in line and "password unchanged" in line

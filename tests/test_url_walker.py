@@ -124,9 +124,10 @@ ROUTES: dict[str, Rule] = {
     "consent:request_answer": _patient("post"),
     "consent:access_log": _patient(),
     "consent:invitation": Rule(LOGIN, "patient"),
-    "consent:clinician_patients": Rule(LOGIN, "patient"),
     "consent:clinician_request": Rule(LOGIN, "patient"),
-    "consent:clinician_summary": Rule(LOGIN, "clinician"),
+    "consent:staff_clinicians": Rule(LOGIN, "clinician"),  # staff only
+    "consent:staff_clinician_new": Rule(LOGIN, "researcher"),  # staff only
+    "consent:staff_clinician_verify": Rule(LOGIN, "clinician", "post"),  # staff only
     "api_consent_documents": Rule(UNAUTH, None),
     "api_consents": _patient_api(),
     "api_consent_withdraw": _patient_api("post"),
@@ -136,9 +137,18 @@ ROUTES: dict[str, Rule] = {
     "api_grant_revoke": _patient_api("post"),
     "api_grant_accept": _patient_api("post"),
     "api_grant_decline": _patient_api("post"),
+    "api_my_access_log": _patient_api(),
+    # --- clinic (tests/clinic/test_access_table.py checks every role on these) -------------
+    "clinic:patients": Rule(LOGIN, "patient"),
+    "clinic:timeline": Rule(LOGIN, "clinician"),
+    "clinic:summary": Rule(LOGIN, "clinician"),
+    "clinic:summary_pdf": Rule(LOGIN, "clinician"),
     "api_patients": Rule(UNAUTH, "patient"),
     "api_patient_summary": Rule(UNAUTH, "clinician"),
-    "api_my_access_log": _patient_api(),
+    # The old addresses of the clinician's pages: a permanent redirect to clinic/, which then
+    # applies its own checks (nothing is read on the way).
+    "legacy_clinician_patients": Rule(PUBLIC, None),
+    "legacy_clinician_summary": Rule(PUBLIC, None),
     # --- registry export -------------------------------------------------------------------
     "registry_export:destination_list": Rule(LOGIN, "patient"),
     "registry_export:run_now": Rule(LOGIN, "patient", "post"),
@@ -157,6 +167,11 @@ ROUTES: dict[str, Rule] = {
     "bulk:kickoff": Rule(UNAUTH, None),
     "bulk:status": Rule(UNAUTH, None),
     "bulk:file": Rule(UNAUTH, None),
+    # The project's FHIR definitions: public, no patient data (a sample id is a 404 outcome).
+    "bulk:questionnaire_search": Rule(PUBLIC, None),
+    "bulk:questionnaire_read": Rule(PUBLIC, None, kwargs=lambda w: {"resource_id": "esspri"}),
+    "bulk:codesystem_search": Rule(PUBLIC, None),
+    "bulk:codesystem_read": Rule(PUBLIC, None, kwargs=lambda w: {"resource_id": "diary-symptom"}),
     # --- imaging ---------------------------------------------------------------------------
     "imaging:patient_studies": Rule(LOGIN, "clinician"),
     "imaging:study": Rule(LOGIN, "clinician"),

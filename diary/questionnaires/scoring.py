@@ -8,7 +8,10 @@ below follow the instruments' published definitions:
   clinically important improvement: a fall of at least 1 point or at least 15 % (Seror et al.,
   Ann Rheum Dis 2016). We apply the same thresholds upwards to flag a meaningful worsening.
 - OSDI (Schiffman et al., Arch Ophthalmol 2000): each item 0-4, items 6-12 may be "not
-  applicable"; OSDI = (sum of answered items) x 25 / (number of answered items), 0-100.
+  applicable"; OSDI = (sum of answered items) x 25 / (number of answered items), 0-100. Items
+  1-5 (ocular symptoms) have no "not applicable" answer, so a complete OSDI has at least five
+  answered items: scoring.min_answered is 5, and a "not applicable" answer is no answer (it
+  counts neither in the sum nor in the number answered, and exports leave it out).
   Severity bands (Miller et al., Arch Ophthalmol 2010): normal 0-12, mild 13-22, moderate 23-32,
   severe 33-100. Scores are not always whole numbers (e.g. 12.5), so a band runs from its lower
   edge up to, not including, the next band's lower edge.

@@ -151,16 +151,15 @@ def trends_for(
     date_to: date,
     include_medicines: bool = True,
     include_esspri: bool = True,
-    include_questionnaires: bool | None = None,
+    include_questionnaires: bool = False,
 ) -> Trends:
     """The charts (as plotly JSON), weekly means and text summary of a patient's range.
 
-    include_medicines / include_esspri / include_questionnaires (OSDI and EQ-5D-5L; by default
-    as include_esspri) let a caller leave out what it may not show (e.g. a clinician whose grant
-    does not cover medicines or questionnaires).
+    include_medicines / include_esspri let a caller leave out what it may not show (e.g. a
+    clinician whose grant does not cover medicines or questionnaires); include_questionnaires
+    adds the OSDI and EQ-5D-5L charts (the patient's trends page asks for them; the clinician's
+    summary has its own questionnaire table and must fit two printed pages).
     """
-    if include_questionnaires is None:
-        include_questionnaires = include_esspri
     frame = trend_frame(patient=patient, date_from=date_from, date_to=date_to)
     medicines = medicine_periods(patient=patient) if include_medicines else []
     rows = []

@@ -32,7 +32,9 @@ def trends(request: HttpRequest) -> HttpResponse:
         error = f"There is no range called {key!r}; showing the last 30 days."
         key = DEFAULT_RANGE
     date_from, date_to = range_dates(patient=request.user, key=key)
-    data = trends_for(patient=request.user, date_from=date_from, date_to=date_to)
+    data = trends_for(
+        patient=request.user, date_from=date_from, date_to=date_to, include_questionnaires=True
+    )
     return render(
         request,
         "diary/trends.html",

@@ -11,13 +11,23 @@ from datetime import date, datetime
 
 from registry_export.formats import PartFiles
 from registry_export.formats.vocabulary import (
+    ATC_SYSTEM,
     FACTOR_CODE_SYSTEM,
     INSTRUMENT_CODE_SYSTEM,
+    MEDICINE_LOCAL_SYSTEM,
+    MEDICINE_OTHER,
+    MEDICINE_OTHER_LABEL,
     NHS_NUMBER_SYSTEM,
     PSEUDONYM_SYSTEM,
     QUESTIONNAIRE_BASE,
+    SCHEDULE_CODE_SYSTEM,
     SYMPTOM_CODE_SYSTEM,
+    UCUM_SYSTEM,
+    UNIT_CHOICES,
     factor_choices,
+    instrument_observations,
+    medicine_choices,
+    schedule_choices,
     symptom_fields,
 )
 from registry_export.pseudonyms import Pseudonymiser
@@ -115,6 +125,9 @@ class FhirWriter:
             status: f"-f{common}{flare_code}" for status, common in self._common.items()
         }
         self._factor_labels = {c.code: c.label for c in factor_choices()}
+        self._medicines = {c.code: c.label for c in medicine_choices()}
+        self._schedules = {c.code: c.label for c in schedule_choices()}
+        self._units = {c.code: c.label for c in UNIT_CHOICES}
         self._factors: dict[str, tuple[str, str]] = {}
 
     # --- one patient ----------------------------------------------------------------------
@@ -138,8 +151,9 @@ class FhirWriter:
             self.files.write(
                 RESOURCE_FILES["QuestionnaireResponse"], _dumps(self._qr(q, qr_id, ref))
             )
-            if q.score is not None:
-                self.files.write(obs, _dumps(self._score(q, qr_id, ref)))
+            scores = self._scores(q, qr_id, ref)
+            if scores:
+                self.files.write(obs, b"".join(map(_dumps, scores)), count=len(scores))
 
     # --- resources ------------------------------------------------------------------------
     def _patient(self, data: PatientData, pid: str) -> dict:
@@ -244,7 +258,7 @@ class FhirWriter:
             "resourceType": "MedicationStatement",
             "id": self.ps.resource_id("Medicine", med.medicine_id),
             "status": status,
-            "medicationCodeableConcept": {"text": med.name},
+            "medicationCodeableConcept": self._medicine_concept(med.code),
             "subject": {"reference": ref},
         }
         period = {}
@@ -254,19 +268,65 @@ class FhirWriter:
             period["end"] = med.end.isoformat()
         if period:
             resource["effectivePeriod"] = period
-        dosage = " ".join(p for p in (med.dose, med.unit, med.schedule) if p)
+        dosage = self._dosage(med)
         if dosage:
-            resource["dosage"] = [{"text": dosage}]
+            resource["dosage"] = [dosage]
         return resource
 
+    def _medicine_concept(self, code: str) -> dict:
+        """An ATC coding, or the local "other" code: never the name the patient typed."""
+        if code in self._medicines:
+            coding = {"system": ATC_SYSTEM, "code": code, "display": self._medicines[code]}
+        else:
+            coding = {
+                "system": MEDICINE_LOCAL_SYSTEM,
+                "code": MEDICINE_OTHER,
+                "display": MEDICINE_OTHER_LABEL,
+            }
+        return {"coding": [coding]}
+
+    def _dosage(self, med: MedicationRow) -> dict:
+        """Dosage from codes only: the schedule as a timing code (and FHIR Timing.repeat where
+        it has one), the dose as a UCUM quantity when it was a number with a known unit."""
+        dosage: dict = {}
+        if med.frequency in self._schedules:
+            code = {
+                "coding": [
+                    {
+                        "system": SCHEDULE_CODE_SYSTEM,
+                        "code": med.frequency,
+                        "display": self._schedules[med.frequency],
+                    }
+                ]
+            }
+            timing: dict = {"code": code}
+            repeat = _SCHEDULE_REPEAT.get(med.frequency)
+            if repeat:
+                timing["repeat"] = repeat
+            dosage["timing"] = timing
+            if med.frequency == "as_needed":
+                dosage["asNeededBoolean"] = True
+        if med.strength and med.unit in self._units:
+            dosage["doseAndRate"] = [
+                {
+                    "doseQuantity": {
+                        "value": float(med.strength) if "." in med.strength else int(med.strength),
+                        "unit": self._units[med.unit],
+                        "system": UCUM_SYSTEM,
+                        "code": med.unit,
+                    }
+                }
+            ]
+        return dosage
+
     def _qr(self, q: QuestionnaireRow, qr_id: str, ref: str) -> dict:
+        # An item without an answer (an OSDI item marked "not applicable") is left out: an
+        # absent answer, never a string in an integer item.
         items = []
         for link_id, answer in q.answers:
-            item: dict = {"linkId": str(link_id)}
             value = _answer_value(answer)
             if value is not None:
-                item["answer"] = [value]
-            items.append(item)
+                items.append({"linkId": str(link_id), "answer": [value]})
         resource: dict = {
             "resourceType": "QuestionnaireResponse",
             "id": qr_id,
@@ -279,39 +339,67 @@ class FhirWriter:
             resource["item"] = items
         return resource
 
-    def _score(self, q: QuestionnaireRow, qr_id: str, ref: str) -> dict:
-        code = f"{q.instrument.lower()}-score"
-        resource: dict = {
-            "resourceType": "Observation",
-            "id": self.ps.resource_id("QuestionnaireScore", q.response_id),
-            "status": "final",
-            "category": SURVEY_CATEGORY,
-            "code": {
-                "coding": [
-                    {
-                        "system": INSTRUMENT_CODE_SYSTEM,
-                        "code": code,
-                        "display": f"{q.instrument} total score",
+    def _scores(self, q: QuestionnaireRow, qr_id: str, ref: str) -> list[dict]:
+        """The response's Observations: a total score where the instrument defines one (ESSPRI,
+        OSDI), and for EQ-5D-5L each dimension's level and the EQ VAS, never a total."""
+        out = []
+        answers = dict(q.answers)
+        for obs in instrument_observations(q.instrument):
+            if obs.source == "score":
+                if q.score is None:
+                    continue
+                value: dict = {
+                    "valueQuantity": {
+                        "value": round(float(q.score), 4),
+                        "unit": "score",
+                        "system": UCUM_SYSTEM,
+                        "code": "{score}",
                     }
-                ]
-            },
-            "subject": {"reference": ref},
-            "effectiveDateTime": _instant(q.completed_at),
-            "valueQuantity": {
-                "value": round(float(q.score), 4),
-                "unit": "score",
-                "system": "http://unitsofmeasure.org",
-                "code": "{score}",
-            },
-            "derivedFrom": [{"reference": f"QuestionnaireResponse/{qr_id}"}],
-        }
-        if q.period_start and q.period_end:
-            resource["effectivePeriod"] = {
-                "start": q.period_start.isoformat(),
-                "end": q.period_end.isoformat(),
+                }
+            else:
+                answer = answers.get(obs.source)
+                if not isinstance(answer, int) or isinstance(answer, bool):
+                    continue
+                value = {"valueInteger": answer}
+            resource: dict = {
+                "resourceType": "Observation",
+                "id": self._score_id(q.response_id, obs),
+                "status": "final",
+                "category": SURVEY_CATEGORY,
+                "code": {
+                    "coding": [
+                        {"system": INSTRUMENT_CODE_SYSTEM, "code": obs.code, "display": obs.display}
+                    ]
+                },
+                "subject": {"reference": ref},
+                "effectiveDateTime": _instant(q.completed_at),
+                **value,
+                "derivedFrom": [{"reference": f"QuestionnaireResponse/{qr_id}"}],
             }
-            del resource["effectiveDateTime"]
-        return resource
+            if q.period_start and q.period_end:
+                resource["effectivePeriod"] = {
+                    "start": q.period_start.isoformat(),
+                    "end": q.period_end.isoformat(),
+                }
+                del resource["effectiveDateTime"]
+            out.append(resource)
+        return out
+
+    def _score_id(self, response_id: str, obs) -> str:
+        # A total score keeps the id it always had; other values are keyed by their code too.
+        if obs.source == "score":
+            return self.ps.resource_id("QuestionnaireScore", response_id)
+        return self.ps.resource_id("QuestionnaireScore", response_id, obs.code)
+
+
+# FHIR Timing.repeat of the diary's schedules (R4 Timing: frequency per period of periodUnit).
+_SCHEDULE_REPEAT = {
+    "once_daily": {"frequency": 1, "period": 1, "periodUnit": "d"},
+    "twice_daily": {"frequency": 2, "period": 1, "periodUnit": "d"},
+    "three_times_daily": {"frequency": 3, "period": 1, "periodUnit": "d"},
+    "four_times_daily": {"frequency": 4, "period": 1, "periodUnit": "d"},
+    "weekly": {"frequency": 1, "period": 1, "periodUnit": "wk"},
+}
 
 
 def _answer_value(answer: object) -> dict | None:

@@ -94,6 +94,8 @@ PATIENT_POST = _statuses(patients=302, clinicians=403, researcher=403, anonymous
 PATIENT_API = _statuses(patients=200, clinicians=403, researcher=403, anonymous=UNAUTH)
 CLINICIAN_PAGE = _statuses(patients=403, clinicians=200, researcher=403, anonymous=LOGIN)
 CLINICIAN_API = _statuses(patients=403, clinicians=200, researcher=403, anonymous=UNAUTH)
+# Staff pages (clinician accounts): every role here is refused (staff: test_staff_clinicians.py)
+STAFF_ONLY = _statuses(patients=403, clinicians=403, researcher=403, anonymous=LOGIN)
 # A route naming Alice: only a grant in force that covers the diary opens it; everyone else
 # gets the same 404 (it must not reveal whether the patient exists).
 SUMMARY = _statuses(
@@ -128,11 +130,16 @@ ROUTES: dict[str, Route] = {
         {"decision": "decline"},
     ),
     # Clinician pages
-    "consent:clinician_patients": Route("get", _page("consent:clinician_patients"), CLINICIAN_PAGE),
     "consent:clinician_request": Route("get", _page("consent:clinician_request"), CLINICIAN_PAGE),
     "consent:invitation": Route("get", _page("consent:invitation", invitation), CLINICIAN_PAGE),
-    "consent:clinician_summary": Route(
-        "get", _page("consent:clinician_summary", alice_id), {**SUMMARY, "anonymous": LOGIN}
+    # Staff pages
+    "consent:staff_clinicians": Route("get", _page("consent:staff_clinicians"), STAFF_ONLY),
+    "consent:staff_clinician_new": Route("get", _page("consent:staff_clinician_new"), STAFF_ONLY),
+    "consent:staff_clinician_verify": Route(
+        "post",
+        _page("consent:staff_clinician_verify", lambda w: w.target_grant.clinician_id),
+        STAFF_ONLY,
+        {"checked": "on"},
     ),
     # API
     "api_consent_documents": Route(
@@ -174,25 +181,21 @@ ROUTES: dict[str, Route] = {
         _page("api_grant_decline", request_grant_id),
         {**PATIENT_API, "other_patient": 404},
     ),
-    "api_patients": Route("get", _page("api_patients"), CLINICIAN_API),
-    "api_patient_summary": Route(
-        "get", _page("api_patient_summary", alice_id), {**SUMMARY, "anonymous": UNAUTH}
-    ),
     "api_my_access_log": Route("get", _page("api_my_access_log"), PATIENT_API),
 }
 
 
-def _consent_route_names() -> set[str]:
-    """Every named route of consent's page and API url modules, as reverse() names."""
+def app_route_names(app: str) -> set[str]:
+    """Every named route of an app's page and API url modules, as reverse() names."""
     names: set[str] = set()
 
-    def walk(patterns, namespace: str | None, from_consent: bool):
+    def walk(patterns, namespace: str | None, from_app: bool):
         for p in patterns:
             if isinstance(p, URLResolver):
                 module = getattr(p.urlconf_module, "__name__", "")
                 ns = p.namespace or namespace
-                walk(p.url_patterns, ns, from_consent or module.startswith("consent."))
-            elif isinstance(p, URLPattern) and from_consent and p.name:
+                walk(p.url_patterns, ns, from_app or module.startswith(f"{app}."))
+            elif isinstance(p, URLPattern) and from_app and p.name:
                 names.add(f"{namespace}:{p.name}" if namespace else p.name)
 
     walk(get_resolver().url_patterns, None, False)
@@ -200,7 +203,7 @@ def _consent_route_names() -> set[str]:
 
 
 def test_every_consent_route_has_a_row():
-    names = _consent_route_names()
+    names = app_route_names("consent")
     assert names, "no consent routes found: is consent mounted?"
     missing = names - set(ROUTES)
     stale = set(ROUTES) - names
@@ -254,7 +257,10 @@ def _cases():
 
 @pytest.mark.parametrize("name, role", list(_cases()))
 def test_access(client, name, role):
-    route = ROUTES[name]
+    check_access(client, ROUTES[name], role)
+
+
+def check_access(client, route: Route, role: str) -> None:
     world = _world(role)
     if world.actor is not None:
         if world.actor.role == "patient":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def consent_staff(client, staff_sam):
-    staff_sam.user_permissions.set(Permission.objects.filter(content_type__app_label="consent"))
+    # The Staff group's permissions (accounts migration 0003) are enough: no superuser needed.
     login_verified(client, staff_sam)
     return staff_sam
 

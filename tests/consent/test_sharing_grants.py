@@ -176,7 +176,7 @@ def test_unverified_clinician_may_accept_but_sees_the_patient_only_once_verified
     page = client.get(reverse("consent:invitation", args=[token])).content.decode()
     assert "Staff have not verified your clinician account yet" in page
     client.post(reverse("consent:invitation", args=[token]))
-    summary = reverse("consent:clinician_summary", args=[patient_alice.pk])
+    summary = reverse("clinic:summary", args=[patient_alice.pk])
     assert client.get(summary).status_code == 404
     client.force_login(patient_alice)
     overview = client.get(reverse("consent:overview")).content.decode()

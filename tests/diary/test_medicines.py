@@ -187,7 +187,7 @@ def test_pages_add_change_stop_and_checklist(client, patient_alice):
     response = client.post(
         reverse("diary:medicine_add"),
         {
-            "choice": "__other__",
+            "choice": "other",
             "other_name": "Saliva spray",
             "dose": "1",
             "unit": "spray",
@@ -221,7 +221,7 @@ def test_add_page_refuses_other_without_a_name(client, patient_alice):
     response = client.post(
         reverse("diary:medicine_add"),
         {
-            "choice": "__other__",
+            "choice": "other",
             "other_name": "",
             "dose": "1",
             "unit": "mg",

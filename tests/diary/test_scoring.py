@@ -136,6 +136,16 @@ def test_osdi_refuses_to_score_when_nothing_was_answered():
         sum_scaled_score([None] * 12, scale=25)
 
 
+def test_osdi_needs_its_five_symptom_items_answered():
+    # Items 1-5 have no "not applicable": a complete OSDI has at least five answers.
+    assert OSDI.scoring["min_answered"] == 5
+    values = [1, 2, 3, 2, 1] + [NOT_APPLICABLE] * 7
+    _, result = score_answers(OSDI, osdi_answers(values))
+    assert result.answered == 5 and result.score == 9 * 25 / 5
+    with pytest.raises(NotEnoughAnswers):
+        sum_scaled_score([1, 2, 3, 2] + [None] * 8, scale=25, min_answered=5)
+
+
 def test_osdi_items_one_to_five_cannot_be_not_applicable():
     values = [NOT_APPLICABLE] + [1] * 11
     with pytest.raises(ValidationError) as caught:

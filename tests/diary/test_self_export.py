@@ -13,6 +13,7 @@ from fhir.resources.R4B.bundle import Bundle
 from rest_framework.test import APIClient
 
 from diary import services
+from diary.models import DailyEntry
 from tests.diary.conftest import save_day
 from tests.personas import login_verified
 
@@ -107,3 +108,28 @@ def test_clinician_cannot_export_through_me(clinician_carol):
 def test_anonymous_cannot_export(client):
     assert client.get(reverse("diary:my_data_export")).status_code == 302
     assert APIClient().get("/api/v1/me/export/").status_code in {401, 403}
+
+
+def test_own_export_codes_medicines_and_leaves_not_applicable_unanswered(
+    alice_api, alice_with_data
+):
+    entry_date = DailyEntry.objects.filter(patient=alice_with_data).latest("date").date
+    osdi = {f"q{i}": 1 for i in range(1, 13)} | {"q9": "na"}
+    services.questionnaire_response_save(
+        patient=alice_with_data,
+        instrument="osdi",
+        answers=osdi,
+        score=25.0,
+        period_start=entry_date,
+        period_end=entry_date,
+    )
+    archive = open_zip(alice_api.get("/api/v1/me/export/"))
+    bundle = json.loads(archive.read("fhir_bundle.json"))
+    Bundle.model_validate(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    [med] = [r for r in resources if r["resourceType"] == "MedicationStatement"]
+    assert med["medicationCodeableConcept"]["text"] == "Hydroxychloroquine"
+    assert med["medicationCodeableConcept"]["coding"][0]["code"] == "P01BA02"
+    [response] = [r for r in resources if r.get("questionnaire", "").endswith("osdi")]
+    q9 = [i for i in response["item"] if i["linkId"] == "q9"]
+    assert q9 == [{"linkId": "q9"}]

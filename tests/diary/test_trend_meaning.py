@@ -130,14 +130,14 @@ def test_trends_page_shows_what_the_scores_mean(client, alice_scored):
 
 
 @pytest.mark.django_db
-def test_questionnaire_charts_are_left_out_with_the_esspri(alice_scored):
+def test_questionnaire_charts_only_when_asked_for(alice_scored):
     today = patient_today(alice_scored)
+    data = trends_for(patient=alice_scored, date_from=today - timedelta(days=29), date_to=today)
+    assert data.questionnaires is None  # e.g. the clinician's summary: its own table instead
     data = trends_for(
         patient=alice_scored, date_from=today - timedelta(days=29), date_to=today,
-        include_esspri=False,
+        include_questionnaires=True,
     )  # fmt: skip
-    assert data.questionnaires is None
-    data = trends_for(patient=alice_scored, date_from=today - timedelta(days=29), date_to=today)
     assert data.questionnaires.osdi_figure is not None
     assert data.esspri_improvement.score == 5.0
 

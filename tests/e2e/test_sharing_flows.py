@@ -72,12 +72,12 @@ def test_patient_shares_clinician_reads_summary_patient_revokes_clinician_refuse
             "link", name="My patients"
         )
     )
-    clinician.click_through(clinician.page.get_by_role("link", name="Alice"))
+    clinician.click_through(clinician.page.get_by_role("link", name="Summary for Alice"))
     summary_path = clinician.path
     clinician.screenshot("clinician-summary")
     assert clinician.page.get_by_text("3 diary entries").is_visible()
     assert clinician.page.get_by_text("1 day with a flare").is_visible()
-    assert summary_path.startswith("/consent/patients/")
+    assert summary_path.startswith("/clinic/patients/")
     assert clinician.page.get_by_role("heading", level=1).inner_text().count("Alice") == 1
 
     # The patient stops sharing ...
@@ -86,15 +86,15 @@ def test_patient_shares_clinician_reads_summary_patient_revokes_clinician_refuse
 
     # ... and the clinician's next request is refused, and the list no longer shows her.
     clinician.goto(summary_path, expect_status=404)
-    clinician.goto("/consent/patients/")
+    clinician.goto("/clinic/patients/")
     assert clinician.page.get_by_role("link", name="Alice").count() == 0
 
-    # The patient sees both the read and the refused attempt, in plain words.
+    # The patient sees the visit (list and summary: one line) and the refused attempt.
     patient.click_through(patient.page.get_by_role("link", name="Who has viewed my data"))
-    rows = patient.page.get_by_role("row")
-    read = rows.filter(has_text="opened your pre-appointment summary")
-    assert read.filter(has_text="Dr Carol").filter(has_text="Allowed").count() == 1
-    assert read.filter(has_text="Refused").count() == 1
+    lines = patient.page.get_by_role("listitem").filter(has_text="Dr Carol")
+    visit = lines.filter(has_text="looked at your name in their patient list and your pre")
+    assert visit.count() == 1
+    assert lines.filter(has_text="Refused").filter(has_text="pre-appointment summary").count() == 1
 
 
 def test_clinician_asks_for_access_and_patient_accepts_from_the_dashboard(open_browse):
@@ -103,7 +103,7 @@ def test_clinician_asks_for_access_and_patient_accepts_from_the_dashboard(open_b
     clinician, patient = open_browse(), open_browse()
 
     _sign_in_with_code(clinician, carol, device)
-    clinician.goto("/consent/patients/")
+    clinician.goto("/clinic/patients/")
     clinician.click_through(clinician.page.get_by_role("link", name="Ask a patient for access"))
     clinician.page.get_by_label("Patient's email address").fill(alice.email)
     clinician.submit("Send the request")
@@ -119,6 +119,6 @@ def test_clinician_asks_for_access_and_patient_accepts_from_the_dashboard(open_b
     patient.submit("Accept")
     assert "Request accepted" in patient.page.get_by_role("status").inner_text()
 
-    clinician.goto("/consent/patients/")
-    clinician.click_through(clinician.page.get_by_role("link", name="Alice"))
+    clinician.goto("/clinic/patients/")
+    clinician.click_through(clinician.page.get_by_role("link", name="Summary for Alice"))
     assert clinician.page.get_by_text("does not share their medicines").is_visible()

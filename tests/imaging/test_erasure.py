@@ -55,7 +55,8 @@ def test_erasure_removes_the_patients_studies_and_files_only(
     assert Result.objects.filter(study__patient_id=patient_alice.pk).count() == 0
     assert JointReview.objects.count() == 0 and Review.objects.count() == 0
     (left,) = _stored_files(_media)
-    assert left.name == f"{bob_study.pk}.bin"
+    bob_study.refresh_from_db()
+    assert bob_study.deidentified and left.name == bob_study.blob_name.rsplit("/", 1)[-1]
     # Bob's file still decrypts: his key and his study are untouched.
     assert services.study_file_bytes(study=bob_study).startswith(b"\x89PNG")
 

@@ -111,7 +111,7 @@ def test_dicom_upload_is_stored_deidentified(
         ("scan.dcm", b"I am a text file pretending to be DICOM\n" * 5, "not a DICOM"),
         ("empty.png", b"", "empty"),
         ("half.dcm", None, "cannot be read"),
-        ("huge.png", _png_header_only(20_000, 20_000), "60 megapixels"),
+        ("huge.png", _png_header_only(20_000, 20_000), "36 megapixels"),
     ],
 )
 def test_bad_upload_gets_400_on_the_file_field_and_stores_nothing(

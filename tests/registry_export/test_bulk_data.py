@@ -384,7 +384,7 @@ def test_staff_register_a_client_from_the_admin_and_a_bad_key_is_a_form_error(
     from tests.factories import StaffFactory
     from tests.personas import login_verified
 
-    sam = StaffFactory(is_staff=True, is_superuser=True)
+    sam = StaffFactory()  # the Staff group's permissions
     login_verified(client, sam)
     url = "/admin/registry_export/bulkclient/add/"
     bad = client.post(url, {"name": "x", "destination": destination.pk, "public_key": "nope"})

@@ -51,7 +51,7 @@ def staff_admin(client, db):
     from tests.factories import StaffFactory
     from tests.personas import login_verified
 
-    login_verified(client, StaffFactory(is_staff=True, is_superuser=True))
+    login_verified(client, StaffFactory())  # the Staff group's permissions
     return client
 
 

@@ -12,6 +12,7 @@ import importlib
 import json
 
 import pytest
+from django.conf import settings
 
 from consent.models import ConsentScope
 from registry_export import services
@@ -65,7 +66,8 @@ def test_symptom_observations_use_the_project_code_system_and_recorded_status(co
     assert {o["effectiveDateTime"] for o in amended} == {first.date.isoformat()}
     fatigue = [o for o in amended if o["code"]["coding"][0]["code"] == "fatigue"]
     assert fatigue[0]["valueInteger"] == 10
-    assert SYMPTOM_CODE_SYSTEM.startswith("https://sjogrens-diary.example.org/fhir/CodeSystem/")
+    assert SYMPTOM_CODE_SYSTEM.startswith(f"{settings.FHIR_CANONICAL_BASE}/CodeSystem/")
+    assert "example.org" not in SYMPTOM_CODE_SYSTEM
     totals = [o for o in lines if o["code"]["coding"][0]["code"] == "esspri-score"]
     assert len(totals) == 1 and totals[0]["valueQuantity"]["value"] == 5.0
     assert totals[0]["derivedFrom"][0]["reference"].startswith("QuestionnaireResponse/")

@@ -109,7 +109,7 @@ def test_downloading_from_the_page_streams_and_logs(rita, cohort, destination):
     run = run_now(destination)
     response = rita.get(url("run_file", run.pk, "redcap_records.00000.csv"))
     assert response.status_code == 200 and response.streaming
-    assert b"record_id,redcap_event_name" in b"".join(response.streaming_content)
+    assert b"record_id,redcap_repeat_instrument" in b"".join(response.streaming_content)
     assert AccessLogEvent.objects.filter(kind="file", outcome="allowed").count() == 4
 
 

@@ -1,8 +1,9 @@
 """Demo data for the embedded mode and for benchmarks.
 
 `seed_demo` (no options) makes one user of each role and prints their sign-in details; it may be
-run again: it keeps the users, sets new passwords and prints them again. The demo app depends on
-every other app and nothing depends on it.
+run again (with or without --patients): users that exist keep their passwords and second factors,
+which are never reset or printed again. The demo app depends on every other app and nothing
+depends on it.
 """
 
 from __future__ import annotations
@@ -41,10 +42,19 @@ class Command(BaseCommand):
             self.style.SUCCESS("Demo sign-ins (http://127.0.0.1:8000/accounts/login/):")
         )
         for login in logins:
-            line = f"  {login.role:<10} {login.email:<28} password: {login.password}"
+            if login.password:
+                line = f"  {login.role:<10} {login.email:<28} password: {login.password}"
+            else:
+                line = f"  {login.role:<10} {login.email:<28} (exists: password unchanged)"
             if login.totp_secret:
                 line += f"  TOTP secret: {login.totp_secret}"
             self.stdout.write(line)
-        self.stdout.write(
-            "Add the TOTP secret to an authenticator app (or run `oathtool --totp -b SECRET`)."
-        )
+        if any(login.totp_secret for login in logins):
+            self.stdout.write(
+                "Add the TOTP secret to an authenticator app (or run `oathtool --totp -b SECRET`)."
+            )
+        if not all(login.password for login in logins):
+            self.stdout.write(
+                "Existing users keep their password and second factor; "
+                "`python manage.py changepassword EMAIL` sets a new password."
+            )

@@ -90,6 +90,28 @@ def _three_scored_radiographs(patient, clinician, monkeypatch) -> int:
     return len(JOINTS)
 
 
+# Any two visible blocks of the printed summary (its sections, the charts, the text beside them,
+# the tables, the imaging studies) that share more than a sliver of area: "nothing overlaps".
+OVERLAPS_JS = """() => {
+  const sel = 'article.summary > *, .summary-trends .chart, .summary-trends .trends-summary,'
+    + ' .summary table, .imaging-summary-study, .summary h2';
+  const boxes = [...document.querySelectorAll(sel)]
+    .map(el => ({el, r: el.getBoundingClientRect()}))
+    .filter(b => b.r.width > 0 && b.r.height > 0);
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i], b = boxes[j];
+      if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
+      const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
+      const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+      if (w > 2 && h > 2) out.push(a.el.className + ' / ' + b.el.className + ` (${w}x${h})`);
+    }
+  }
+  return out;
+}"""
+
+
 def _pdf_pages(pdf: bytes) -> int:
     """Pages of a Chromium PDF: the /Count of its page tree."""
     counts = [int(n) for n in re.findall(rb"/Count (\d+)", pdf)]
@@ -136,13 +158,16 @@ def test_ninety_day_summary_prints_on_two_a4_pages(
                 ]
             )
             page = context.new_page()
-            response = page.goto(f"{live_server.url}/consent/patients/{alice.pk}/summary/")
+            response = page.goto(f"{live_server.url}/clinic/patients/{alice.pk}/summary/")
             assert response.status == 200
             page.wait_for_selector(".chart svg")  # plotly has drawn
             # Every section, imaging included, is on the page that is printed.
             assert page.locator(".imaging-summary-study").count() == 3
             assert page.get_by_text(f"Confirmed by a clinician: 0 of {joints} joints").count() == 3
             pdf = page.pdf(format="A4", prefer_css_page_size=True)
+            page.emulate_media(media="print")
+            overlaps = page.evaluate(OVERLAPS_JS)
+            assert not overlaps, f"blocks overlap on paper: {overlaps}"
         finally:
             browser.close()
     assert _pdf_pages(pdf) == 2

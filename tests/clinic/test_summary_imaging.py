@@ -78,7 +78,7 @@ def test_summary_page_shows_the_imaging_block(client, patient_alice, carol_verif
     study = _scored_study(patient_alice, carol_verified)
     login_verified(client, carol_verified)
 
-    page = client.get(reverse("consent:clinician_summary", args=[patient_alice.pk]))
+    page = client.get(reverse("clinic:summary", args=[patient_alice.pk]))
 
     assert page.status_code == 200
     assert page.context["report"].imaging[0].study_id == str(study.pk)
@@ -98,7 +98,7 @@ def test_imaging_not_shared_is_left_out_of_page_and_api(
     assert data["imaging"] is None
 
     login_verified(client, carol_verified)
-    text = client.get(reverse("consent:clinician_summary", args=[patient_alice.pk])).content
+    text = client.get(reverse("clinic:summary", args=[patient_alice.pk])).content
     text = text.decode()
     assert "does not share their imaging" in text
     assert "Hand radiographs" not in text

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_user_birth_year'),
+        ('accounts', '0003_staff_group'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 

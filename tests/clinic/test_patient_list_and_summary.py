@@ -130,9 +130,10 @@ def test_esspri_worsening_flag_uses_one_point_or_fifteen_percent(
 
 def test_my_patients_page_shows_the_flags(client, alice_diary, carol_grant):
     login_verified(client, carol_grant.clinician)
-    page = client.get(reverse("consent:clinician_patients")).content.decode()
-    assert "Meaningful worsening" in page
-    assert reverse("consent:clinician_summary", args=[alice_diary.pk]) in page
+    page = client.get(reverse("clinic:patients")).content.decode()
+    assert "ESSPRI worse by more than the minimal important change" in page
+    assert "Flare this week" in page
+    assert reverse("clinic:summary", args=[alice_diary.pk]) in page
 
 
 def test_summary_api_has_weekly_means_flares_medicines_and_questionnaires(
@@ -178,7 +179,7 @@ def test_summary_page_and_api_show_the_same_numbers(client, api_client, alice_di
     login_verified(api_client, carol_grant.clinician)
     params = {"from": str(_day(27)), "to": str(_day(0))}
     data = api_client.get(reverse("api_patient_summary", args=[alice_diary.pk]), params).json()
-    page = client.get(reverse("consent:clinician_summary", args=[alice_diary.pk]), params)
+    page = client.get(reverse("clinic:summary", args=[alice_diary.pk]), params)
     assert page.status_code == 200
     report = page.context["report"]
     assert report.entry_count == data["entry_count"]
@@ -187,7 +188,7 @@ def test_summary_page_and_api_show_the_same_numbers(client, api_client, alice_di
     text = page.content.decode()
     assert "Meaningful worsening" in text
     assert "Hydroxychloroquine" in text
-    assert 'media="print"' in text and "consent/print.css" in text
+    assert 'media="print"' in text and "clinic/print.css" in text
     # The diary's trend charts (plotly JSON for trends.js) and ESSPRI trajectory are reused.
     assert 'id="tr-symptom-data"' in text and 'id="tr-esspri-data"' in text
     assert "vendor/plotly/plotly-basic.min.js" in text
@@ -209,7 +210,7 @@ def test_narrower_grant_leaves_out_what_is_not_shared(
     assert data["medicines"] is None and data["questionnaires"] is None
     assert data["entry_count"] == 14
     login_verified(client, carol_verified)
-    page = client.get(reverse("consent:clinician_summary", args=[alice_diary.pk]))
+    page = client.get(reverse("clinic:summary", args=[alice_diary.pk]))
     text = page.content.decode()
     assert "does not share their medicines" in text
     assert "Hydroxychloroquine" not in text  # not in the tables, nor as a chart band
@@ -247,7 +248,7 @@ def test_bad_period_without_a_grant_is_still_a_404(api_client, patient_alice, cl
 def test_bad_period_on_the_page_shows_the_error(client, patient_alice, carol_grant):
     login_verified(client, carol_grant.clinician)
     response = client.get(
-        reverse("consent:clinician_summary", args=[patient_alice.pk]),
+        reverse("clinic:summary", args=[patient_alice.pk]),
         {"from": "2024-02-01", "to": "2024-01-01"},
     )
     assert response.status_code == 400

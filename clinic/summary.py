@@ -1,126 +1,34 @@
-"""The clinician's reads: "My patients" and the pre-appointment summary.
+"""The pre-appointment summary (page, API and PDF read the same report).
 
-Both start from consent.selectors (grant check + access-log row) and then call the diary's own
-selectors for the one patient the grant covers, so the page and its API twin cannot differ.
+It starts from consent.selectors (grant check + access-log row) and then calls the diary's and
+imaging's own selectors for the one patient the grant covers, so the page, its API twin and the
+PDF cannot differ.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from importlib import import_module
-from types import ModuleType
 
-from django.apps import apps as django_apps
 from django.http import HttpRequest
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import timezone
 
 from accounts.models import User
-from consent import selectors, services
-from consent.models import AccessOutcome, ShareScope, SharingGrant
-from diary.selectors import patient_today
+from consent import selectors as consent_selectors
+from consent.models import ShareScope, SharingGrant
+from diary import selectors as diary_selectors
+from diary.fields import SYMPTOM_FIELDS
+from diary.questionnaires.definitions import get_instrument
+from diary.questionnaires.scoring import band_for, change_between, format_score, is_acceptable
+from diary.trends.selectors import trends_for
+from imaging import selectors as imaging_selectors
 
 DEFAULT_PERIOD_DAYS = 90
-NO_ENTRY_FLAG_DAYS = 14
-FLARE_WINDOW_DAYS = 30
 
 
 def default_period(today: date | None = None) -> tuple[date, date]:
     today = today or timezone.localdate()
     return today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today
-
-
-# --- My patients -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PatientRow:
-    patient_id: int
-    name: str
-    email: str
-    scopes: tuple[str, ...]
-    ends_at: object
-    last_entry: date | None
-    no_entry_flag: bool
-    esspri: float | None
-    esspri_change: float | None
-    esspri_worsened: bool
-    flares_30d: int | None
-
-    @property
-    def can_open_summary(self) -> bool:
-        return ShareScope.DIARY in self.scopes
-
-
-def _esspri_pair(patient: User) -> tuple[float | None, float | None, bool]:
-    from diary.models import QuestionnaireResponse
-    from diary.questionnaires.definitions import get_instrument
-    from diary.questionnaires.scoring import Change, change_between
-
-    # Scores are clear columns (DESIGN.md: needed for trends and aggregates): no decryption.
-    scores = list(
-        QuestionnaireResponse.objects.filter(
-            patient_id=patient.pk, instrument="esspri", score__isnull=False
-        )
-        .order_by("-period_end", "-completed_at")
-        .values_list("score", flat=True)[:2]
-    )
-    if not scores:
-        return None, None, False
-    if len(scores) == 1:
-        return scores[0], None, False
-    latest, previous = scores
-    change = change_between(get_instrument("esspri"), previous, latest)
-    return latest, latest - previous, change == Change.WORSENED
-
-
-def _row(grant: SharingGrant, today: date) -> PatientRow:
-    from diary.models import DailyEntry
-
-    patient = grant.patient
-    scopes = tuple(grant.scopes)
-    last_entry = flares = None
-    if ShareScope.DIARY in scopes:
-        entries = DailyEntry.objects.filter(patient_id=patient.pk)
-        last_entry = entries.order_by("-date").values_list("date", flat=True).first()
-        flares = entries.filter(
-            date__gt=today - timedelta(days=FLARE_WINDOW_DAYS), date__lte=today, flare=True
-        ).count()
-    esspri = change = None
-    worsened = False
-    if ShareScope.QUESTIONNAIRES in scopes:
-        esspri, change, worsened = _esspri_pair(patient)
-    return PatientRow(
-        patient_id=patient.pk,
-        name=patient.display_name or patient.email,
-        email=patient.email,
-        scopes=scopes,
-        ends_at=grant.ends_at,
-        last_entry=last_entry,
-        no_entry_flag=ShareScope.DIARY in scopes
-        and (last_entry is None or (today - last_entry).days >= NO_ENTRY_FLAG_DAYS),
-        esspri=esspri,
-        esspri_change=change,
-        esspri_worsened=worsened,
-        flares_30d=flares,
-    )
-
-
-def patient_rows(*, clinician: User, request: HttpRequest | None) -> list[PatientRow]:
-    """Patients with a grant in force now; each listed patient's read is logged."""
-    grants = list(selectors.active_grants_for_clinician(clinician=clinician))
-    # "Today" is each patient's own calendar day: diary days follow the patient's time zone.
-    rows = [_row(g, patient_today(g.patient)) for g in grants]
-    if rows:
-        services.access_log_record_many(
-            actor=clinician,
-            patient_ids=[r.patient_id for r in rows],
-            outcome=AccessOutcome.ALLOWED,
-            request=request,
-        )
-    return rows
 
 
 # --- Pre-appointment summary -------------------------------------------------------------------
@@ -183,8 +91,8 @@ class ImagingRow:
 
 
 # The imaging app renders its own block of the summary page (figures, model card banner) from
-# this template when it is installed; the API serialises `PatientSummary.imaging` instead. Both
-# read imaging.selectors.summary_studies, so the page and the API list the same studies.
+# this template; the API and the PDF serialise `PatientSummary.imaging` instead. All read
+# imaging.selectors.summary_studies, so they list the same studies.
 IMAGING_TEMPLATE = "imaging/_summary.html"
 
 
@@ -230,7 +138,7 @@ def clinician_summary(
 
     Medicines, questionnaires and imaging appear only where the grant covers them.
     """
-    grant = selectors.grant_for_read(
+    grant = consent_selectors.grant_for_read(
         clinician=clinician, patient_id=patient_id, scope=ShareScope.DIARY, request=request
     )
     patient = grant.patient
@@ -250,15 +158,12 @@ def clinician_summary(
         report.questionnaires = _questionnaires(patient, date_from, date_to)
     if grant.share_imaging:
         report.imaging = _imaging(patient.pk)
-        report.imaging_template = _imaging_template() if report.imaging is not None else None
+        report.imaging_template = IMAGING_TEMPLATE
     return report
 
 
 def _fill_diary(report: PatientSummary, patient: User, grant: SharingGrant) -> None:
     """Charts, text summary and weekly means from the diary's trend helpers (one decryption)."""
-    from diary.fields import SYMPTOM_FIELDS
-    from diary.trends.selectors import trends_for
-
     trends = trends_for(
         patient=patient,
         date_from=report.date_from,
@@ -288,8 +193,6 @@ def _round(value: float | None) -> float | None:
 
 
 def _medicines(patient: User, date_from: date, date_to: date) -> list[MedicineRow]:
-    from diary import selectors as diary_selectors
-
     adherence = {
         row.medicine.id: row
         for row in diary_selectors.adherence(patient=patient, date_from=date_from, date_to=date_to)
@@ -327,10 +230,6 @@ def _medicines(patient: User, date_from: date, date_to: date) -> list[MedicineRo
 
 
 def _questionnaires(patient: User, date_from: date, date_to: date) -> list[QuestionnaireRow]:
-    from diary import selectors as diary_selectors
-    from diary.questionnaires.definitions import get_instrument
-    from diary.questionnaires.scoring import band_for, change_between, format_score, is_acceptable
-
     responses = diary_selectors.questionnaires_between(
         patient=patient, date_from=None, date_to=date_to
     )
@@ -358,29 +257,7 @@ def _questionnaires(patient: User, date_from: date, date_to: date) -> list[Quest
     return rows
 
 
-# --- Imaging (another app: read only through imaging.selectors, when it is installed) ----------
-
-
-def _imaging_selectors() -> ModuleType | None:
-    """imaging.selectors, or None where the imaging app is not installed.
-
-    consent must not depend on imaging (DESIGN.md section 1: imaging depends on consent), so it
-    is looked up at run time rather than imported.
-    """
-    if not django_apps.is_installed("imaging"):
-        return None
-    try:
-        return import_module("imaging.selectors")
-    except ImportError:
-        return None
-
-
-def _imaging_template() -> str | None:
-    try:
-        get_template(IMAGING_TEMPLATE)
-    except TemplateDoesNotExist:
-        return None
-    return IMAGING_TEMPLATE
+# --- Imaging (read only through imaging.selectors) ----------------------------------------
 
 
 def _joint_source(row) -> str:
@@ -389,15 +266,12 @@ def _joint_source(row) -> str:
     return "needs review" if row.shown_jsn is None else "model"
 
 
-def _imaging(patient_id: int) -> list[ImagingRow] | None:
+def _imaging(patient_id: int) -> list[ImagingRow]:
     """The latest studies and their results. The caller has checked the grant covers imaging
     and logged the read."""
-    imaging = _imaging_selectors()
-    if imaging is None:
-        return None
     rows = []
-    for study, result in imaging.summary_studies(patient_id=patient_id):
-        joints = imaging.joint_rows(result=result) if result is not None else []
+    for study, result in imaging_selectors.summary_studies(patient_id=patient_id):
+        joints = imaging_selectors.joint_rows(result=result) if result is not None else []
         ra = ((result.scores or {}).get("ra_pattern") or {}) if result is not None else {}
         rows.append(
             ImagingRow(
