@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from email.utils import formataddr, parseaddr
+from types import SimpleNamespace
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from django.conf import settings
 from django.contrib import messages
 
 from accounts import services
@@ -26,10 +29,18 @@ def mail_failed(request) -> bool:
     return bool(getattr(request, MAIL_FAILED_ATTR, False))
 
 
+def mail_site(request=None) -> SimpleNamespace:
+    """What allauth's mail templates call `current_site`: our name and host, not the
+    django.contrib.sites row (which says example.com)."""
+    domain = settings.SITE_DOMAIN or (request.get_host() if request is not None else "")
+    return SimpleNamespace(name=settings.SITE_NAME, domain=domain)
+
+
 class AccountAdapter(DefaultAccountAdapter):
     """Public sign-up only ever makes patients; other roles are created by staff.
 
-    Mail (password reset, address confirmation) that cannot be sent is logged and told to the
+    Mails carry the site's name (settings.SITE_NAME) as subject prefix and sender name. Mail
+    (password reset, address confirmation) that cannot be sent is logged and told to the
     person calmly; it never becomes a server error. The log line names the template and the
     kind of failure, never the address.
     """
@@ -44,7 +55,32 @@ class AccountAdapter(DefaultAccountAdapter):
         """Every way allauth sets a password (reset by email, change, set) comes here."""
         services.password_set(user=user, password=password, request=allauth_context.request)
 
+    def add_message(self, request, level, message_template=None, message_context=None,
+                    extra_tags="", message=None):  # fmt: skip
+        # A password alone does not sign in someone who must pass two-factor: their "signed in"
+        # message waits until the code is accepted (accounts.views.two_factor_verify).
+        user = (message_context or {}).get("user")
+        if message_template == "account/messages/logged_in.txt" and user is not None:
+            from django_otp import user_has_device
+
+            from accounts.two_factor import role_requires_two_factor
+
+            if role_requires_two_factor(user) or user_has_device(user, confirmed=True):
+                return
+        super().add_message(
+            request, level, message_template=message_template, message_context=message_context,
+            extra_tags=extra_tags, message=message,
+        )  # fmt: skip
+
+    def format_email_subject(self, subject):
+        return f"[{settings.SITE_NAME}] {subject}"
+
+    def get_from_email(self):
+        name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+        return formataddr((name or settings.SITE_NAME, address))
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        context = {**context, "current_site": mail_site(allauth_context.request)}
         try:
             super().send_mail(template_prefix, email, context)
         except (smtplib.SMTPException, OSError) as exc:

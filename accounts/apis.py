@@ -101,6 +101,7 @@ class ProfileOutput(serializers.Serializer):
     role = serializers.CharField()
     time_zone = serializers.CharField()
     birth_year = serializers.IntegerField(allow_null=True)
+    text_size = serializers.IntegerField(help_text="Percent of the standard text size.")
     two_factor_enabled = serializers.BooleanField()
 
 
@@ -108,6 +109,7 @@ class ProfileInput(serializers.Serializer):
     display_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     time_zone = serializers.CharField(max_length=64, required=False)
     birth_year = serializers.IntegerField(allow_null=True, required=False)
+    text_size = serializers.IntegerField(required=False, help_text="100, 115, 130, 150, 175, 200")
 
 
 class ProfileApi(APIView):
@@ -137,6 +139,7 @@ class ProfileApi(APIView):
                 "role": user.role,
                 "time_zone": user.time_zone,
                 "birth_year": user.birth_year,
+                "text_size": user.text_size,
                 "two_factor_enabled": selectors.two_factor_enabled(user=user),
             }
         ).data

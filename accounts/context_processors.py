@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from accounts.navigation import NAVIGATION
@@ -18,3 +19,8 @@ def navigation(request):
             continue
         links.append({"label": label, "url": url, "current": request.path == url})
     return {"nav_links": links}
+
+
+def site(request):
+    """The portal's name (settings.SITE_NAME) for every template."""
+    return {"site_name": settings.SITE_NAME}

@@ -1,6 +1,6 @@
 from django import forms
 
-from accounts.models import BIRTH_YEAR_MIN
+from accounts.models import BIRTH_YEAR_MIN, TEXT_SIZES
 from accounts.profile import birth_year_max, time_zone_names
 
 
@@ -34,13 +34,29 @@ class ProfileForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-year"}),
     )
 
+    text_size = forms.TypedChoiceField(
+        label="Text size",
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=[(size, "Standard (100%)" if size == 100 else f"{size}%") for size in TEXT_SIZES],
+        help_text="Makes the text on every page of the portal larger for you.",
+        error_messages={"invalid_choice": "Choose one of the text sizes in the list."},
+    )
+
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self._user = user
         self.fields["time_zone"].choices = [(name, name) for name in time_zone_names()]
         if user.is_patient:
             self.fields["birth_year"].widget.attrs["max"] = birth_year_max()
         else:
             del self.fields["birth_year"]
+
+    def clean_text_size(self):
+        # Not sent (an older form, a script): keep the current size.
+        size = self.cleaned_data["text_size"]
+        return self._user.text_size if size is None else size
 
     def clean_birth_year(self):
         year = self.cleaned_data["birth_year"]
@@ -73,3 +89,11 @@ class SignupTimeZoneForm(forms.Form):
         if self.cleaned_data.get("time_zone"):
             user.time_zone = self.cleaned_data["time_zone"]
             user.save(update_fields=["time_zone"])
+
+
+class ResendConfirmationForm(forms.Form):
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

@@ -8,6 +8,9 @@ from django.db import models
 from django.utils import timezone
 
 BIRTH_YEAR_MIN = 1900
+# Text size choices (percent of the browser's default size), as the settings page offers them;
+# static/css/site.css has a class per value (html.text-<size>).
+TEXT_SIZES: tuple[int, ...] = (100, 115, 130, 150, 175, 200)
 
 
 class Role(models.TextChoices):
@@ -50,6 +53,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Year only: a full birth date is identifying. Optional; registries receive it only with the
     # patient's consent to registry sharing.
     birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    text_size = models.PositiveSmallIntegerField(default=100)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="May sign in to the admin site (staff role only)."
@@ -76,6 +80,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(birth_year__isnull=True)
                 | models.Q(birth_year__gte=BIRTH_YEAR_MIN, birth_year__lte=2100),
                 name="user_birth_year_plausible",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(text_size__in=TEXT_SIZES), name="user_text_size_offered"
             ),
         ]
 

@@ -8,7 +8,7 @@ from functools import cache
 
 from django.utils import timezone
 
-from accounts.models import BIRTH_YEAR_MIN
+from accounts.models import BIRTH_YEAR_MIN, TEXT_SIZES
 
 
 @cache
@@ -20,7 +20,9 @@ def birth_year_max() -> int:
     return timezone.now().year
 
 
-def profile_problems(*, user, display_name=None, time_zone=None, birth_year=None) -> dict:
+def profile_problems(
+    *, user, display_name=None, time_zone=None, birth_year=None, text_size=None
+) -> dict:
     """Field -> message for each value that cannot be stored (None means 'not changing')."""
     problems = {}
     if display_name is not None and len(display_name) > 150:
@@ -34,4 +36,7 @@ def profile_problems(*, user, display_name=None, time_zone=None, birth_year=None
             problems["birth_year"] = (
                 f"Enter a year between {BIRTH_YEAR_MIN} and {birth_year_max()}, or leave it empty."
             )
+    if text_size is not None and text_size not in TEXT_SIZES:
+        offered = ", ".join(f"{size}%" for size in TEXT_SIZES)
+        problems["text_size"] = f"Choose one of the text sizes offered: {offered}."
     return problems

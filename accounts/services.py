@@ -190,7 +190,12 @@ _UNCHANGED = object()
 
 @transaction.atomic
 def profile_update(
-    *, user: User, display_name=_UNCHANGED, time_zone=_UNCHANGED, birth_year=_UNCHANGED
+    *,
+    user: User,
+    display_name=_UNCHANGED,
+    time_zone=_UNCHANGED,
+    birth_year=_UNCHANGED,
+    text_size=_UNCHANGED,
 ) -> User:
     """Change a person's own details; raises ValidationError (by field) and stores nothing."""
     changes = {
@@ -199,6 +204,7 @@ def profile_update(
             ("display_name", display_name),
             ("time_zone", time_zone),
             ("birth_year", birth_year),
+            ("text_size", text_size),
         )
         if value is not _UNCHANGED
     }

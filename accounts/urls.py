@@ -11,4 +11,5 @@ urlpatterns = [
     path("settings/profile/", views.account_profile, name="account_profile"),
     # Shadows allauth's route of the same name and path (included after this module).
     path("password/reset/", views.PasswordResetView.as_view(), name="account_reset_password"),
+    path("confirm-email/resend/", views.resend_confirmation, name="resend_confirmation"),
 ]

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from kombu import Connection
@@ -106,6 +106,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         device = selectors.otp_device_matching(user=user, token=form.cleaned_data["code"])
         if device is not None:
             otp_login(request, device)
+            messages.success(request, f"Signed in as {user.email}.")
             return redirect(_safe_next(request))
         services.otp_failure_record(request=request, user=user)
         logger.info("two-factor code refused user=%s", user.pk)
@@ -127,7 +128,11 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _profile_form(user, data=None) -> ProfileForm:
-    initial = {"display_name": user.display_name, "time_zone": user.time_zone}
+    initial = {
+        "display_name": user.display_name,
+        "time_zone": user.time_zone,
+        "text_size": user.text_size,
+    }
     if user.is_patient:
         initial["birth_year"] = user.birth_year
     return ProfileForm(data, user=user, initial=initial)
@@ -241,3 +246,44 @@ def _check_broker() -> str:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     logger.warning("csrf refused path=%s", request.path)
     return render(request, "errors/403_csrf.html", status=403)
+
+
+@require_GET
+def privacy(request: HttpRequest) -> HttpResponse:
+    """The privacy notice (public: linked from sign-up and every page's footer)."""
+    return render(request, "pages/privacy.html")
+
+
+@require_GET
+def terms(request: HttpRequest) -> HttpResponse:
+    """The terms of use (public: linked from sign-up and every page's footer)."""
+    return render(request, "pages/terms.html")
+
+
+RESENT = (
+    "If an account with that address is waiting for confirmation, we have sent it a new link. "
+    "Look in your spam or junk folder too."
+)
+
+
+@require_http_methods(["GET", "POST"])
+def resend_confirmation(request: HttpRequest) -> HttpResponse:
+    """Send the address-confirmation email again. The answer is the same whether or not the
+    address has an account (no account enumeration); allauth rate-limits the sending."""
+    from allauth.account.models import EmailAddress
+
+    from accounts.forms import ResendConfirmationForm
+
+    form = ResendConfirmationForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            address = EmailAddress.objects.filter(
+                email__iexact=form.cleaned_data["email"], verified=False
+            ).first()
+            if address is not None:
+                address.send_confirmation(request)
+                logger.info("confirmation email resent user=%s", address.user_id)
+            messages.success(request, RESENT)
+            return redirect("resend_confirmation")
+        return render(request, "account/resend_confirmation.html", {"form": form}, status=400)
+    return render(request, "account/resend_confirmation.html", {"form": form})

@@ -102,6 +102,10 @@ MIDDLEWARE = [
     "accounts.middleware.ResponseHeadersMiddleware",
     # Before anything reads the path or the body: a NUL byte is refused with a 400.
     "accounts.middleware.RequestGuardMiddleware",
+    # Compresses pages (a five-year trends page is mostly chart data) and any static file that
+    # whitenoise has no precompressed copy of (development). Django >= 4.2 pads the gzip
+    # header by a random length, its mitigation of BREACH for pages that carry a CSRF token.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -133,6 +137,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "accounts.context_processors.site",
             ],
         },
     },
@@ -237,9 +242,13 @@ else:
 # A mail server that accepts the connection and then says nothing must not hold a web worker.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="diary@localhost")
+# The name the portal calls itself in pages and mails (allauth's mails would otherwise say
+# "example.com", the name of django.contrib.sites' first Site); SITE_DOMAIN: the host named in
+# mails ("" = the host of the request that sent them).
+SITE_NAME = env.str("SITE_NAME", default="My Sjögren's Diary")
+SITE_DOMAIN = env.str("SITE_DOMAIN", default="")
 
 # --- The site as messages name it (reminder emails and pushes link back to SITE_URL) --------
-SITE_NAME = env.str("SITE_NAME", default="My Sjögren's Diary")
 SITE_URL = env.str(
     "SITE_URL",
     default=f"https://{ALLOWED_HOSTS[0]}"
@@ -275,8 +284,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    # plotly.js from the installed plotly package (static/vendor/plotly/), never a CDN.
-    "diary.trends.finders.PlotlyJsFinder",
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

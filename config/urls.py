@@ -11,6 +11,8 @@ admin.site.site_header = "My Sjögren's Diary administration"
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),
+    path("privacy/", account_views.privacy, name="privacy"),
+    path("terms/", account_views.terms, name="terms"),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

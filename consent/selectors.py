@@ -600,3 +600,20 @@ def access_visits_for_patient(*, patient: User, limit: int = 2000) -> list[Visit
         )
     lines.sort(key=lambda line: line.occurred_at, reverse=True)
     return lines
+
+
+def own_nhs_number(*, patient: User) -> str | None:
+    """The patient's own NHS number, decrypted, for their own export (whatever their linkage
+    consent: it is their data)."""
+    from diary import crypto
+
+    row = NhsNumber.objects.filter(patient=patient).first()
+    if row is None:
+        return None
+    payload = crypto.decrypt_json(
+        patient_id=patient.pk,
+        record_type=services.NHS_RECORD_TYPE,
+        record_id=str(row.id),
+        blob=bytes(row.ciphertext),
+    )
+    return payload["nhs_number"]

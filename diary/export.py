@@ -10,15 +10,52 @@ import csv
 import io
 import json
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.utils import timezone
 
 from diary import selectors
-from diary.fhir import fhir_bundle
+from diary.fhir import FHIR_BASE, fhir_bundle
 from diary.fields import ENTRY_FIELDS
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
+
+
+@dataclass
+class ExportPart:
+    """What another app adds to the patient's own export (consent history and access log,
+    radiographs and their scores): the diary cannot import those apps (DESIGN.md section 1), so
+    they register a provider in EXPORT_PARTS from their AppConfig.ready(), as with
+    ERASURE_HOOKS. Each provider reads only the given patient's own records."""
+
+    key: str  # its section of diary.json
+    data: dict
+    csv_files: dict[str, str] = field(default_factory=dict)  # file name -> CSV text
+    files: dict[str, bytes] = field(default_factory=dict)  # path in the zip -> bytes
+    fhir_resources: list[dict] = field(default_factory=list)  # added to the FHIR Bundle
+    readme: str = ""  # lines for README.txt
+
+
+EXPORT_PARTS: list[Callable[..., ExportPart]] = []
+
+
+def csv_text(rows: list[dict], columns: list[str]) -> str:
+    """CSV of JSON-ready rows (lists and dicts as JSON text), for export parts."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                k: json.dumps(v, ensure_ascii=False, sort_keys=True)
+                if isinstance(v, list | dict)
+                else v
+                for k, v in row.items()
+            }
+        )
+    return out.getvalue()
 
 
 def _iso(value):
@@ -83,6 +120,8 @@ def export_data(*, patient) -> dict:
             "email": patient.email,
             "display_name": patient.display_name,
             "time_zone": patient.time_zone,
+            "birth_year": getattr(patient, "birth_year", None),
+            "text_size": getattr(patient, "text_size", None),
             "date_joined": _iso(patient.date_joined),
         },
         "entries": [_entry_row(e) for e in entries],
@@ -111,6 +150,13 @@ def build_export_zip(*, patient) -> bytes:
     data = export_data(patient=patient)
     views = data.pop("_views")
     bundle = fhir_bundle(patient=patient, **views)
+    parts = [provider(patient=patient) for provider in EXPORT_PARTS]
+    for part in parts:
+        data[part.key] = part.data
+        bundle["entry"] += [
+            {"fullUrl": f"{FHIR_BASE}{r['resourceType']}/{r['id']}", "resource": r}
+            for r in part.fhir_resources
+        ]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("diary.json", json.dumps(data, ensure_ascii=False, indent=2))
@@ -142,8 +188,13 @@ def build_export_zip(*, patient) -> bytes:
                 ],
             ),
         )
+        for part in parts:
+            for name, text in part.csv_files.items():
+                archive.writestr(name, text)
+            for name, content in part.files.items():
+                archive.writestr(name, content)
         archive.writestr("fhir_bundle.json", json.dumps(bundle, ensure_ascii=False, indent=2))
-        archive.writestr("README.txt", _README)
+        archive.writestr("README.txt", _README + "".join(part.readme for part in parts))
     return buffer.getvalue()
 
 

@@ -22,6 +22,7 @@ from imaging import pipeline, selectors, services
 from imaging.forms import AcceptModelForm, ReviewForm, UploadForm
 from imaging.inputs import InputError, decode_image
 from imaging.joints import JOINTS
+from imaging.model_card import render_markdown
 
 DEMO_BANNER = "Demonstration model trained on synthetic images, not for clinical use."
 
@@ -242,7 +243,7 @@ def bundle_card(request: HttpRequest, name: str) -> HttpResponse:
         bundle = bundles_mod.get_bundle(name)
     except bundles_mod.BundleError as exc:
         raise Http404("No such bundle.") from exc
-    card = (bundle.path / "docs" / "README.md").read_text(encoding="utf-8")
+    card = render_markdown((bundle.path / "docs" / "README.md").read_text(encoding="utf-8"))
     return render(
         request,
         "imaging/bundle_card.html",

@@ -65,6 +65,9 @@ ROUTES: dict[str, Rule] = {
     # --- accounts / config -----------------------------------------------------------------
     "home": Rule(PUBLIC, None),
     "healthz": Rule(PUBLIC, None),
+    "privacy": Rule(PUBLIC, None),
+    "terms": Rule(PUBLIC, None),
+    "resend_confirmation": Rule(PUBLIC, None),
     "two_factor_enrol": Rule(LOGIN, None),
     "two_factor_verify": Rule(LOGIN, None),
     "two_factor_disable": Rule(LOGIN, None, "post"),
@@ -99,6 +102,8 @@ ROUTES: dict[str, Rule] = {
     "diary:questionnaire_history": _patient(),
     "diary:questionnaire_detail": _patient(),
     "diary:trends": _patient(),
+    "diary:bad_days": _patient(),
+    "diary:summary_pdf": _patient(),
     "diary_api:entry_list": _patient_api(),
     "diary_api:entry_detail": _patient_api(),
     "diary_api:medicine_list": _patient_api(),

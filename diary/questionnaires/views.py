@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,6 +15,8 @@ from diary.questionnaires.definitions import Instrument, UnknownInstrument, get_
 from diary.questionnaires.forms import QuestionnaireForm
 from diary.questionnaires.scoring import format_score
 from diary.views import patient_required
+
+logger = logging.getLogger(__name__)
 
 
 def _instrument_or_404(code: str) -> Instrument:
@@ -37,6 +41,13 @@ def questionnaire_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def questionnaire_answer(request: HttpRequest, code: str) -> HttpResponse:
     instrument = _instrument_or_404(code)
+    if instrument.wording != "licensed":
+        # For operators, not patients (the page says it plainly): the site has not loaded the
+        # licensed wording (diary/questionnaires/definitions.py, QUESTIONNAIRE_TEXT_DIR).
+        logger.warning(
+            "questionnaire %s shown with %s wording; %s", instrument.code, instrument.wording,
+            instrument.wording_notice,
+        )  # fmt: skip
     form = QuestionnaireForm(instrument, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -87,6 +87,11 @@ def _values(series: pd.Series) -> np.ndarray:
     return series.to_numpy(dtype="float64").round(2)
 
 
+def _fraction(day: date, date_from: date, date_to: date) -> float:
+    """Where a day falls along the range, from 0 (first day) to 1 (last)."""
+    return (day - date_from).days / max(1, (date_to - date_from).days)
+
+
 def _medicine_bands(
     figure: go.Figure, medicines: Sequence[MedicinePeriod], *, date_from: date, date_to: date
 ) -> None:
@@ -98,6 +103,8 @@ def _medicine_bands(
         end = min(med.end or date_to, date_to)
         started_here = med.start >= date_from
         label = f"Started {med.name}" if started_here else f"{med.name} (ongoing)"
+        # A label grows away from the nearer edge of the chart, so that it is never cut off.
+        late = _fraction(start, date_from, date_to) > 0.5
         figure.add_vrect(
             x0=start.isoformat(),
             x1=(end + timedelta(days=1)).isoformat(),
@@ -106,8 +113,8 @@ def _medicine_bands(
             layer="below",
             annotation={
                 "text": label,
-                "x": start.isoformat(),
-                "xanchor": "left",
+                "x": (end + timedelta(days=1)).isoformat() if late else start.isoformat(),
+                "xanchor": "right" if late else "left",
                 "y": 1 - 0.07 * (n % 5),
                 "yref": "paper",
                 "yanchor": "top",
@@ -124,7 +131,7 @@ def _medicine_bands(
                 x=(med.end + timedelta(days=1)).isoformat(),
                 y=0.02 + 0.07 * (n % 5),
                 yref="paper",
-                xanchor="right",
+                xanchor="right" if _fraction(med.end, date_from, date_to) > 0.5 else "left",
                 text=f"Stopped {med.name}",
                 showarrow=False,
                 font={"size": 11, "color": "#1a1a1a"},

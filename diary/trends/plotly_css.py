@@ -4,19 +4,22 @@ plotly.js normally injects its global CSS rules into a <style> element at load t
 Content-Security-Policy (style-src 'self', no 'unsafe-inline') blocks. Since plotly.js 2.35
 (plotly/plotly.js#7109) it skips the injection when the page already has an element with the id
 "plotly.js-style-global" and the class "no-inline-styles", so we ship those rules as
-static/diary/plotly-global.css, extracted from the plotly.min.js the plotly package installs.
+static/diary/plotly-global.css, extracted from the plotly.js bundle the pages load
+(diary/trends/plotly_bundle.py).
 
-Regenerate after upgrading plotly:  python -m diary.trends.plotly_css
+Regenerate after upgrading plotly:  python -m diary.trends.plotly_css [--update]
+(--update first copies the npm bundle into static/; see plotly_bundle.py).
 (tests/diary/test_trends_static.py fails while the file and the installed plotly.js differ).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
-from diary.trends.finders import _NAME, _SOURCE_DIR
+from diary.trends.plotly_bundle import BUNDLE_FILE, NPM_BUNDLE
 
 CSS_FILE = Path(__file__).resolve().parents[2] / "static" / "diary" / "plotly-global.css"
 ASSETS_TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "diary" / "trends_assets.html"
@@ -71,7 +74,7 @@ def extract_css(js: str) -> str:
     _, rules_name, x_sel, y_sel = loop.groups()
     rules = _object_literal(js, rules_name, loop.start())
     lines = [
-        "/* plotly.js global styles, extracted from the installed plotly.min.js by",
+        "/* plotly.js global styles, extracted from the served plotly.js bundle by",
         "   diary/trends/plotly_css.py; do not edit by hand. */",
     ]
     for selector, declarations in rules:
@@ -89,7 +92,7 @@ def extract_maplibre(js: str) -> tuple[str, str]:
 
 
 def _installed_js() -> str:
-    return (_SOURCE_DIR / _NAME).read_text(encoding="utf-8")
+    return BUNDLE_FILE.read_text(encoding="utf-8")
 
 
 def installed_css() -> str:
@@ -101,6 +104,9 @@ def installed_maplibre() -> tuple[str, str]:
 
 
 if __name__ == "__main__":
+    if "--update" in sys.argv:
+        shutil.copyfile(NPM_BUNDLE, BUNDLE_FILE)
+        sys.stdout.write(f"copied {NPM_BUNDLE} to {BUNDLE_FILE}\n")
     CSS_FILE.write_text(installed_css(), encoding="utf-8")
     sys.stdout.write(f"wrote {CSS_FILE}\n")
     style_id, _ = installed_maplibre()

@@ -4,6 +4,7 @@ they have already been granted (consent's grant check)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -12,16 +13,25 @@ from django.db.models import Min
 
 from diary import dates
 from diary.models import DailyEntry
+from diary.questionnaires.definitions import get_instrument
 from diary.questionnaires.selectors import ResponseRow, questionnaire_history
-from diary.selectors import medicines_for, patient_today
+from diary.selectors import dose_logs_between, entries_between, medicines_for, patient_today
+from diary.trends.associations import Comparison, adherence_comparisons, factor_comparisons
 from diary.trends.figures import (
     DAILY_POINTS_MAX_DAYS,
     MedicinePeriod,
-    esspri_figure,
     figure_data,
     symptom_figure,
 )
 from diary.trends.frames import WeekMeans, trend_frame, weekly_means_from_frame
+from diary.trends.questionnaire_figures import (
+    Improvement,
+    eq5d_dimensions_figure,
+    eq_vas_figure,
+    esspri_meaning_figure,
+    first_improvement,
+    osdi_figure,
+)
 from diary.trends.summary import TrendSummary, summarise
 
 # Range choices on the page: key -> (label, number of days; None = since the first entry).
@@ -56,12 +66,50 @@ def medicine_periods(*, patient) -> list[MedicinePeriod]:
 
 
 def esspri_rows(*, patient, date_from: date, date_to: date) -> list[ResponseRow]:
+    return instrument_rows(patient=patient, date_from=date_from, date_to=date_to, code="esspri")
+
+
+def instrument_rows(*, patient, date_from: date, date_to: date, code: str) -> list[ResponseRow]:
     return questionnaire_history(
         patient=patient,
         date_from=date_from,
         date_to=date_to,
-        instrument="esspri",
+        instrument=code,
         newest_first=False,
+    )
+
+
+@dataclass(frozen=True)
+class QuestionnaireCharts:
+    """OSDI and EQ-5D-5L over the range (ESSPRI has its own fields on Trends)."""
+
+    osdi_rows: list[ResponseRow]
+    osdi_figure: dict | None
+    eq5d_rows: list[ResponseRow]
+    eq5d_figure: dict | None
+    eq_vas_figure: dict | None
+
+    @property
+    def latest_osdi(self) -> ResponseRow | None:
+        return self.osdi_rows[-1] if self.osdi_rows else None
+
+    @property
+    def latest_eq5d(self) -> ResponseRow | None:
+        return self.eq5d_rows[-1] if self.eq5d_rows else None
+
+
+def questionnaire_charts(*, patient, date_from: date, date_to: date) -> QuestionnaireCharts:
+    span = {"date_from": date_from, "date_to": date_to}
+    osdi = instrument_rows(patient=patient, code="osdi", **span)
+    eq5d = instrument_rows(patient=patient, code="eq5d5l", **span)
+    vas = [r for r in eq5d if r.score is not None]
+    bands = get_instrument("osdi").bands
+    return QuestionnaireCharts(
+        osdi_rows=osdi,
+        osdi_figure=figure_data(osdi_figure(osdi, bands=bands, **span)) if osdi else None,
+        eq5d_rows=eq5d,
+        eq5d_figure=figure_data(eq5d_dimensions_figure(eq5d, **span)) if eq5d else None,
+        eq_vas_figure=figure_data(eq_vas_figure(vas, **span)) if vas else None,
     )
 
 
@@ -76,6 +124,8 @@ class Trends:
     esspri_rows: list[ResponseRow]
     esspri_figure: dict | None
     medicines: list[MedicinePeriod]
+    esspri_improvement: Improvement | None = None
+    questionnaires: QuestionnaireCharts | None = None
 
     @property
     def latest_esspri(self) -> ResponseRow | None:
@@ -105,11 +155,14 @@ def trends_for(
     date_to: date,
     include_medicines: bool = True,
     include_esspri: bool = True,
+    include_questionnaires: bool = False,
 ) -> Trends:
     """The charts (as plotly JSON), weekly means and text summary of a patient's range.
 
     include_medicines / include_esspri let a caller leave out what it may not show (e.g. a
-    clinician whose grant does not cover medicines or questionnaires).
+    clinician whose grant does not cover medicines or questionnaires); include_questionnaires
+    adds the OSDI and EQ-5D-5L charts (the patient's trends page asks for them; the clinician's
+    summary has its own questionnaire table and must fit two printed pages).
     """
     frame = trend_frame(patient=patient, date_from=date_from, date_to=date_to)
     medicines = medicine_periods(patient=patient) if include_medicines else []
@@ -127,11 +180,17 @@ def trends_for(
         ),
         esspri_rows=rows,
         esspri_figure=(
-            figure_data(esspri_figure(rows, date_from=date_from, date_to=date_to))
+            figure_data(esspri_meaning_figure(rows, date_from=date_from, date_to=date_to))
             if include_esspri
             else None
         ),
         medicines=medicines,
+        esspri_improvement=first_improvement(rows),
+        questionnaires=(
+            questionnaire_charts(patient=patient, date_from=date_from, date_to=date_to)
+            if include_questionnaires
+            else None
+        ),
     )
 
 
@@ -147,6 +206,62 @@ def symptom_figure_for(
 
 
 def esspri_figure_for(*, patient, date_from: date, date_to: date) -> dict:
-    """Just the ESSPRI trajectory's plotly JSON, with the acceptable-state line at 5."""
+    """Just the ESSPRI trajectory's plotly JSON, with the acceptable-state line at 5 and the
+    first meaningful improvement marked."""
     rows = esspri_rows(patient=patient, date_from=date_from, date_to=date_to)
-    return figure_data(esspri_figure(rows, date_from=date_from, date_to=date_to))
+    return figure_data(esspri_meaning_figure(rows, date_from=date_from, date_to=date_to))
+
+
+@dataclass(frozen=True)
+class BadDays:
+    date_from: date
+    date_to: date
+    days_recorded: int
+    factors: list[Comparison]
+    medicines: list[Comparison]
+
+
+def bad_days_for(*, patient, date_from: date, date_to: date) -> BadDays:
+    """Factors and medicine doses set against the day's symptom score (the patient's own data:
+    callers pass request.user)."""
+    entries = entries_between(patient=patient, date_from=date_from, date_to=date_to)
+    names = {m.id: m.name for m in medicines_for(patient=patient)}
+    doses: dict[str, dict[date, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for log in dose_logs_between(patient=patient, date_from=date_from, date_to=date_to):
+        if log.medicine_id in names:
+            doses[names[log.medicine_id]][log.date].append(log.status)
+    return BadDays(
+        date_from=date_from,
+        date_to=date_to,
+        days_recorded=len(entries),
+        factors=factor_comparisons(entries),
+        medicines=adherence_comparisons(entries, doses),
+    )
+
+
+def summary_data_for(*, patient, date_from: date, date_to: date):
+    """What the patient's PDF summary shows for the period (their own data)."""
+    from diary.selectors import adherence
+    from diary.trends.summary_pdf import SummaryData
+
+    frame = trend_frame(patient=patient, date_from=date_from, date_to=date_to)
+    flare_dates = [d.date() for d in frame.index[frame["flare"].to_numpy(dtype=bool)]]
+    return SummaryData(
+        name=patient.display_name or patient.email,
+        date_from=date_from,
+        date_to=date_to,
+        frame=frame,
+        questionnaires=questionnaire_history(
+            patient=patient, date_from=date_from, date_to=date_to, newest_first=False
+        ),
+        adherence=[
+            a
+            for a in adherence(patient=patient, date_from=date_from, date_to=date_to)
+            if a.taken or a.missed or a.skipped
+        ],
+        flare_dates=flare_dates,
+    )
+
+
+def first_record_date(*, patient) -> date | None:
+    return DailyEntry.objects.filter(patient_id=patient.pk).aggregate(first=Min("date"))["first"]

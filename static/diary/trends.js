@@ -23,6 +23,9 @@
     for (var i = 0; i < charts.length; i += 1) {
       draw(charts[i]);
     }
+    if (charts.length && window.performance && window.performance.mark) {
+      window.performance.mark("trends-charts-drawn"); // read by bench/bench_pages.py
+    }
   }
 
   if (document.readyState === "loading") {

@@ -98,3 +98,41 @@ def test_profile_api_refuses_bad_values_field_by_field(patient_alice, clinician_
     refused = api.patch(PROFILE_API, {"birth_year": 1970}, format="json")
     assert refused.status_code in (400, 403)
     assert User.objects.get(pk=clinician_carol.pk).birth_year is None
+
+
+def test_patient_chooses_a_larger_text_size_and_every_page_uses_it(client, patient_alice):
+    client.force_login(patient_alice)
+    assert 'class="text-' not in client.get(reverse("account_settings")).content.decode()
+    response = _post(client, display_name="", time_zone="Europe/London", text_size="150")
+    assert response.status_code == 302
+    assert User.objects.get(pk=patient_alice.pk).text_size == 150
+    assert '<html lang="en-GB" class="text-150">' in client.get("/diary/").content.decode()
+
+
+@pytest.mark.parametrize("size", ["90", "250", "big", "101"])
+def test_a_text_size_not_offered_is_a_form_error(client, patient_alice, size):
+    client.force_login(patient_alice)
+    response = _post(client, display_name="Changed", time_zone="Europe/London", text_size=size)
+    assert response.status_code == 400
+    assert "Choose one of the text sizes" in " ".join(
+        response.context["profile_form"].errors["text_size"]
+    )
+    stored = User.objects.get(pk=patient_alice.pk)
+    assert (stored.text_size, stored.display_name) == (100, patient_alice.display_name)
+
+
+def test_profile_api_sets_the_text_size_and_refuses_one_not_offered(patient_alice):
+    api = APIClient()
+    api.force_authenticate(patient_alice)
+    assert api.patch(PROFILE_API, {"text_size": 130}, format="json").json()["text_size"] == 130
+    response = api.patch(PROFILE_API, {"text_size": 300}, format="json")
+    assert response.status_code == 400
+    assert "text_size" in response.json()
+    assert User.objects.get(pk=patient_alice.pk).text_size == 130
+
+
+def test_the_database_refuses_a_text_size_not_offered(patient_alice):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=patient_alice.pk).update(text_size=120)

@@ -191,7 +191,7 @@ def test_summary_page_and_api_show_the_same_numbers(client, api_client, alice_di
     assert 'media="print"' in text and "clinic/print.css" in text
     # The diary's trend charts (plotly JSON for trends.js) and ESSPRI trajectory are reused.
     assert 'id="tr-symptom-data"' in text and 'id="tr-esspri-data"' in text
-    assert "vendor/plotly/plotly.min.js" in text
+    assert "vendor/plotly/plotly-basic.min.js" in text
 
 
 def test_summary_defaults_to_the_last_90_days(api_client, patient_alice, carol_grant):

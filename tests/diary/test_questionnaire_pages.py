@@ -101,7 +101,15 @@ def test_answer_page_uses_a_fieldset_and_legend_per_item(alice_web):
     assert page.count("<fieldset") == 12
     assert page.count("<legend>") == 12
     assert page.count('value="na"') == 7  # items 6-12 only
-    assert "Placeholder wording" in page  # licensed text is not shipped
+    # Licensed text is not shipped: a plain sentence for the patient, no developer words.
+    assert "These questions are in our own words" in page
+    assert "Placeholder wording" not in page and "QUESTIONNAIRE_TEXT_DIR" not in page
+
+
+def test_missing_licensed_wording_is_logged_for_operators(alice_web, caplog):
+    with caplog.at_level("WARNING", logger="diary.questionnaires.views"):
+        alice_web.get(reverse("diary:questionnaire_answer", args=["eq5d5l"]))
+    assert "questionnaire eq5d5l shown with placeholder wording" in caplog.text
 
 
 def test_answering_esspri_stores_it_and_shows_the_score(alice_web, patient_alice):
@@ -185,7 +193,7 @@ def test_a_site_supplies_its_licensed_wording(alice_web, tmp_path):
         page = alice_web.get(reverse("diary:questionnaire_answer", args=["osdi"])).content
     page = page.decode()
     assert "LICENSED TEXT ONE" in page and "LICENSED ALWAYS" in page
-    assert "Placeholder wording" not in page
+    assert "These questions are in our own words" not in page
     assert osdi.scoring["scale"] == 25  # texts only: the scoring is untouched
 
 

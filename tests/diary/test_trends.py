@@ -187,7 +187,7 @@ def test_trends_page_renders_charts_from_json_without_inline_script(client, alic
     assert 'data-figure="tr-symptom-data"' in page
     for tag in re.findall(r"<script[^>]*>", page):
         assert 'type="application/json"' in tag or "src=" in tag, tag
-    assert "/static/vendor/plotly/plotly.min.js" in page
+    assert "/static/vendor/plotly/plotly-basic.min.js" in page
     assert "cdn" not in page.lower()
     assert 'id="plotly.js-style-global" class="no-inline-styles"' in page
     assert "12 of 30 days filled in" in page
