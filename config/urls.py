@@ -10,6 +10,8 @@ admin.site.site_header = "My Sjögren's Diary administration"
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),
+    # Web app manifest, service worker (its scope is the path it is served from) and offline page.
+    path("", include("pwa.urls", namespace="pwa")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
