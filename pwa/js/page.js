@@ -97,7 +97,7 @@ async function queueForm(form, submitter) {
   // this one and dropped as a duplicate).
   const key = form.querySelector("input[name=idempotency_key]");
   if (key) key.value = newKey();
-  announcement = `Saved on this device: your diary for ${niceDay(day.date)}. It will be sent when you are back online.`;
+  announcement = `Your diary for ${niceDay(day.date)} is kept on this device.`;
   await requestSync();
   return true;
 }
@@ -289,9 +289,10 @@ async function render({ focus = false } = {}) {
   if (pending.length) {
     const days = pending.map((i) => niceDay(i.entry.date)).join("; ");
     const waiting = `${pending.length === 1 ? "1 day is" : `${pending.length} days are`} waiting to be sent (${days}).`;
-    let why = "They will be sent as soon as you are back online.";
-    if (navigator.onLine && lastOutcome === "signin") why = "Sign in again to send them.";
-    else if (navigator.onLine && lastOutcome === "retry") why = "The diary could not take them just now; they will be sent again shortly.";
+    const it = pending.length === 1 ? "it" : "them";
+    let why = `${it === "it" ? "It" : "They"} will be sent as soon as you are back online.`;
+    if (navigator.onLine && lastOutcome === "signin") why = `Sign in again to send ${it}.`;
+    else if (navigator.onLine && lastOutcome === "retry") why = `The diary could not take ${it} just now: ${it === "it" ? "it is" : "they are"} sent again on your next page.`;
     status = `${status ? `${status} ` : ""}${waiting} ${why}`;
   }
   children.push(el("p", { class: "message", role: "status", text: status || "Everything saved on this device has been sent." }));
@@ -342,7 +343,10 @@ async function send() {
     try {
       if (navigator.onLine && (await count())) {
         const results = (await flush(csrfCookie())) || [];
-        if (results.length) lastOutcome = results[results.length - 1].outcome;
+        if (results.length) {
+          lastOutcome = results[results.length - 1].outcome;
+          announcement = ""; // "kept on this device" is old news once the server has answered
+        }
         const sent = results.filter((r) => r.outcome === "saved" || r.outcome === "duplicate");
         if (sent.length) {
           announcement = `Sent to your diary: ${sent.map((r) => niceDay(r.date)).join("; ")}.`;
