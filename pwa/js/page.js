@@ -6,11 +6,12 @@
  *   event, every page load, Background Sync where the browser has it), exactly once.
  * - A queued day the server refuses (400) or that was changed elsewhere meanwhile (409) waits
  *   for the patient's decision here; nothing queued is ever dropped without them choosing so.
- * - Signing out removes the queue, its key and the kept pages; so does another account signing
- *   in on this device (a queued day is only ever sent into its owner's diary).
+ * - Signing out removes the queue, its key and the kept pages. Another account signing in on
+ *   this device neither sees nor sends a day queued by someone else (it waits for its owner),
+ *   and the pages kept for the previous person are removed.
  * Text is set with textContent only (no HTML from data), and no inline style (the CSP).
  */
-import { clearAll, count, enqueue, flush, list, owner, remove, setOwner, update } from "./queue.js";
+import { clearOwn, clearPages, count, enqueue, flush, list, owner, remove, setOwner, update } from "./queue.js";
 
 const script = document.getElementById("pwa-script");
 const USER = (script && script.dataset.user) || "";
@@ -142,7 +143,7 @@ function hookSignOut() {
       };
       // Send what can still be sent, then remove everything; never hold the sign-out for long.
       const work = (navigator.onLine ? flush(csrfCookie()).catch(() => null) : Promise.resolve())
-        .then(() => clearAll())
+        .then(() => clearOwn())
         .then(() => unregister());
       Promise.race([work, new Promise((resolve) => setTimeout(resolve, 4000))]).then(leave, leave);
     });
@@ -337,20 +338,21 @@ async function discard(item, text) {
 
 let sending = null;
 
+/** What the last send (here or in the worker) found, for the panel's wording. */
+function noteResults(results) {
+  if (!results.length) return;
+  lastOutcome = results[results.length - 1].outcome;
+  announcement = ""; // "kept on this device" is old news once the server has answered
+  const sent = results.filter((r) => r.outcome === "saved" || r.outcome === "duplicate");
+  if (sent.length) announcement = `Sent to your diary: ${sent.map((r) => niceDay(r.date)).join("; ")}.`;
+}
+
 async function send() {
   if (sending) return sending;
   sending = (async () => {
     try {
       if (navigator.onLine && (await count())) {
-        const results = (await flush(csrfCookie())) || [];
-        if (results.length) {
-          lastOutcome = results[results.length - 1].outcome;
-          announcement = ""; // "kept on this device" is old news once the server has answered
-        }
-        const sent = results.filter((r) => r.outcome === "saved" || r.outcome === "duplicate");
-        if (sent.length) {
-          announcement = `Sent to your diary: ${sent.map((r) => niceDay(r.date)).join("; ")}.`;
-        }
+        noteResults((await flush(csrfCookie())) || []);
       }
     } finally {
       sending = null;
@@ -363,10 +365,12 @@ async function send() {
 /* --- start ------------------------------------------------------------------------------ */
 
 async function claimQueue() {
-  // A queue left by another account on this device is theirs: it is never sent into this diary.
+  // Another account's pages were open here last: theirs go; their queued days stay, unseen.
   const current = await owner();
-  if (current && current !== USER) await clearAll();
-  if (current !== USER) await setOwner(USER);
+  if (current !== USER) {
+    await clearPages();
+    await setOwner(USER);
+  }
 }
 
 async function start() {
@@ -380,7 +384,10 @@ async function start() {
       })
       .catch(() => null);
     navigator.serviceWorker.addEventListener("message", (event) => {
-      if (event.data && event.data.type === "diary-queue-changed") render();
+      if (event.data && event.data.type === "diary-queue-changed") {
+        noteResults(event.data.results || []);
+        render();
+      }
     });
   }
   if (!window.indexedDB || !window.crypto || !crypto.subtle) return;
@@ -389,7 +396,6 @@ async function start() {
   } else if (!OFFLINE_PAGE) {
     return; // signed out: the queue waits, unsent and unshown, for its owner to sign in again
   }
-  if (!USER && !IS_PATIENT && !(await count())) return;
   hookDayForm();
   window.addEventListener("online", () => send());
   window.addEventListener("offline", () => render());

@@ -4,11 +4,14 @@
  * Storage: IndexedDB "diary-offline".
  *   meta:  "key"   -> an AES-GCM CryptoKey made with extractable=false, so its bytes can never
  *                     be read back by any script (WebCrypto; IndexedDB stores the key object).
- *          "owner" -> an opaque tag of the signed-in account (no name, no e-mail), so a day
- *                     queued by one person is never sent into another person's diary.
- *   queue: {id, created, state, iv, data}: everything typed (date, answers, labels, the form's
- *          idempotency key, the CSRF token) is in `data`, AES-GCM encrypted with the record id
- *          as associated data; only the id, the time it was queued and its state are in clear.
+ *          "owner" -> an opaque tag of the account whose pages were last open here (a keyed
+ *                     hash: no name, no e-mail, no id).
+ *   queue: {id, owner, created, state, iv, data}: everything typed (date, answers, labels, the
+ *          form's idempotency key, the CSRF token) is in `data`, AES-GCM encrypted with the
+ *          record id and owner as associated data; only those, the time it was queued and its
+ *          state are in clear. Only the current owner's days are listed and sent, so a day
+ *          queued by one person is never shown to, or sent into the diary of, another person
+ *          on a shared device; it waits for its owner to sign in again.
  * Every day is sent exactly once: the server remembers the idempotency key (docs/diary_day.md),
  * so a send whose answer was lost is simply answered "duplicate" the next time.
  */
@@ -76,11 +79,13 @@ async function cryptoKey() {
   }
 }
 
-async function seal(id, value) {
+const aad = (id, ownerTag) => new TextEncoder().encode(`${AAD_PREFIX}${id}:${ownerTag || ""}`);
+
+async function seal(id, ownerTag, value) {
   const key = await cryptoKey();
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const plain = new TextEncoder().encode(JSON.stringify(value));
-  const additionalData = new TextEncoder().encode(AAD_PREFIX + id);
+  const additionalData = aad(id, ownerTag);
   const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData }, key, plain);
   return { iv, data };
 }
@@ -88,7 +93,7 @@ async function seal(id, value) {
 async function open(stored) {
   const key = await getMeta("key");
   if (!key) throw new Error("the key that encrypted this entry is gone");
-  const additionalData = new TextEncoder().encode(AAD_PREFIX + stored.id);
+  const additionalData = aad(stored.id, stored.owner);
   const plain = await crypto.subtle.decrypt(
     { name: "AES-GCM", iv: stored.iv, additionalData },
     key,
@@ -122,8 +127,9 @@ export async function enqueue(entry) {
   let base = entry;
   if (waiting.length) base = { ...entry, base_version: waiting[0].entry.base_version };
   const id = crypto.randomUUID();
-  const sealed = await seal(id, base);
-  const stored = { id, created: Date.now(), state: "pending", ...sealed };
+  const ownerTag = (await owner()) || "";
+  const sealed = await seal(id, ownerTag, base);
+  const stored = { id, owner: ownerTag, created: Date.now(), state: "pending", ...sealed };
   await withStore("queue", "readwrite", (s) => {
     for (const item of waiting) s.delete(item.id);
     return request(s.put(stored));
@@ -133,8 +139,15 @@ export async function enqueue(entry) {
 
 /** Every queued record, oldest first, opened: {id, created, state, entry} or, for one that cannot
  *  be decrypted or read, {id, created, state, entry: null, error}. Nothing unreadable is deleted. */
-export async function list() {
+async function ownRecords() {
+  const ownerTag = (await owner()) || "";
   const stored = await withStore("queue", "readonly", (s) => request(s.getAll()));
+  // A record with no owner at all is damaged: it is shown (as unreadable), never sent.
+  return stored.filter((item) => item.owner === ownerTag || typeof item.owner !== "string");
+}
+
+export async function list() {
+  const stored = await ownRecords();
   stored.sort((a, b) => (a.created || 0) - (b.created || 0));
   const out = [];
   for (const item of stored) {
@@ -153,11 +166,11 @@ export async function list() {
 
 /** Replace a record's content and state (a conflict's server version, a refusal's messages). */
 export async function update(id, state, entry) {
-  const sealed = await seal(id, entry);
+  const current = await withStore("queue", "readonly", (s) => request(s.get(id)));
+  if (!current) return;
+  const sealed = await seal(id, current.owner, entry);
   await withStore("queue", "readwrite", async (s) => {
-    const current = await request(s.get(id));
-    if (!current) return;
-    await request(s.put({ ...current, state, ...sealed }));
+    if (await request(s.get(id))) await request(s.put({ ...current, state, ...sealed }));
   });
 }
 
@@ -166,7 +179,7 @@ export async function remove(id) {
 }
 
 export async function count() {
-  return withStore("queue", "readonly", (s) => request(s.count()));
+  return (await ownRecords()).length;
 }
 
 export async function owner() {
@@ -177,27 +190,40 @@ export async function setOwner(tag) {
   await withStore("meta", "readwrite", (s) => request(s.put(tag, "owner")));
 }
 
-/** Sign-out (or another account on this device): the queue, the key and the cached pages go. */
-export async function clearAll() {
-  await new Promise((resolve) => {
-    const req = indexedDB.deleteDatabase(DB_NAME);
-    req.onsuccess = req.onerror = req.onblocked = () => resolve();
-  });
-  if (typeof caches !== "undefined") {
-    const names = await caches.keys();
-    await Promise.all(names.filter((n) => n.startsWith(PAGES_CACHE)).map((n) => caches.delete(n)));
+/** The diary pages kept for offline use: removed on sign-out and when another account's pages
+ *  open on this device (they show the previous person's answers and medicines). */
+export async function clearPages() {
+  if (typeof caches === "undefined") return;
+  const names = await caches.keys();
+  await Promise.all(names.filter((n) => n.startsWith(PAGES_CACHE)).map((n) => caches.delete(n)));
+}
+
+/** Sign-out: the current owner's days and the kept pages go; with no one else's days left, the
+ *  whole store (the key included) goes too. */
+export async function clearOwn() {
+  const mine = await ownRecords();
+  await withStore("queue", "readwrite", (s) => Promise.all(mine.map((item) => request(s.delete(item.id)))));
+  const left = await withStore("queue", "readonly", (s) => request(s.count()));
+  if (!left) {
+    await new Promise((resolve) => {
+      const req = indexedDB.deleteDatabase(DB_NAME);
+      req.onsuccess = req.onerror = req.onblocked = () => resolve();
+    });
+  } else {
+    await withStore("meta", "readwrite", (s) => request(s.delete("owner")));
   }
+  await clearPages();
 }
 
 /** The cache holding the day pages a patient opened (never other pages). */
 export const PAGES_CACHE = "diary-pages";
 
 /** Run fn holding the queue's lock (Web Locks), so two tabs or a tab and the service worker never
- *  send at once; where the lock is held elsewhere, skip: that holder is already sending. */
+ *  send at once; a second sender waits, then finds only what is still waiting. */
 export async function exclusively(fn) {
   const locks = typeof navigator !== "undefined" && navigator.locks;
   if (!locks) return fn();
-  return locks.request(LOCK_NAME, { ifAvailable: true }, (lock) => (lock ? fn() : null));
+  return locks.request(LOCK_NAME, () => fn());
 }
 
 function body(entry, csrf) {
@@ -231,7 +257,9 @@ export async function sendOne(item, csrf) {
   } catch (err) {
     return { outcome: "offline" };
   }
-  if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+  // A redirect (to the sign-in page) or a refusal (a CSRF token from an ended session): the
+  // day waits for the patient to sign in again.
+  if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400) || response.status === 401 || response.status === 403) {
     return { outcome: "signin" };
   }
   let answer = null;

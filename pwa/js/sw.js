@@ -114,7 +114,7 @@ self.addEventListener("sync", (event) => {
   event.waitUntil(
     (async () => {
       const results = (await flush(null)) || [];
-      await tellPages({ type: "diary-queue-changed" });
+      await tellPages({ type: "diary-queue-changed", results });
       if (results.some((r) => r.outcome === "offline")) throw new Error("still offline: try again later");
     })(),
   );

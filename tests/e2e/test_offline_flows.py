@@ -299,27 +299,57 @@ def test_a_future_day_or_unreadable_entry_is_explained_and_kept_until_sign_out_c
     assert kept_pages(page) == []
 
 
-def test_another_account_never_sends_or_sees_a_queued_day(open_browse):
+def test_a_day_queued_as_the_session_ends_waits_for_sign_in_then_is_sent(browse):
+    alice, _, today = patient_with_medicine("alice@example.org")
+    page = browse.page
+    sign_in(browse, alice.email)
+    go_offline_on_the_day_page(browse, f"/diary/day/{today.isoformat()}/")
+    fill_every_value(page)
+    page.get_by_role("button", name="Save today", exact=True).click()
+    page.locator("#offline-queue").get_by_role("status").wait_for()
+    # The session ends on the device (cookies dropped) before the connection returns.
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    page.get_by_text("Sign in again to send it.").wait_for()
+    assert len(raw_queue(page)["items"]) == 1
+    assert selectors.entry_on(patient=alice, day=today) is None
+
+    sign_in(browse, alice.email)
+    wait_for_queue_length(page, 0)
+    assert selectors.entry_on(patient=alice, day=today).note == NOTE
+    assert SaveReceipt.objects.filter(patient=alice, entry_date=today).count() == 1
+
+
+def test_another_account_on_the_device_neither_sees_nor_sends_a_queued_day(browse):
     from tests.factories import PatientFactory
 
     alice, _, today = patient_with_medicine("alice@example.org")
     bob = PatientFactory(email="bob@example.org", display_name="Bob")
-    browse = open_browse()
     page = browse.page
     sign_in(browse, alice.email)
-    go_offline_on_the_day_page(browse, f"/diary/day/{today.isoformat()}/")
-    page.get_by_label("Note").fill("Alice's day")
+    day_path = f"/diary/day/{today.isoformat()}/"
+    go_offline_on_the_day_page(browse, day_path)
+    fill_every_value(page)
     page.get_by_role("button", name="Save today", exact=True).click()
     page.locator("#offline-queue").get_by_role("status").wait_for()
-    # Alice's session ends on the device without signing out (cookies cleared); Bob signs in.
+    # Alice's session ends without signing out; Bob signs in on the same device.
     page.context.clear_cookies()
     page.context.set_offline(False)
     sign_in(browse, bob.email)
     assert browse.path == "/"
-    assert raw_queue(page)["items"] == []
     assert not page.locator("#offline-queue").count()
+    assert day_path not in kept_pages(page)  # Alice's kept page is gone
+    assert len(raw_queue(page)["items"]) == 1  # her day waits, unseen and unsent
     assert selectors.entry_on(patient=bob, day=today) is None
     assert selectors.entry_on(patient=alice, day=today) is None
+
+    # Bob signs out (only his own days would go); Alice signs in and her day is sent.
+    browse.submit("Sign out")
+    assert len(raw_queue(page)["items"]) == 1
+    sign_in(browse, alice.email)
+    wait_for_queue_length(page, 0)
+    assert selectors.entry_on(patient=alice, day=today).note == NOTE
+    assert selectors.entry_on(patient=bob, day=today) is None
 
 
 def test_pages_not_kept_on_the_device_show_the_offline_page(browse):
