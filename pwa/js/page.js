@@ -22,6 +22,7 @@ const SYNC_TAG = "diary-queue";
 
 let lastOutcome = null;
 let announcement = "";
+let sentDates = [];
 
 function csrfCookie() {
   const match = document.cookie.match(/(?:^|;\s*)(?:__Secure-)?csrftoken=([^;]+)/);
@@ -280,7 +281,7 @@ async function render({ focus = false } = {}) {
   }
   const section = panel();
   if (!section) return;
-  if (!items.length && !announcement) {
+  if (!items.length && !announcement && !sentDates.length) {
     section.remove();
     return;
   }
@@ -298,6 +299,10 @@ async function render({ focus = false } = {}) {
   }
   children.push(el("p", { class: "message", role: "status", text: status || "Everything saved on this device has been sent." }));
   if (pending.length) children.push(el("p", { class: "help", text: "Signing out removes days that are not sent yet." }));
+  // This page may be the copy kept on the device, older than what was just sent.
+  for (const date of sentDates) {
+    children.push(el("p", {}, el("a", { href: `/diary/day/${date}/`, text: `See ${niceDay(date)} as saved` })));
+  }
   for (const item of items) {
     if (!item.entry) children.push(unreadableCard(item));
     else if (item.state === "conflict") children.push(conflictCard(item));
@@ -345,6 +350,7 @@ function noteResults(results) {
   announcement = ""; // "kept on this device" is old news once the server has answered
   const sent = results.filter((r) => r.outcome === "saved" || r.outcome === "duplicate");
   if (sent.length) announcement = `Sent to your diary: ${sent.map((r) => niceDay(r.date)).join("; ")}.`;
+  sentDates = sent.map((r) => r.date);
 }
 
 async function send() {

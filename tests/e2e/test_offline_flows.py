@@ -381,3 +381,27 @@ def test_manifest_is_valid_and_the_app_installable(browse):
     # Playwright's browser contexts are incognito profiles, where Chromium never installs apps;
     # every other check (manifest, icons, worker with a fetch handler, secure origin) must pass.
     assert [e for e in errors if e["errorId"] != "in-incognito"] == [], errors
+
+
+def test_a_save_whose_connection_drops_in_flight_is_queued_by_the_worker(browse):
+    """The browser believes it is online but the request fails (a tunnel, "lie-fi"): the worker
+    keeps what was typed and shows the offline page, which lists the waiting day."""
+    alice, _, today = patient_with_medicine("alice@example.org")
+    page = browse.page
+    sign_in(browse, alice.email)
+    wait_for_worker(page)
+    day_path = f"/diary/day/{today.isoformat()}/"
+    browse.goto(day_path)
+    page.context.route(f"**{day_path}", lambda route: route.abort("internetdisconnected"))
+    fill_every_value(page)
+    browse.submit("Save today")
+    assert browse.path == "/offline/"
+    assert "1 day is waiting to be sent" in page.locator("#offline-queue").inner_text()
+    assert selectors.entry_on(patient=alice, day=today) is None
+
+    page.context.unroute(f"**{day_path}")
+    browse.goto("/")
+    wait_for_queue_length(page, 0)
+    saved = selectors.entry_on(patient=alice, day=today).values()
+    assert (saved["note"], saved["fatigue"], saved["flare"]) == (NOTE, 8, True)
+    assert doses_of(alice, today) == {1: "taken", 2: "missed"}
