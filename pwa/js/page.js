@@ -382,11 +382,16 @@ async function claimQueue() {
 async function start() {
   hookSignOut();
   if ("serviceWorker" in navigator) {
+    // A page the worker already served is kept by it; only a page loaded before the worker ran
+    // (the first visit) asks to be kept.
+    const controlled = !!navigator.serviceWorker.controller;
     navigator.serviceWorker
       .register("/sw.js", { scope: "/" })
       .then(() => navigator.serviceWorker.ready)
       .then((registration) => {
-        if (IS_PATIENT && registration.active) registration.active.postMessage({ type: "keep-page", url: location.pathname + location.search });
+        if (IS_PATIENT && !controlled && registration.active) {
+          registration.active.postMessage({ type: "keep-page", url: location.pathname + location.search });
+        }
       })
       .catch(() => null);
     navigator.serviceWorker.addEventListener("message", (event) => {
@@ -410,5 +415,3 @@ async function start() {
 
 start().catch(() => null);
 
-// For the browser tests: how many days wait on this device (no content).
-window.diaryOfflineQueue = { count };
