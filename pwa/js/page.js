@@ -219,7 +219,9 @@ function conflictCard(item) {
   const table = el(
     "table",
     { class: "conflict-table" },
-    el("caption", { text: `Your version and the saved one for ${niceDay(entry.date)}` }),
+    // Announced, not shown: the card's heading names the day, and a caption would scroll away
+    // with the table on a phone.
+    el("caption", { class: "visually-hidden", text: `Your version and the saved one for ${niceDay(entry.date)}` }),
     el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Question" }), el("th", { scope: "col", text: "Yours (on this device)" }), el("th", { scope: "col", text: "Saved" }))),
     el("tbody", {}, ...rows),
   );
@@ -296,6 +298,11 @@ async function render({ focus = false } = {}) {
     if (navigator.onLine && lastOutcome === "signin") why = `Sign in again to send ${it}.`;
     else if (navigator.onLine && lastOutcome === "retry") why = `The diary could not take ${it} just now: ${it === "it" ? "it is" : "they are"} sent again on your next page.`;
     status = `${status ? `${status} ` : ""}${waiting} ${why}`;
+  }
+  const waitingForYou = items.length - pending.length;
+  if (waitingForYou) {
+    const need = waitingForYou === 1 ? "1 day kept on this device needs" : `${waitingForYou} days kept on this device need`;
+    status = `${status ? `${status} ` : ""}${need} your decision, below.`;
   }
   children.push(el("p", { class: "message", role: "status", text: status || "Everything saved on this device has been sent." }));
   if (pending.length) children.push(el("p", { class: "help", text: "Signing out removes days that are not sent yet." }));

@@ -21,6 +21,7 @@ const DB_VERSION = 1;
 const AAD_PREFIX = "diary-offline-queue:v1:";
 export const LOCK_NAME = "diary-offline-queue";
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+const SEND_TIMEOUT_MS = 30000;
 const PATH_RE = /^\/diary\/day\/\d{4}-\d{2}-\d{2}\/$/;
 
 function request(req) {
@@ -245,8 +246,12 @@ function body(entry, csrf) {
 export async function sendOne(item, csrf) {
   const token = csrf || item.entry.csrf || "";
   let response;
+  // A connection that hangs (a tunnel) must not hold the queue's lock for ever.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), SEND_TIMEOUT_MS);
   try {
     response = await fetch(item.entry.action, {
+      signal: abort.signal,
       method: "POST",
       body: body(item.entry, token),
       headers: { Accept: "application/json", "X-CSRFToken": token },
@@ -256,6 +261,8 @@ export async function sendOne(item, csrf) {
     });
   } catch (err) {
     return { outcome: "offline" };
+  } finally {
+    clearTimeout(timer);
   }
   // A redirect (to the sign-in page) or a refusal (a CSRF token from an ended session): the
   // day waits for the patient to sign in again.

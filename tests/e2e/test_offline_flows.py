@@ -216,6 +216,8 @@ def test_a_day_changed_elsewhere_meanwhile_shows_both_versions_and_the_patient_c
     assert fatigue_row.get_by_role("cell").all_inner_texts() == ["2", "7"]
     assert selectors.entry_on(patient=alice, day=today).note == "from laptop"  # not overwritten
     assert len(raw_queue(page)["items"]) == 1  # still waiting for the patient's choice
+    status = page.locator("#offline-queue").get_by_role("status").inner_text()
+    assert "1 day kept on this device needs your decision" in status
     browse.check()
     browse.screenshot("offline-conflict")
 
@@ -244,6 +246,7 @@ def test_keep_the_saved_one_drops_only_the_device_copy(open_browse):
     page.context.set_offline(False)
     page.get_by_role("button", name="Keep the saved one").wait_for()
     browse.check()
+    browse.screenshot("offline-conflict")
     page.get_by_role("button", name="Keep the saved one").click()
     page.get_by_text("Kept the saved version").wait_for()
     assert raw_queue(page)["items"] == []
