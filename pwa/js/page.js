@@ -360,13 +360,21 @@ function noteResults(results) {
   sentDates = sent.map((r) => r.date);
 }
 
+let sendAgain = false;
+
 async function send() {
-  if (sending) return sending;
+  // A send asked for while one runs (a choice made just as the page loaded) runs after it: the
+  // running one may have read the queue before the choice was stored.
+  if (sending) {
+    sendAgain = true;
+    return sending;
+  }
   sending = (async () => {
     try {
-      if (navigator.onLine && (await count())) {
-        noteResults((await flush(csrfCookie())) || []);
-      }
+      do {
+        sendAgain = false;
+        if (navigator.onLine && (await count())) noteResults((await flush(csrfCookie())) || []);
+      } while (sendAgain);
     } finally {
       sending = null;
     }
@@ -396,7 +404,9 @@ async function start() {
       .register("/sw.js", { scope: "/" })
       .then(() => navigator.serviceWorker.ready)
       .then((registration) => {
-        if (IS_PATIENT && !controlled && registration.active) {
+        if (!registration.active) return;
+        if (!navigator.serviceWorker.controller) registration.active.postMessage({ type: "claim" });
+        if (IS_PATIENT && !controlled) {
           registration.active.postMessage({ type: "keep-page", url: location.pathname + location.search });
         }
       })

@@ -129,4 +129,6 @@ self.addEventListener("message", (event) => {
     event.waitUntil(pages.handle({ event, request: new Request(url.href, { credentials: "same-origin" }) }).catch(() => null));
   }
   if (data.type === "sync") event.waitUntil(registerSync());
+  // A page that loaded while the worker was activating misses the claim made on activation.
+  if (data.type === "claim") event.waitUntil(self.clients.claim());
 });

@@ -7,6 +7,7 @@ own fetches, as the offline page test below shows.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -24,8 +25,11 @@ NOTE = "Train tunnel: written offline"
 
 
 def wait_for_worker(page) -> None:
-    """The worker is installed and controls this page (it claims open pages on activation)."""
-    page.wait_for_function("() => navigator.serviceWorker && !!navigator.serviceWorker.controller")
+    """The worker is installed and controls this page (it claims open pages on activation, and
+    a page that loaded while it was activating asks to be claimed)."""
+    page.wait_for_function(
+        "() => navigator.serviceWorker && !!navigator.serviceWorker.controller", timeout=30_000
+    )
 
 
 def kept_pages(page) -> list[str]:
@@ -38,16 +42,18 @@ def kept_pages(page) -> list[str]:
     )
 
 
+def poll(page, check, what: str, timeout: float = 15.0) -> None:
+    """Wait until check() is true; the checks read IndexedDB and Cache Storage, which answer
+    asynchronously, so they are polled from here rather than with wait_for_function."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}", pytrace=False)
+        page.wait_for_timeout(200)
+
+
 def wait_until_kept(page, path: str) -> None:
-    page.wait_for_function(
-        """async (path) => {
-            if (!(await caches.has('diary-pages'))) return false;
-            const cache = await caches.open('diary-pages');
-            return (await cache.keys()).some(r => new URL(r.url).pathname === path);
-        }""",
-        arg=path,
-        polling=200,
-    )
+    poll(page, lambda: path in kept_pages(page), f"{path} to be kept on the device")
 
 
 # The raw queue, read past the page script: what is really stored on the device.
@@ -79,8 +85,10 @@ def raw_queue(page) -> dict:
 
 
 def wait_for_queue_length(page, length: int) -> None:
-    page.wait_for_function(
-        f"async () => ({RAW_QUEUE})().then(q => q.items.length === {length})", polling=250
+    poll(
+        page,
+        lambda: len(raw_queue(page)["items"]) == length,
+        f"{length} day(s) waiting on the device",
     )
 
 
