@@ -400,6 +400,9 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
+        # The installable app (pwa/): its service worker and manifest, from this site only.
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
     }
 }
 

@@ -13,6 +13,8 @@ urlpatterns = [
     path("healthz", account_views.healthz, name="healthz"),
     path("privacy/", account_views.privacy, name="privacy"),
     path("terms/", account_views.terms, name="terms"),
+    # Web app manifest, service worker (its scope is the path it is served from) and offline page.
+    path("", include("pwa.urls", namespace="pwa")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -11,7 +11,8 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
     echo "WARNING: Chromium is missing (apt-get install chromium); browser tests will report it." >&2
   fi
 fi
-if [ ! -f node_modules/axe-core/axe.min.js ]; then
+# esbuild too: tests/pwa/test_build.py rebuilds the service worker to compare it with the commit.
+if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -d node_modules/esbuild ]; then
   if command -v npm >/dev/null 2>&1; then
     npm ci --silent --no-audit --no-fund >/dev/null 2>&1 || npm install --silent --no-audit --no-fund >/dev/null 2>&1 \
       || echo "WARNING: could not install axe-core; browser tests will report it." >&2

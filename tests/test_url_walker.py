@@ -84,6 +84,10 @@ ROUTES: dict[str, Rule] = {
     # The admin's own sign-in and sign-out pages (every other admin route: PREFIX_RULES).
     "admin:login": Rule(PUBLIC, None),
     "admin:logout": Rule(PUBLIC, None, "post"),
+    # --- pwa: the installable app's manifest, service worker and offline page (no user data) --
+    "pwa:manifest": Rule(PUBLIC, None),
+    "pwa:service_worker": Rule(PUBLIC, None),
+    "pwa:offline": Rule(PUBLIC, None),
     # --- diary -----------------------------------------------------------------------------
     "diary:entry_list": _patient(),
     "diary:entry_today": _patient(),
