@@ -295,7 +295,7 @@ def test_medicine_form_takes_dose_times(client, patient_alice):
     client.force_login(patient_alice)
     today = patient_today(patient_alice)
     data = {
-        "choice": "Pilocarpine",
+        "choice": "N07AX01",  # pilocarpine (oral), ATC
         "dose": "5",
         "unit": "mg",
         "schedule": "twice_daily",
