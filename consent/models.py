@@ -8,6 +8,7 @@ user while the record of who saw what stays.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 import uuid
@@ -312,7 +313,9 @@ class AccessLogEvent(models.Model):
 
     Never holds patient data: ids, a route name or path, and the outcome. Ids are plain integers
     (no foreign keys) so erasure of an account leaves the log intact. On PostgreSQL a trigger
-    (migration 0002) refuses UPDATE, DELETE and TRUNCATE.
+    (migrations 0002, 0006) refuses UPDATE and DELETE, and TRUNCATE by anyone but the table's
+    owner; the app runs as a role that may only INSERT and SELECT here (`db_app_role`). Rows are
+    sealed into a hash chain (AccessLogSeal, consent/access_chain.py).
     """
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -329,9 +332,15 @@ class AccessLogEvent(models.Model):
     # per visit. Blank where there is no sitting (API tokens, background tasks, refusals).
     visit = models.CharField(max_length=32, blank=True, db_index=True)
 
+    # A hash of this row's content (consent/access_chain.py); the chain itself is AccessLogSeal.
+    row_hash = models.CharField(max_length=64)
+
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(row_hash__regex=r"^[0-9a-f]{64}$"), name="access_log_row_hashed"
+            ),
             models.CheckConstraint(
                 condition=Q(outcome__in=AccessOutcome.values), name="access_log_outcome_valid"
             ),
@@ -342,3 +351,40 @@ class AccessLogEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.what}"
+
+    def save(self, *args, **kwargs):
+        self.row_hash = self.content_hash()  # bulk_create callers use access_chain.hashed
+        super().save(*args, **kwargs)
+
+    def content_hash(self) -> str:
+        """SHA-256 over every field but the id (consent/access_chain.py verifies it)."""
+        occurred = self.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        fields = (
+            occurred,
+            "" if self.actor_id is None else str(self.actor_id),
+            self.actor_role,
+            "" if self.patient_id is None else str(self.patient_id),
+            self.kind,
+            self.what,
+            self.outcome,
+            self.request_id,
+            self.client_address or "",
+            self.visit,
+        )
+        return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+
+
+class AccessLogSeal(models.Model):
+    """The access log's hash chain: row `event` sealed at position `seq`, linked to the seal
+    before it. Append-only like the log (no foreign-key constraint, so that a row deleted
+    behind the application's back shows as a break instead of blocking the deletion)."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(
+        AccessLogEvent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="seal"
+    )
+    link_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"seal {self.seq} of row {self.event_id}"

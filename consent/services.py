@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from consent import access_chain
 from consent.models import (
     AccessKind,
     AccessLogEvent,
@@ -167,7 +168,7 @@ def access_log_record_many(
         )
         for pid in patient_ids
     ]
-    AccessLogEvent.objects.bulk_create(rows)
+    AccessLogEvent.objects.bulk_create(access_chain.hashed(rows))
 
 
 @contextmanager
