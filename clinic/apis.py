@@ -17,6 +17,7 @@ from clinic.forms import MAX_PERIOD_DAYS
 from consent import selectors as consent_selectors
 from consent.apis import ClinicianOnly, _paginate
 from consent.models import ShareScope as Scope
+from diary import dates
 
 # --- Clinician: patients and summary -----------------------------------------------------------
 
@@ -85,6 +86,9 @@ class SummaryQuery(serializers.Serializer):
         start, end = self.context["default"]
         attrs.setdefault("date_from", start)
         attrs.setdefault("date_to", end)
+        for field, name in (("date_from", "from"), ("date_to", "to")):
+            if problem := dates.outside_any_window(attrs[field]):
+                raise ValidationError({name: [problem]})
         if attrs["date_from"] > attrs["date_to"]:
             raise ValidationError(
                 {"from": ["The period is reversed: the start must be on or before the end."]}

@@ -16,7 +16,7 @@ from django.db.models import Q
 from accounts.models import Role
 from diary.questionnaires.selectors import questionnaire_nudge_days
 from diary.selectors import patients_with_entry_on
-from reminders.models import PushSubscription, ReminderSettings
+from reminders.models import PushSubscription, ReminderSend, ReminderSettings
 
 
 def settings_for(*, patient) -> ReminderSettings:
@@ -133,3 +133,7 @@ def due_batches(*, now: datetime, batch_size: int) -> Iterator[list[Due]]:
         ]
         if batch:
             yield batch
+
+
+def sends_of(*, patient) -> list[ReminderSend]:
+    return list(ReminderSend.objects.filter(patient_id=patient.pk).order_by("day", "kind"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.apps import apps
@@ -47,6 +47,9 @@ EXPORTED = {
     "imaging.Review": "imaging.reviews",
     "imaging.JointReview": "imaging.reviews",
     "imaging.RaReview": "imaging.reviews",
+    "reminders.ReminderSettings": "reminders.reminder_settings",
+    "reminders.ReminderSend": "reminders.reminders_sent",
+    "reminders.PushSubscription": "reminders.push_devices",
     "account.EmailAddress": "account.email",
 }
 # Linked to a user, but not the patient's data (with the reason).
@@ -99,6 +102,8 @@ def alice_everything(patient_alice, clinician_carol, settings, tmp_path,
     from config.celery import app
     from imaging import services as imaging_services
     from imaging.training.synth import generate, to_png_bytes
+    from reminders import services as reminder_services
+    from reminders.models import ReminderSend
 
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setattr(app.conf, "task_always_eager", True)
@@ -131,6 +136,15 @@ def alice_everything(patient_alice, clinician_carol, settings, tmp_path,
             uploaded_by=clinician_carol, patient=alice, data=to_png_bytes(generate(7).image)
         )
     result.refresh_from_db()
+    reminder_services.reminder_settings_save(
+        patient=alice, enabled=True, remind_at=time(20, 0), days=["mon", "fri"], email=True,
+        push=True,
+    )  # fmt: skip
+    reminder_services.push_subscription_save(
+        patient=alice, endpoint="https://push.example.net/send/abc", p256dh="B" + "A" * 86,
+        auth="A" * 22,
+    )  # fmt: skip
+    ReminderSend.objects.create(patient=alice, day=today, kind="diary", status="sent")
     imaging_services.result_review_grade(
         result=result, reviewer=clinician_carol, grades=model_grades(study), ra_pattern=False
     )

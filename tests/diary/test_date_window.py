@@ -181,7 +181,7 @@ def test_the_medicine_form_refuses_an_ancient_start(client, patient_alice, day):
     response = client.post(
         "/diary/medicines/add/",
         {
-            "choice": "Pilocarpine",
+            "choice": "N07AX01",  # pilocarpine (oral)
             "dose": "5",
             "unit": "mg",
             "schedule": "once_daily",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from config.celery import app
 from config.local_keys import ensure_local_key_file
 from reminders import tasks
 
 
+@pytest.mark.django_db  # importing the task modules runs Django's checks (the KEK canary reads)
 def test_the_beat_schedule_runs_the_dispatch_task():
     entry = app.conf.beat_schedule["reminders-dispatch"]
     assert entry["task"] == tasks.reminders_dispatch.name
