@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 
 from registry_export.models import Destination
@@ -43,4 +45,24 @@ class ClientRegisterForm(forms.Form):
         data = upload.read()
         if not data.strip():
             raise forms.ValidationError("The file is empty.")
+        if _holds_private_key(data):
+            # Refused rather than quietly reduced to its public half: the registry should know
+            # its private key has left its server, and make a new one.
+            raise forms.ValidationError(
+                "This file holds a private key. Upload only the public key (a JWKS without the "
+                "private members, or a PEM 'PUBLIC KEY'), and replace a private key that has "
+                "been sent anywhere."
+            )
         return data
+
+
+def _holds_private_key(data: bytes) -> bool:
+    if b"PRIVATE KEY" in data:
+        return True
+    try:
+        parsed = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    keys = parsed.get("keys", [parsed]) if isinstance(parsed, dict) else []
+    # "d" is the private member of RSA and EC JWKs (RFC 7518 sections 6.2.2 and 6.3.2).
+    return any(isinstance(k, dict) and "d" in k for k in keys)

@@ -114,6 +114,22 @@ def test_a_bad_key_file_is_a_form_error_and_nothing_is_stored(rita, destination,
     assert not BulkClient.objects.exists()
 
 
+@pytest.mark.parametrize("as_pem", [True, False])
+def test_a_private_key_is_refused_with_advice(rita, destination, as_pem):
+    key = rsa_key()
+    if as_pem:
+        upload = SimpleUploadedFile("private.pem", key.as_pem(private=True))
+    else:
+        upload = SimpleUploadedFile("jwks.json", json.dumps({"keys": [key.as_dict(private=True)]}).encode())
+    response = rita.post(
+        url("client_list"),
+        {"destination": destination.pk, "name": "Oops", "public_key": upload},
+    )
+    assert response.status_code == 400
+    assert "This file holds a private key" in response.content.decode()
+    assert not BulkClient.objects.exists()
+
+
 def test_an_ec_key_on_another_curve_is_refused(rita, destination):
     from joserfc.jwk import ECKey
 
