@@ -120,7 +120,8 @@ def test_a_private_key_is_refused_with_advice(rita, destination, as_pem):
     if as_pem:
         upload = SimpleUploadedFile("private.pem", key.as_pem(private=True))
     else:
-        upload = SimpleUploadedFile("jwks.json", json.dumps({"keys": [key.as_dict(private=True)]}).encode())
+        jwks = {"keys": [key.as_dict(private=True)]}
+        upload = SimpleUploadedFile("jwks.json", json.dumps(jwks).encode())
     response = rita.post(
         url("client_list"),
         {"destination": destination.pk, "name": "Oops", "public_key": upload},
