@@ -64,16 +64,28 @@ BASELINE_SQL = [
 
 
 # --- The child: one export in a fresh process ---------------------------------------------------
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (the writer processes).
+
+    Printed beside the wall times: on a machine shared with other work the wall-time ratios
+    move with the load, while CPU seconds per byte change only with the code."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def child(destination_name: str) -> int:
     from registry_export import services
     from registry_export.models import Destination
 
     destination = Destination.objects.get(name=destination_name)
     run, _ = services.export_run_request(destination=destination, trigger="command", dispatch=False)
+    cpu_start = _cpu_seconds()
     start = time.perf_counter()
     # As `manage.py export_run` runs outside tests: one writer process per core.
     run = services.export_run_foreground(run=run, workers=WORKERS)
     seconds = time.perf_counter() - start
+    cpu = _cpu_seconds() - cpu_start
     # The parent plans and assembles; forked children write partitions. Count the parent plus
     # every writer at its own peak at once: an upper bound on the memory the run holds.
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -81,8 +93,8 @@ def child(destination_name: str) -> int:
     writers = min(WORKERS, run.partitions_total) if writer else 0
     peak_kib = own + writers * writer
     size = sum(f["bytes"] for f in run.files)
-    print(json.dumps({"run": run.pk, "seconds": seconds, "peak_kib": peak_kib, "bytes": size,
-                      "patients": run.patients_total, "entries": run.rows_total,
+    print(json.dumps({"run": run.pk, "seconds": seconds, "cpu": cpu, "peak_kib": peak_kib,
+                      "bytes": size, "patients": run.patients_total, "entries": run.rows_total,
                       "partitions": run.partitions_total}))  # fmt: skip
     return 0
 
@@ -102,11 +114,12 @@ def export_in_child(destination_name: str, env: dict) -> dict:
 
 
 # --- The parent ---------------------------------------------------------------------------------
-def output_floor(size: int, folder: Path) -> float:
-    """Write `size` bytes in 1 MiB blocks into a new file and SHA-256 them, once."""
+def output_floor(size: int, folder: Path) -> tuple[float, float]:
+    """Write `size` bytes in 1 MiB blocks into a new file and SHA-256 them, once: (wall, CPU)."""
     import hashlib
 
     block = os.urandom(1 << 20)
+    cpu_start = time.process_time()
     start = time.perf_counter()
     digest = hashlib.sha256()
     with open(folder / "floor.bin", "wb") as out:
@@ -115,8 +128,9 @@ def output_floor(size: int, folder: Path) -> float:
             digest.update(block)
     digest.hexdigest()
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     (folder / "floor.bin").unlink()
-    return seconds
+    return seconds, cpu
 
 
 def copy_baseline(run_id: int, folder: Path) -> float:
@@ -155,8 +169,11 @@ def measure(size: int, days: int, seeded: int, env: dict, folder: Path) -> dict:
     export = export_in_child(name, env)
     # Alternate a second COPY and keep the faster one, so the baseline is not a cold cache.
     copy_s = min(copy_baseline(export["run"], folder) for _ in range(2))
-    floor = output_floor(export["bytes"], folder)
-    return {"size": size, "seeding": seeding, "copy": copy_s, "floor": floor, **export}
+    floor, floor_cpu = output_floor(export["bytes"], folder)
+    return {
+        "size": size, "seeding": seeding, "copy": copy_s, "floor": floor, "floor_cpu": floor_cpu,
+        "load": os.getloadavg()[0], **export,
+    }  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
@@ -208,6 +225,12 @@ def report(results: list[dict], days: int) -> int:
         print(
             f"         ratio against COPY {r['seconds'] / r['copy']:.2f}x; "
             f"against COPY + floor {r['seconds'] / (r['copy'] + r['floor']):.2f}x"
+        )
+        print(
+            f"         CPU: export {r['cpu']:.2f} s in all its processes "
+            f"({r['cpu'] / max(r['bytes'] / 2**30, 1e-9):.2f} s per GiB), floor "
+            f"{r['floor_cpu']:.2f} s; export CPU / floor CPU {r['cpu'] / r['floor_cpu']:.2f}x "
+            f"(load average {r['load']:.1f} on {WORKERS} cores)"
         )
     small, large = results[0], results[-1]
     ratio = large["seconds"] / (large["copy"] + large["floor"])

@@ -12,7 +12,9 @@ from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
+from django.db import connection
+from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, Max, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from diary import crypto
@@ -245,30 +247,52 @@ def iter_entry_scores(
     Like iter_entry_chunks, but the window is applied in SQL and only what an export writes is
     read: no note, and 'amended' as a boolean instead of three parsed timestamps.
     """
+    entries = _entries_changed(patient_ids, updated_from, updated_before)
+    # PostgreSQL writes the id as text (uuid::varchar is str(uuid.UUID)): no UUID object is
+    # made and formatted again per row. Elsewhere (SQLite keeps 32 hex digits) str() does it.
+    as_text = connection.vendor == "postgresql"
+    if as_text:
+        entries = entries.annotate(id_text=Cast("id", output_field=CharField()))
     rows = (
-        _entries_changed(patient_ids, updated_from, updated_before)
-        .annotate(
+        entries.annotate(
             was_amended=ExpressionWrapper(Q(amended_at__isnull=False), output_field=BooleanField())
         )
         .order_by("patient_id", "date")
-        .values_list("id", "patient_id", "date", "payload", "was_amended")
+        .values_list("id_text" if as_text else "id", "patient_id", "date", "payload", "was_amended")
         .iterator(chunk_size=chunk_size)
     )
-    yield from _decrypted_chunks(rows, chunk_size, _entry_scores)
+    decrypt = _entry_scores if as_text else _entry_scores_uuid
+    yield from _decrypted_chunks(rows, chunk_size, decrypt)
 
 
 _scores_of = itemgetter(*SYMPTOM_NAMES)
+_new_tuple = tuple.__new__
 
 
 def _entry_scores(rows: list[tuple], cache: crypto.DataKeyCache) -> list[EntryScores]:
-    keyed = [(r[1], str(r[0]), r[3]) for r in rows]
+    """Rows (id as text, patient id, date, payload, amended) decrypted into EntryScores."""
+    keyed = [(r[1], r[0], r[3]) for r in rows]
     payloads = crypto.decrypt_json_many(record_type=ENTRY_RECORD, rows=keyed, cache=cache)
+    # tuple.__new__ builds the named tuple without a Python-level __new__ call per row.
     return [
-        EntryScores(
-            row[1], key[1], row[2], _scores_of(data), data["flare"], tuple(data["factors"]), row[4]
+        _new_tuple(
+            EntryScores,
+            (
+                row[1],
+                row[0],
+                row[2],
+                _scores_of(data),
+                data["flare"],
+                tuple(data["factors"]),
+                row[4],
+            ),
         )
-        for row, key, data in zip(rows, keyed, payloads, strict=True)
+        for row, data in zip(rows, payloads, strict=True)
     ]
+
+
+def _entry_scores_uuid(rows: list[tuple], cache: crypto.DataKeyCache) -> list[EntryScores]:
+    return _entry_scores([(str(r[0]), *r[1:]) for r in rows], cache)
 
 
 # --- Medicines ------------------------------------------------------------------------------

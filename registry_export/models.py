@@ -128,10 +128,13 @@ class Destination(models.Model):
 
 
 class RunStatus(models.TextChoices):
-    PENDING = "pending", "Waiting to start"
+    PENDING = "pending", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Finished"
     FAILED = "failed", "Failed"
+    # Stopped on purpose (a researcher, or a Bulk Data client's DELETE): not an error, and not
+    # re-opened by the next request, which starts a new run.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
@@ -145,7 +148,8 @@ class RunTrigger(models.TextChoices):
 
 
 class ExportRun(models.Model):
-    """One export of one destination for one period: pending -> running -> succeeded | failed."""
+    """One export of one destination for one period:
+    pending -> running -> succeeded | failed | cancelled."""
 
     destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="runs")
     full = models.BooleanField(default=True)
@@ -197,7 +201,8 @@ class ExportRun(models.Model):
                 name="export_run_rows_done_within_total",
             ),
             models.CheckConstraint(
-                condition=Q(finished_at__isnull=True) | Q(status__in=["succeeded", "failed"]),
+                condition=Q(finished_at__isnull=True)
+                | Q(status__in=["succeeded", "failed", "cancelled"]),
                 name="export_run_finished_only_when_done",
             ),
         ]

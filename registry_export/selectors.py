@@ -9,18 +9,27 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 
 from accounts.models import Role, User
 from registry_export import services, storage
-from registry_export.models import ConsentScope, Destination, ExportRun, RunStatus
+from registry_export.models import (
+    BulkClient,
+    ConsentScope,
+    Destination,
+    ExportPartition,
+    ExportRun,
+    ExportRunWithdrawal,
+    RunStatus,
+)
+from registry_export.pseudonyms import pseudonymiser_for
 
 # Cells describing fewer patients than this are suppressed (DESIGN.md section 2).
 SMALL_CELL = 5
@@ -123,17 +132,26 @@ def run_progress(*, run: ExportRun) -> Progress:
     )
 
 
+def run_check_downloadable(*, run: ExportRun) -> None:
+    """409 unless the run has succeeded, saying why in the run's own terms."""
+    if run.status == RunStatus.SUCCEEDED:
+        return
+    if run.status == RunStatus.FAILED:
+        message = f"Run {run.pk} failed, so it has no files. Start it again to retry."
+    elif run.status == RunStatus.CANCELLED:
+        message = f"Run {run.pk} was cancelled, so it has no files. Start a new run."
+    else:
+        message = (
+            f"Run {run.pk} is not finished yet: files can be downloaded once it has succeeded."
+        )
+    raise RunNotDownloadable(message)
+
+
 def run_file(*, user: User, run_id, name: str) -> tuple[ExportRun, Path]:
     """The path of a finished run's file, for download. 404 for a run the user may not see or
     a file the run does not have; 409 while the run is not (or not successfully) finished."""
     run = run_for(user=user, run_id=run_id)
-    if run.status != RunStatus.SUCCEEDED:
-        state = "failed, so it has no files" if run.status == RunStatus.FAILED else "not finished"
-        raise RunNotDownloadable(
-            f"Run {run.pk} is {state} yet: files can be downloaded once it has succeeded."
-            if run.status != RunStatus.FAILED
-            else f"Run {run.pk} failed, so it has no files. Start it again to retry."
-        )
+    run_check_downloadable(run=run)
     if name not in run.file_names:
         raise Http404(f"Run {run.pk} has no file named {name!r}.")
     run_check_still_served(run=run)
@@ -264,3 +282,92 @@ def _cohort(patient_ids: list[int]) -> Cohort:
         esspri_by_month=esspri_cells,
         flare_rate_by_month=flare_cells,
     )
+
+
+# --- Researcher pages: backend clients, partitions, withdrawal lists --------------------------
+
+
+def clients_for(*, user: User) -> QuerySet[BulkClient]:
+    """Backend (Bulk Data) clients of the user's destinations, revoked ones too."""
+    return (
+        BulkClient.objects.filter(destination__in=destinations_for(user=user))
+        .select_related("destination")
+        .order_by("destination__name", "-is_active", "name")
+    )
+
+
+def client_for(*, user: User, client_pk) -> BulkClient:
+    try:
+        return clients_for(user=user).get(pk=client_pk)
+    except (BulkClient.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No backend client of a destination you may use has this id.") from exc
+
+
+def client_destinations_for(*, user: User) -> QuerySet[Destination]:
+    """Destinations a researcher may register a backend client for (those exporting FHIR)."""
+    return destinations_for(user=user).filter(format_fhir=True)
+
+
+def run_partitions(*, run: ExportRun) -> list[ExportPartition]:
+    """The partitions of the run's current attempt, in order."""
+    return list(run.partitions.filter(attempt=run.attempts).order_by("index"))
+
+
+@dataclass(frozen=True)
+class WithdrawalListed:
+    """A pseudonym the destination's runs list as deleted, and whether the registry has
+    fetched a run that lists it (Bulk Data `deleted`, or withdrawals.csv)."""
+
+    pseudonym: str
+    first_run_id: int
+    last_run_id: int
+    runs: int
+    fetched_at: datetime | None
+
+
+def withdrawals_for(*, user: User, destination: Destination) -> list[WithdrawalListed]:
+    """Every patient a run of this destination listed as withdrawn, by pseudonym only (never
+    an internal id), newest listing first."""
+    if not destinations_for(user=user).filter(pk=destination.pk).exists():
+        raise Http404("No export destination you are allowed to use has this id.")
+    rows = (
+        ExportRunWithdrawal.objects.filter(run__destination=destination)
+        .values("patient_id")
+        .annotate(
+            first=Min("run_id"),
+            last=Max("run_id"),
+            runs=Count("run_id"),
+            fetched=Max("acknowledged_at"),
+        )
+    )
+    pseudonyms = pseudonymiser_for(destination)
+    out = [
+        WithdrawalListed(
+            pseudonym=pseudonyms.patient(row["patient_id"]),
+            first_run_id=row["first"],
+            last_run_id=row["last"],
+            runs=row["runs"],
+            fetched_at=row["fetched"],
+        )
+        for row in rows
+    ]
+    # Newest first; the pseudonym breaks ties, so the order says nothing about internal ids.
+    return sorted(out, key=lambda w: (-w.last_run_id, w.pseudonym))
+
+
+def run_zip_members(*, user: User, run_id) -> tuple[ExportRun, list[tuple[str, Path, int]]]:
+    """A finished run's files (name, path, size) for one zip, manifest.json included.
+
+    404 for a run the user may not see, 409 unless it succeeded, 410 once a patient in it
+    has withdrawn, 404 if a file is no longer stored."""
+    run = run_for(user=user, run_id=run_id)
+    run_check_downloadable(run=run)
+    run_check_still_served(run=run)
+    folder = storage.run_dir(run)
+    members = []
+    for f in run.files:
+        path = folder / f["name"]
+        if not path.is_file():
+            raise Http404(f"The file {f['name']!r} of run {run.pk} is no longer stored.")
+        members.append((f["name"], path, f["bytes"]))
+    return run, members

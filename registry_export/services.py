@@ -760,6 +760,24 @@ def export_run_fail(*, run_id: int, error: BaseException | str) -> None:
     logger.warning("registry export run=%s failed: %s", run_id, message.split(":", 1)[0])
 
 
+def export_run_cancel(*, run_id: int, reason: str) -> bool:
+    """Stop a queued or running run on purpose and remove its files; True if this call did.
+
+    Workers check the run's status before and after each partition, so a partition being
+    written is thrown away when it ends; finalize only takes a running run."""
+    with transaction.atomic():
+        run = ExportRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status not in ACTIVE_STATUSES:
+            return False
+        run.status = RunStatus.CANCELLED
+        run.error = reason[:2000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        transaction.on_commit(lambda: storage.remove_run_files(run, keep_final=False))
+    logger.info("registry export run=%s cancelled", run_id)
+    return True
+
+
 def export_runs_resume() -> int:
     """Re-dispatch every active run (beat, every few minutes). Partitions held by a live worker
     are skipped by their lock, so only the work of dead workers is taken over."""

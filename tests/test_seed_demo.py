@@ -62,3 +62,31 @@ def test_seed_demo_gives_back_a_second_factor_that_was_removed():
     call_command("seed_demo", stdout=out)
     line = next(line for line in out.getvalue().splitlines() if researcher.email in line)
     assert "TOTP secret:" in line and "password unchanged" in line
+
+
+def test_seed_demo_gives_the_demo_researcher_a_destination_with_a_finished_run(
+    settings, tmp_path, client
+):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from registry_export.models import Destination, ExportRun, RunStatus
+    from tests.personas import login_verified
+
+    settings.REGISTRY_EXPORT_ROOT = tmp_path / "exports"
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    researcher = User.objects.get(role=Role.RESEARCHER)
+    destination = Destination.objects.get(researchers=researcher)
+    run = ExportRun.objects.get(destination=destination)
+    assert run.status == RunStatus.SUCCEEDED and run.patients_total == 1
+    assert "Demo registry export: run" in out.getvalue()
+    # The researcher sees it at once, and can download it.
+    login_verified(client, researcher)
+    page = client.get(f"/exports/runs/{run.pk}/").content.decode()
+    assert "Finished" in page and "manifest.json" in page
+    assert client.get(f"/exports/runs/{run.pk}/zip/").status_code == 200
+    # Run again: nothing new, and the researcher's second factor is kept.
+    device = TOTPDevice.objects.get(user=researcher, name="Demo authenticator")
+    call_command("seed_demo", stdout=io.StringIO(), quiet=True)
+    assert ExportRun.objects.count() == 1 and Destination.objects.count() == 1
+    assert TOTPDevice.objects.get(user=researcher, name="Demo authenticator").key == device.key

@@ -122,6 +122,17 @@ def bulk_client_register(*, destination: Destination, name: str, public_key: byt
     return client
 
 
+@transaction.atomic
+def bulk_client_revoke(*, client: BulkClient) -> bool:
+    """Switch a client off for good: its access tokens stop working at once (they are deleted)
+    and the token endpoint refuses its assertions. True if it was active."""
+    was_active = client.is_active
+    client.is_active = False
+    client.save(update_fields=["is_active"])
+    BulkAccessToken.objects.filter(client=client).delete()
+    return was_active
+
+
 # --- The token endpoint ---------------------------------------------------------------------------
 
 

@@ -262,6 +262,8 @@ def job_state(*, job: BulkExportJob) -> State:
         return State(True, False, f"{p.percent}% ({p.rows_done} of {p.rows_total} rows)")
     if run.status == RunStatus.FAILED:
         return State(False, True, error=f"The export failed: {run.error or 'unknown error'}")
+    if run.status == RunStatus.CANCELLED:
+        return State(False, True, error=f"The export was cancelled: {run.error}")
     _still_served(job)
     return State(False, False)
 
@@ -304,7 +306,8 @@ def job_file(*, job: BulkExportJob, name: str) -> tuple[Path, list[int]]:
             "incomplete",
         )  # fmt: skip
     if run.status != RunStatus.SUCCEEDED:
-        raise BulkError(409, "The export failed, so it has no files.", "incomplete")
+        state = "was cancelled" if run.status == RunStatus.CANCELLED else "failed"
+        raise BulkError(409, f"The export {state}, so it has no files.", "incomplete")
     entry = next((f for f in run.files if f["name"] == name), None)
     listed = entry is not None and (
         (entry["format"] == "fhir" and entry.get("type") in job.types)
@@ -329,6 +332,6 @@ def job_cancel(*, job: BulkExportJob) -> None:
     job.cancelled_at = timezone.now()
     job.save(update_fields=["cancelled_at"])
     if job.run.is_active:
-        services.export_run_fail(
-            run_id=job.run_id, error=f"Cancelled by Bulk Data client {job.client.name}."
+        services.export_run_cancel(
+            run_id=job.run_id, reason=f"Cancelled by Bulk Data client {job.client.name}."
         )

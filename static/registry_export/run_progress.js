@@ -18,8 +18,8 @@
     bar.textContent = p.percent + "%";
     text.textContent = p.rows_done + " of " + p.rows_total + " rows (" + p.percent + "%)";
     label.className = "status status-" + run.status;
-    label.textContent = { pending: "Waiting to start", running: "Running",
-      succeeded: "Finished", failed: "Failed" }[run.status] || run.status;
+    label.textContent = { pending: "Queued", running: "Running",
+      succeeded: "Finished", failed: "Failed", cancelled: "Cancelled" }[run.status] || run.status;
   }
 
   function poll() {

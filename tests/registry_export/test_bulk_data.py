@@ -288,7 +288,7 @@ def test_cancel_stops_the_run_removes_its_files_and_forgets_the_job(
         cancelled = client.delete(status_path(response), **auth)
     assert cancelled.status_code == 202
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED and "Cancelled" in run.error
+    assert run.status == RunStatus.CANCELLED and "Cancelled" in run.error
     assert not storage.parts_dir(run).exists() and not storage.run_dir(run).exists()
     assert_outcome(client.get(status_path(response), **auth), 404, "No export job")
 

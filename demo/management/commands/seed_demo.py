@@ -33,9 +33,24 @@ class Command(BaseCommand):
             logins = personas.ensure_demo_users(password_factory=lambda: secrets.token_urlsafe(9))
         if not quiet:
             self._print_logins(logins)
+        self._ensure_demo_export(quiet=quiet)
         if patients:
             created = personas.seed_synthetic_patients(count=patients, days=days, seed=seed)
             self.stdout.write(f"Added {created} synthetic patients with {days} days each.")
+
+    def _ensure_demo_export(self, *, quiet: bool) -> None:
+        """The demo researcher's destination with a finished run (made once, synchronously)."""
+        from demo.exports import ensure_demo_export
+
+        emails = {role: email for email, role, _ in personas.DEMO_USERS}
+        run = ensure_demo_export(
+            patient_email=emails["patient"], researcher_email=emails["researcher"]
+        )
+        if not quiet:
+            self.stdout.write(
+                f"Demo registry export: run {run.pk} of {run.destination.name} "
+                f"({run.get_status_display().lower()}, {run.patients_total} patient(s))."
+            )
 
     def _print_logins(self, logins):
         self.stdout.write(
