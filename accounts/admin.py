@@ -142,10 +142,29 @@ def _names_a_superuser(attempt: AccessAttempt) -> bool:
 
 
 class AccessAttemptAdmin(AxesAccessAttemptAdmin):
+    """Deleting an attempt resets the lockout: axes' record and the progressive locks that
+    accounts.lockout keeps in the shared cache, which would otherwise outlive the record."""
+
     def has_delete_permission(self, request, obj=None) -> bool:
         if obj is not None and manages_only_lower_roles(request) and _names_a_superuser(obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        _unlock([obj.username])
+
+    def delete_queryset(self, request, queryset) -> None:
+        names = list(queryset.values_list("username", flat=True))
+        super().delete_queryset(request, queryset)
+        _unlock(names)
+
+
+def _unlock(usernames) -> None:
+    from accounts import lockout
+
+    for name in {n for n in usernames if n}:
+        lockout.account_unlock(account=name)
 
 
 if admin.site.is_registered(AccessAttempt):  # AXES_ENABLE_ADMIN may switch axes' admin off
