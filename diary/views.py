@@ -28,19 +28,26 @@ logger = logging.getLogger(__name__)
 ENTRIES_PER_PAGE = 31
 
 
-def patient_required(view):
-    """Signed-in patients only: anonymous users go to login, other roles get 403."""
+def patients_only(denied: str):
+    """A view decorator: signed-in patients only; anonymous users go to login, other roles get
+    403 with `denied`."""
 
-    @wraps(view)
-    @never_cache
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_patient:
-            raise PermissionDenied("Only patients keep a diary.")
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        @never_cache
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not request.user.is_patient:
+                raise PermissionDenied(denied)
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+patient_required = patients_only("Only patients keep a diary.")
 
 
 def nice_day(day: date) -> str:

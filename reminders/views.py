@@ -3,8 +3,6 @@ day; one-click unsubscribe), which work without signing in."""
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -16,24 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from diary.views import patients_only
 from reminders import selectors, services, tokens
 from reminders.forms import ReminderSettingsForm
 from reminders.services import UnsubscribeResult
 
-
-def patient_required(view):
-    """Signed-in patients only: anonymous users go to sign in, other roles get 403."""
-
-    @wraps(view)
-    @never_cache
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_patient:
-            raise PermissionDenied("Only patients have diary reminders.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+patient_required = patients_only("Only patients have diary reminders.")
 
 
 def _initial(patient) -> dict:
