@@ -142,7 +142,6 @@ def _store_deidentified(study: Study, decoded) -> None:
     clean_name = default_storage.save(
         f"imaging/{study.patient_id}/{study.pk}-deid.bin", ContentFile(sealed)
     )
-    header = decoded.header
     try:
         with transaction.atomic():
             locked = Study.objects.select_for_update().get(pk=study.pk)
@@ -154,12 +153,8 @@ def _store_deidentified(study: Study, decoded) -> None:
             study.blob_name = clean_name
             study.size_bytes = len(sealed)
             study.preview_blob = preview
-            if header:
-                study.modality = header.get("modality", "")[:16]
-                study.body_part = header.get("body_part", "")[:64]
-                study.laterality = header.get("laterality", "")[:8]
-                study.view = header.get("view", "")[:16]
-                study.study_date_shifted = header.get("study_date_shifted", "")[:8]
+            if decoded.header:
+                study.apply_header(decoded.header)
             study.save()
             transaction.on_commit(lambda: default_storage.delete(raw_name))
     except Exception:

@@ -64,6 +64,14 @@ class Study(models.Model):
     def __str__(self) -> str:
         return f"Study {self.pk} ({self.kind})"
 
+    def apply_header(self, header: dict) -> None:
+        """The de-identified header fields (imaging.inputs.header_fields), cut to the columns."""
+        self.modality = header.get("modality", "")[:16]
+        self.body_part = header.get("body_part", "")[:64]
+        self.laterality = header.get("laterality", "")[:8]
+        self.view = header.get("view", "")[:16]
+        self.study_date_shifted = header.get("study_date_shifted", "")[:8]
+
 
 class Bundle(models.Model):
     """A bundle version seen on disk: results point here so a card can be shown later."""

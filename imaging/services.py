@@ -79,23 +79,18 @@ def study_upload(
         record_id=str(study_id),
         data=data,
     )
-    header = inspected.header
     study = Study(
         id=study_id,
         patient=patient,
         uploaded_by=uploaded_by,
         deidentified=False,
         kind=inspected.kind,
-        modality=header.get("modality", "")[:16],
-        body_part=header.get("body_part", "")[:64],
-        laterality=header.get("laterality", "")[:8],
-        view=header.get("view", "")[:16],
-        study_date_shifted=header.get("study_date_shifted", "")[:8],
         rows=inspected.rows,
         columns=inspected.columns,
         blob_name=f"imaging/{patient.pk}/{study_id}.bin",
         size_bytes=len(sealed),
     )
+    study.apply_header(inspected.header)
     study.full_clean()
     saved_name = default_storage.save(study.blob_name, ContentFile(sealed))
     study.blob_name = saved_name
