@@ -85,19 +85,39 @@ def _inside_label(figure: go.Figure, text: str, *, y: float, colour: str, top: b
     )
 
 
+def _in_order(rows):
+    return sorted(rows, key=lambda r: (r.period_end, r.completed_at))
+
+
+def _score_figure(
+    rows, name: str, hover: str, y_title: str, y_max: float, *, date_from: date, date_to: date
+) -> go.Figure:
+    """One questionnaire's scores over time, without a legend: the base of each chart here."""
+    figure = go.Figure(
+        data=[_scores_trace(rows, name, hover)],
+        layout=_layout(title=None, date_from=date_from, date_to=date_to,
+                       y_title=y_title, y_range=[0, y_max]),
+    )  # fmt: skip
+    figure.update_layout(showlegend=False)
+    return figure
+
+
 def esspri_meaning_figure(
     rows, *, date_from: date, date_to: date, threshold: float = 5.0
 ) -> go.Figure:
     """ESSPRI (0-10, lower is better) with the acceptable state (PASS: below 5, Seror et al.
     2016) as a line and a shaded zone, and the first meaningful improvement since the range's
     first score marked with a star and a label."""
-    rows = sorted(rows, key=lambda r: (r.period_end, r.completed_at))
-    figure = go.Figure(
-        data=[_scores_trace(rows, "ESSPRI", "ESSPRI %{y:.1f}<extra></extra>")],
-        layout=_layout(title=None, date_from=date_from, date_to=date_to,
-                       y_title="ESSPRI (0 to 10)", y_range=[0, 10.4]),
-    )  # fmt: skip
-    figure.update_layout(showlegend=False)
+    rows = _in_order(rows)
+    figure = _score_figure(
+        rows,
+        "ESSPRI",
+        "ESSPRI %{y:.1f}<extra></extra>",
+        "ESSPRI (0 to 10)",
+        10.4,
+        date_from=date_from,
+        date_to=date_to,
+    )
     figure.add_hrect(y0=0, y1=threshold, fillcolor="rgba(27,110,58,0.08)", line_width=0)
     figure.add_hline(y=threshold, line={"color": "#1B6E3A", "dash": "dash", "width": 2})
     _inside_label(figure, f"Acceptable: below {threshold:g}", y=threshold, colour="#1B6E3A",
@@ -128,13 +148,16 @@ def esspri_meaning_figure(
 def osdi_figure(rows, *, date_from: date, date_to: date, bands) -> go.Figure:
     """OSDI (0-100, lower is better) over its severity bands: normal 0-12, mild 13-22,
     moderate 23-32, severe 33-100, each band shaded and named at the left."""
-    rows = sorted(rows, key=lambda r: (r.period_end, r.completed_at))
-    figure = go.Figure(
-        data=[_scores_trace(rows, "OSDI", "OSDI %{y:.1f}<extra></extra>")],
-        layout=_layout(title=None, date_from=date_from, date_to=date_to,
-                       y_title="OSDI (0 to 100)", y_range=[0, 100]),
-    )  # fmt: skip
-    figure.update_layout(showlegend=False)
+    rows = _in_order(rows)
+    figure = _score_figure(
+        rows,
+        "OSDI",
+        "OSDI %{y:.1f}<extra></extra>",
+        "OSDI (0 to 100)",
+        100,
+        date_from=date_from,
+        date_to=date_to,
+    )
     edges = [b.lower for b in bands] + [100.0]
     for n, band in enumerate(bands):
         low, high = edges[n], edges[n + 1]
@@ -160,7 +183,7 @@ def eq5d_dimensions_figure(
 ) -> go.Figure:
     """The five EQ-5D-5L dimensions over time, each from level 1 (no problems) to 5 (extreme
     problems or unable)."""
-    rows = sorted(rows, key=lambda r: (r.period_end, r.completed_at))
+    rows = _in_order(rows)
     x = [r.period_end.isoformat() for r in rows]
     traces = []
     for (key, label), (colour, dash, symbol) in zip(dimensions, EQ5D_STYLES, strict=False):
@@ -184,13 +207,16 @@ def eq5d_dimensions_figure(
 def eq_vas_figure(rows, *, date_from: date, date_to: date) -> go.Figure:
     """The EQ VAS, the patient's own rating of their health today from 0 (the worst health you
     can imagine) to 100 (the best), higher is better."""
-    rows = sorted(rows, key=lambda r: (r.period_end, r.completed_at))
-    figure = go.Figure(
-        data=[_scores_trace(rows, "EQ VAS", "EQ VAS %{y:.0f}<extra></extra>")],
-        layout=_layout(title=None, date_from=date_from, date_to=date_to,
-                       y_title="EQ VAS (0 to 100)", y_range=[0, 104]),
-    )  # fmt: skip
-    figure.update_layout(showlegend=False)
+    rows = _in_order(rows)
+    figure = _score_figure(
+        rows,
+        "EQ VAS",
+        "EQ VAS %{y:.0f}<extra></extra>",
+        "EQ VAS (0 to 100)",
+        104,
+        date_from=date_from,
+        date_to=date_to,
+    )
     _inside_label(figure, "100: the best health you can imagine", y=103, colour=TEXT, top=False)
     _inside_label(figure, "0: the worst health you can imagine", y=1, colour=TEXT, top=True)
     return figure
