@@ -151,6 +151,9 @@ class ExportRun(models.Model):
     """One export of one destination for one period:
     pending -> running -> succeeded | failed | cancelled."""
 
+    # The id that URLs, API responses and pages show (issue 16): the integer primary key stays
+    # internal (foreign keys, encryption associated data) so that nobody can count the rows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="runs")
     full = models.BooleanField(default=True)
     period_start = models.DateTimeField()
@@ -312,6 +315,9 @@ class ExportRunWithdrawal(models.Model):
 class BulkClient(models.Model):
     """A registry's backend client (SMART Backend Services), for exactly one destination."""
 
+    # The id that URLs, API responses and pages show (issue 16): the integer primary key stays
+    # internal (foreign keys, encryption associated data) so that nobody can count the rows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     client_id = models.CharField(max_length=64, unique=True, editable=False)
     name = models.CharField(max_length=120)
     destination = models.ForeignKey(
