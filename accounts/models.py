@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import uuid
 import hashlib
 import secrets
+import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models

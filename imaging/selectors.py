@@ -32,7 +32,8 @@ SCOPE = "imaging"
 
 
 def patient_for_upload(
-    *, clinician: User, patient_id: int | None, request: HttpRequest | None) -> User:
+    *, clinician: User, patient_id: int | None, request: HttpRequest | None
+) -> User:
     from consent.selectors import patient_for_clinician
 
     if getattr(clinician, "role", None) != Role.CLINICIAN:
