@@ -127,6 +127,11 @@ class Destination(models.Model):
         return self.consent_scope == ConsentScope.NHS_LINKAGE
 
 
+def short_id(public_id: object) -> str:
+    """The first 8 hex digits of a public id, for naming a run to a person."""
+    return str(public_id)[:8]
+
+
 class RunStatus(models.TextChoices):
     PENDING = "pending", "Queued"
     RUNNING = "running", "Running"
@@ -211,7 +216,13 @@ class ExportRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Export run {self.pk} of {self.destination_id} ({self.status})"
+        return f"Export run {self.label} of {self.destination_id} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        """How pages and messages name the run: the start of its public id (never the integer
+        key, which would tell how many runs there have been)."""
+        return short_id(self.public_id)
 
     @property
     def consent_snapshot_at(self) -> datetime:
