@@ -6,6 +6,7 @@ serializers per endpoint.
 
 from __future__ import annotations
 
+import uuid
 from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -243,10 +244,10 @@ class ConsentHistoryApi(APIView):
 
 
 class GrantOutput(serializers.Serializer):
-    id = serializers.IntegerField(source="pk")
-    patient_id = serializers.IntegerField()
+    id = serializers.UUIDField(source="public_id")
+    patient_id = serializers.UUIDField(source="patient.public_id")
     patient_email = serializers.EmailField(source="patient.email")
-    clinician_id = serializers.IntegerField(allow_null=True)
+    clinician_id = serializers.SerializerMethodField()
     clinician_email = serializers.SerializerMethodField()
     scopes = serializers.ListField(child=serializers.CharField())
     status = serializers.CharField()
@@ -254,6 +255,9 @@ class GrantOutput(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
+
+    def get_clinician_id(self, grant) -> uuid.UUID | None:
+        return grant.clinician.public_id if grant.clinician_id else None
 
     def get_clinician_email(self, grant) -> str:
         return grant.clinician.email if grant.clinician_id else grant.invited_email
@@ -297,7 +301,9 @@ class GrantListApi(APIView):
                 {"detail": "Only patients and clinicians have sharing grants."},
                 status=status.HTTP_403_FORBIDDEN,
             )
-        return _paginate(self, request, list(qs.select_related("patient")), GrantOutput)
+        return _paginate(
+            self, request, list(qs.select_related("patient", "clinician")), GrantOutput
+        )
 
     @extend_schema(request=GrantCreateInput, responses={201: GrantCreateOutput})
     def post(self, request):
