@@ -21,7 +21,7 @@ def scored_study(client, carol_imaging, patient_alice, hand_png, eager_celery,
     login_verified(client, carol_imaging)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            f"/imaging/patients/{patient_alice.pk}/",
+            f"/imaging/patients/{patient_alice.public_id}/",
             {"file": SimpleUploadedFile("hand.png", hand_png)},
         )
     assert response.status_code == 302
@@ -77,7 +77,7 @@ def test_bad_upload_form_shows_a_field_error_and_stores_nothing(
 ):
     login_verified(client, carol_imaging)
     response = client.post(
-        f"/imaging/patients/{patient_alice.pk}/",
+        f"/imaging/patients/{patient_alice.public_id}/",
         {"file": SimpleUploadedFile("scan.dcm", b"hello, not DICOM")},
     )
     assert response.status_code == 400

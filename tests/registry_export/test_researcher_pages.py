@@ -83,7 +83,7 @@ def test_run_page_has_a_progress_bar_driven_by_static_script(rita, cohort, desti
     page = rita.get(url("run_detail", run.pk)).content.decode()
     assert re.search(r'<progress id="run-progress" max="32" value="16"', page)
     assert "16 of 32 rows (50%)" in page
-    assert f'data-status-url="/api/v1/exports/runs/{run.pk}/"' in page
+    assert f'data-status-url="/api/v1/exports/runs/{run.public_id}/"' in page
     assert 'src="/static/registry_export/run_progress.js"' in page
     # The CSP forbids inline script: every script element loads a file.
     assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", page))
