@@ -76,7 +76,7 @@ def test_end_date_is_the_end_of_that_day_in_the_patients_time_zone(
         format="json",
     )
     assert response.status_code == 201
-    grant = SharingGrant.objects.get(pk=response.json()["id"])
+    grant = SharingGrant.objects.get(public_id=response.json()["id"])
     local_end = timezone.localtime(grant.ends_at, timezone=selectors_zone(patient_alice))
     assert local_end.date() == ends_on + timedelta(days=1)
     assert (local_end.hour, local_end.minute) == (0, 0)
