@@ -50,7 +50,9 @@ def studies_for_patient(
     patient without an imaging grant (404, logged as denied)."""
     patient_id = account_selectors.user_pk(public_id=public_id)
     patient = patient_for_upload(clinician=clinician, patient_id=patient_id, request=request)
-    return patient, Study.objects.filter(patient=patient).prefetch_related("results")
+    return patient, (
+        Study.objects.filter(patient=patient).select_related("patient").prefetch_related("results")
+    )
 
 
 def study_for_clinician(*, clinician: User, study_id, request: HttpRequest | None) -> Study:
