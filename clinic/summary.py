@@ -131,7 +131,7 @@ class PatientSummary:
 def clinician_summary(
     *,
     clinician: User,
-    patient_id: int,
+    patient_id: int | None,
     date_from: date,
     date_to: date,
     request: HttpRequest | None,

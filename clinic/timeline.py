@@ -262,7 +262,7 @@ def _imaging_events(patient: User, date_from: date, date_to: date) -> list[Event
 
 
 def patient_timeline(
-    *, clinician: User, patient_id: int, date_from: date, date_to: date, request: HttpRequest
+    *, clinician: User, patient_id: int | None, date_from: date, date_to: date, request: HttpRequest
 ) -> Timeline:
     """The timeline of a period if the clinician holds an active grant (any scope), else 404
     (logged as denied). Each kind of event appears only where the grant covers it."""
