@@ -54,6 +54,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # patient's consent to registry sharing.
     birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
     text_size = models.PositiveSmallIntegerField(default=100)
+    # Interface language, a code from settings.LANGUAGES; empty follows the browser. Checked by
+    # accounts.profile (not a database constraint: a site may offer more or fewer languages).
+    language = models.CharField(max_length=16, blank=True, default="")
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="May sign in to the admin site (staff role only)."

@@ -132,6 +132,7 @@ def _profile_form(user, data=None) -> ProfileForm:
         "display_name": user.display_name,
         "time_zone": user.time_zone,
         "text_size": user.text_size,
+        "language": user.language,
     }
     if user.is_patient:
         initial["birth_year"] = user.birth_year
