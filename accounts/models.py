@@ -6,6 +6,7 @@ import secrets
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 BIRTH_YEAR_MIN = 1900
 # Text size choices (percent of the browser's default size), as the settings page offers them;
@@ -14,10 +15,10 @@ TEXT_SIZES: tuple[int, ...] = (100, 115, 130, 150, 175, 200)
 
 
 class Role(models.TextChoices):
-    PATIENT = "patient", "Patient"
-    CLINICIAN = "clinician", "Clinician"
-    RESEARCHER = "researcher", "Researcher"
-    STAFF = "staff", "Staff"
+    PATIENT = "patient", _("Patient")
+    CLINICIAN = "clinician", _("Clinician")
+    RESEARCHER = "researcher", _("Researcher")
+    STAFF = "staff", _("Staff")
 
 
 class UserManager(BaseUserManager["User"]):

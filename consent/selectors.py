@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import Role, User
 from consent import services
@@ -190,28 +191,29 @@ def pending_requests_for_patient(*, patient: User) -> QuerySet[SharingGrant]:
     )
 
 
-WAITING = "waiting for your answer"
+# States in plain words; marked for translation, shown translated by the templates.
+WAITING = gettext_noop("waiting for your answer")
 
 
 def grant_state(grant: SharingGrant, *, at: datetime | None = None) -> str:
     """A grant's state in plain words."""
     at = at or timezone.now()
     if grant.status == GrantStatus.DECLINED:
-        return "declined"
+        return gettext_noop("declined")
     if grant.revoked_at is not None:
-        return "stopped"
+        return gettext_noop("stopped")
     if grant.status == GrantStatus.REQUESTED:
         return WAITING
     if grant.ends_at is not None and grant.ends_at <= at:
-        return "ended"
+        return gettext_noop("ended")
     if grant.clinician_id is None:
-        return "invitation sent"
+        return gettext_noop("invitation sent")
     if not _profile_verified(grant.clinician):
         return UNVERIFIED
-    return "active"
+    return gettext_noop("active")
 
 
-UNVERIFIED = "waiting for staff to verify this clinician"
+UNVERIFIED = gettext_noop("waiting for staff to verify this clinician")
 
 
 def _profile_verified(clinician: User) -> bool:
