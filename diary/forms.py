@@ -198,7 +198,7 @@ def dose_label(slot: DoseSlot, slots) -> str:
     if slot.time:
         return f"{label}, {slot.time}"
     if slot.slot > 1 or _many(slots, slot):
-        return f"{label} (dose {slot.slot})"
+        return gettext("%(label)s (dose %(number)s)") % {"label": label, "number": slot.slot}
     return label
 
 
