@@ -12,7 +12,9 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language_from_request
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -167,6 +169,8 @@ def account_profile(request: HttpRequest) -> HttpResponse:
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         else:
+            # A new language applies from this response on, its confirmation included.
+            translation.activate(request.user.language or get_language_from_request(request))
             messages.success(request, _("Your details are saved."))
             return redirect("account_settings")
     return _settings_page(request, form, status=400)
