@@ -484,5 +484,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # WeasyPrint (the summary PDF) logs each rendering step at INFO; its warnings still show.
+        "weasyprint": {"level": "WARNING"},
     },
 }

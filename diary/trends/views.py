@@ -109,8 +109,9 @@ def summary_pdf(request: HttpRequest) -> HttpResponse:
             )
         else:
             if form.clamped:
-                # The PDF itself is in English for now (diary/trends/summary_pdf.py).
-                note = f"Your diary starts on {start:%d %b %Y}, so the summary starts there."
+                note = _("Your diary starts on %(start)s, so the summary starts there.") % {
+                    "start": date_format(start)
+                }
                 data = replace(data, note=note)
             response = Response(build_summary_pdf(data), content_type="application/pdf")
             name = f"diary-summary-{start.isoformat()}-to-{end.isoformat()}.pdf"
