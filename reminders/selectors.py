@@ -41,6 +41,7 @@ class Due:
     email: bool
     push: bool
     generation: int
+    language: str = ""  # the patient's interface language (User.language); "" is the default
 
 
 def in_quiet_hours(now: time, start: time | None, end: time | None) -> bool:
@@ -63,6 +64,7 @@ _COLUMNS = (
     "quiet_start",
     "quiet_end",
     "generation",
+    "patient__language",
 )
 
 
@@ -127,6 +129,7 @@ def due_batches(*, now: datetime, batch_size: int) -> Iterator[list[Due]]:
                 email=row[6],
                 push=row[7],
                 generation=row[10],
+                language=row[11],
             )
             for pid, (row, today, _first) in days.items()
             if pid not in logged or pid in nudges
