@@ -124,3 +124,16 @@ def test_profile_api_refuses_an_overlong_language_code(patient_alice):
     assert response.status_code == 400
     assert "language" in response.json()
     assert User.objects.get(pk=patient_alice.pk).language == ""
+
+
+def test_language_middleware_sits_where_django_and_the_user_lookup_need_it(settings):
+    order = settings.MIDDLEWARE.index
+    locale = order("django.middleware.locale.LocaleMiddleware")
+    # Django's documented place: after sessions, before CommonMiddleware.
+    assert order("django.contrib.sessions.middleware.SessionMiddleware") < locale
+    assert locale < order("django.middleware.common.CommonMiddleware")
+    # The person's own choice needs the user, and must come after the browser's negotiation.
+    user_language = order("accounts.middleware.UserLanguageMiddleware")
+    assert order("django.contrib.auth.middleware.AuthenticationMiddleware") < user_language
+    assert locale < user_language
+    assert settings.LOCALE_PATHS and settings.USE_I18N
