@@ -10,7 +10,7 @@ TEST_ENV := DJANGO_ENV=test \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} \
 	LOCAL_KEY_FILE=$(CURDIR)/var/test_keys.json
 
-.PHONY: run test install lint format bench e2e-deps clean
+.PHONY: run test install lint format bench e2e-deps clean messages
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -43,6 +43,15 @@ format: $(STAMP)
 bench: $(STAMP)
 	bash scripts/ensure_services.sh
 	$(TEST_ENV) $(PY) bench/run_all.py
+
+# Interface translations: update every locale/<lang>/LC_MESSAGES/django.po from the code and
+# templates, then compile the .mo files (both committed: a fresh clone has no compile step).
+# Third-party and generated folders are left out; --no-location keeps diffs to real changes.
+MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench \
+	--ignore=var --ignore=staticfiles --ignore=demo --ignore=imaging/training
+messages: $(STAMP)
+	DJANGO_ENV=development $(PY) manage.py makemessages --all --no-location $(MESSAGES_IGNORE)
+	DJANGO_ENV=development $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 clean:
 	rm -rf $(VENV) var staticfiles node_modules

@@ -102,6 +102,9 @@ class ProfileOutput(serializers.Serializer):
     time_zone = serializers.CharField()
     birth_year = serializers.IntegerField(allow_null=True)
     text_size = serializers.IntegerField(help_text="Percent of the standard text size.")
+    language = serializers.CharField(
+        help_text="Interface language code (settings.LANGUAGES); empty follows the browser."
+    )
     two_factor_enabled = serializers.BooleanField()
 
 
@@ -110,6 +113,10 @@ class ProfileInput(serializers.Serializer):
     time_zone = serializers.CharField(max_length=64, required=False)
     birth_year = serializers.IntegerField(allow_null=True, required=False)
     text_size = serializers.IntegerField(required=False, help_text="100, 115, 130, 150, 175, 200")
+    # A plain string, checked by the service: an unknown code is a 400 naming the offered ones.
+    language = serializers.CharField(
+        max_length=16, allow_blank=True, required=False, help_text="e.g. en-gb, de; empty: browser"
+    )
 
 
 class ProfileApi(APIView):
@@ -140,6 +147,7 @@ class ProfileApi(APIView):
                 "time_zone": user.time_zone,
                 "birth_year": user.birth_year,
                 "text_size": user.text_size,
+                "language": user.language,
                 "two_factor_enabled": selectors.two_factor_enabled(user=user),
             }
         ).data

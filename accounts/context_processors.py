@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language, to_locale
 
 from accounts.navigation import NAVIGATION
 
@@ -22,5 +23,7 @@ def navigation(request):
 
 
 def site(request):
-    """The portal's name (settings.SITE_NAME) for every template."""
-    return {"site_name": settings.SITE_NAME}
+    """The portal's name (settings.SITE_NAME) for every template, and the active language as a
+    BCP 47 tag for <html lang> ("en-gb" -> "en-GB")."""
+    language = get_language() or settings.LANGUAGE_CODE
+    return {"site_name": settings.SITE_NAME, "html_lang": to_locale(language).replace("_", "-")}

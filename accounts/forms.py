@@ -1,4 +1,7 @@
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BIRTH_YEAR_MIN, TEXT_SIZES
 from accounts.profile import birth_year_max, time_zone_names
@@ -6,7 +9,7 @@ from accounts.profile import birth_year_max, time_zone_names
 
 class OtpCodeForm(forms.Form):
     code = forms.CharField(
-        label="Code from your authenticator app, or a backup code",
+        label=_("Code from your authenticator app, or a backup code"),
         max_length=10,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
@@ -16,37 +19,57 @@ class OtpCodeForm(forms.Form):
 
 class ProfileForm(forms.Form):
     display_name = forms.CharField(
-        label="Your name",
+        label=_("Your name"),
         max_length=150,
         required=False,
-        help_text="How the portal greets you, and how clinicians you share with see you.",
+        help_text=_("How the portal greets you, and how clinicians you share with see you."),
     )
     time_zone = forms.ChoiceField(
-        label="Time zone",
-        help_text="Your diary day starts at midnight in this time zone.",
+        label=_("Time zone"),
+        help_text=_("Your diary day starts at midnight in this time zone."),
     )
     birth_year = forms.IntegerField(
-        label="Year of birth",
+        label=_("Year of birth"),
         required=False,
         min_value=BIRTH_YEAR_MIN,
-        help_text="Only the year. Research registries receive it only if you agree to share "
-        "your diary with them.",
+        help_text=_(
+            "Only the year. Research registries receive it only if you agree to share "
+            "your diary with them."
+        ),
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-year"}),
     )
 
     text_size = forms.TypedChoiceField(
-        label="Text size",
+        label=_("Text size"),
         coerce=int,
         required=False,
         empty_value=None,
-        choices=[(size, "Standard (100%)" if size == 100 else f"{size}%") for size in TEXT_SIZES],
-        help_text="Makes the text on every page of the portal larger for you.",
-        error_messages={"invalid_choice": "Choose one of the text sizes in the list."},
+        choices=[
+            (size, _("Standard (100%)") if size == 100 else f"{size}%") for size in TEXT_SIZES
+        ],
+        help_text=_("Makes the text on every page of the portal larger for you."),
+        error_messages={"invalid_choice": _("Choose one of the text sizes in the list.")},
+    )
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        help_text=_("The language of the portal's pages for you, on every device you use."),
+        error_messages={
+            "invalid_choice": _(
+                "%(value)s is not a language this portal offers. Choose one from the list."
+            )
+        },
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self._user = user
+        # Each language named in its own language, so a reader finds theirs in any interface.
+        self.fields["language"].choices = [
+            ("", gettext("The language your browser asks for")),
+            *settings.LANGUAGES,
+        ]
         self.fields["time_zone"].choices = [(name, name) for name in time_zone_names()]
         if user.is_patient:
             self.fields["birth_year"].widget.attrs["max"] = birth_year_max()
@@ -58,10 +81,18 @@ class ProfileForm(forms.Form):
         size = self.cleaned_data["text_size"]
         return self._user.text_size if size is None else size
 
+    def clean_language(self):
+        # Not sent (an older form, a script): keep the current choice; empty follows the browser.
+        if "language" not in self.data:
+            return self._user.language
+        return self.cleaned_data["language"]
+
     def clean_birth_year(self):
         year = self.cleaned_data["birth_year"]
         if year is not None and year > birth_year_max():
-            raise forms.ValidationError(f"Enter a year no later than {birth_year_max()}.")
+            raise forms.ValidationError(
+                gettext("Enter a year no later than %(year)s.") % {"year": birth_year_max()}
+            )
         return year
 
 
@@ -80,8 +111,11 @@ class SignupTimeZoneForm(forms.Form):
         name = self.cleaned_data["time_zone"].strip()
         if name and name not in time_zone_names():
             raise forms.ValidationError(
-                f"Your browser reported the time zone {name!r}, which we do not know. "
-                "Sign up without it and choose your time zone in Settings."
+                gettext(
+                    "Your browser reported the time zone %(name)r, which we do not know. "
+                    "Sign up without it and choose your time zone in Settings."
+                )
+                % {"name": name}
             )
         return name
 
@@ -93,7 +127,7 @@ class SignupTimeZoneForm(forms.Form):
 
 class ResendConfirmationForm(forms.Form):
     email = forms.EmailField(
-        label="Email",
+        label=_("Email"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )

@@ -8,6 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 
@@ -149,6 +150,25 @@ class TwoFactorRequiredMiddleware:
                 return redirect(_with_next(reverse("two_factor_enrol"), request))
             if needs_verification(user):
                 return redirect(_with_next(reverse("two_factor_verify"), request))
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """A signed-in person's chosen interface language (User.language, set in Settings) wins over
+    the browser's Accept-Language that LocaleMiddleware negotiated; an empty choice, or a code
+    no longer in settings.LANGUAGES, keeps the negotiated one. Read from the user row on every
+    request, so a change takes effect at once, on every device and in every process."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        chosen = getattr(user, "language", "") if user is not None else ""
+        if chosen and user.is_authenticated and chosen in dict(settings.LANGUAGES):
+            # LocaleMiddleware (outside this one) then sends Content-Language for it.
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
 
 

@@ -7,6 +7,7 @@ import uuid
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 BIRTH_YEAR_MIN = 1900
 # Text size choices (percent of the browser's default size), as the settings page offers them;
@@ -15,10 +16,10 @@ TEXT_SIZES: tuple[int, ...] = (100, 115, 130, 150, 175, 200)
 
 
 class Role(models.TextChoices):
-    PATIENT = "patient", "Patient"
-    CLINICIAN = "clinician", "Clinician"
-    RESEARCHER = "researcher", "Researcher"
-    STAFF = "staff", "Staff"
+    PATIENT = "patient", _("Patient")
+    CLINICIAN = "clinician", _("Clinician")
+    RESEARCHER = "researcher", _("Researcher")
+    STAFF = "staff", _("Staff")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -58,6 +59,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # patient's consent to registry sharing.
     birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
     text_size = models.PositiveSmallIntegerField(default=100)
+    # Interface language, a code from settings.LANGUAGES; empty follows the browser. Checked by
+    # accounts.profile (not a database constraint: a site may offer more or fewer languages).
+    language = models.CharField(max_length=16, blank=True, default="")
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="May sign in to the admin site (staff role only)."

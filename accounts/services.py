@@ -196,6 +196,7 @@ def profile_update(
     time_zone=_UNCHANGED,
     birth_year=_UNCHANGED,
     text_size=_UNCHANGED,
+    language=_UNCHANGED,
 ) -> User:
     """Change a person's own details; raises ValidationError (by field) and stores nothing."""
     changes = {
@@ -205,6 +206,7 @@ def profile_update(
             ("time_zone", time_zone),
             ("birth_year", birth_year),
             ("text_size", text_size),
+            ("language", language),
         )
         if value is not _UNCHANGED
     }

@@ -12,7 +12,10 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language_from_request
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -106,7 +109,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         device = selectors.otp_device_matching(user=user, token=form.cleaned_data["code"])
         if device is not None:
             otp_login(request, device)
-            messages.success(request, f"Signed in as {user.email}.")
+            messages.success(request, _("Signed in as %(email)s.") % {"email": user.email})
             return redirect(_safe_next(request))
         services.otp_failure_record(request=request, user=user)
         logger.info("two-factor code refused user=%s", user.pk)
@@ -132,6 +135,7 @@ def _profile_form(user, data=None) -> ProfileForm:
         "display_name": user.display_name,
         "time_zone": user.time_zone,
         "text_size": user.text_size,
+        "language": user.language,
     }
     if user.is_patient:
         initial["birth_year"] = user.birth_year
@@ -165,7 +169,9 @@ def account_profile(request: HttpRequest) -> HttpResponse:
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         else:
-            messages.success(request, "Your details are saved.")
+            # A new language applies from this response on, its confirmation included.
+            translation.activate(request.user.language or get_language_from_request(request))
+            messages.success(request, _("Your details are saved."))
             return redirect("account_settings")
     return _settings_page(request, form, status=400)
 
@@ -178,7 +184,7 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
     except PermissionError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Two-factor authentication is now off.")
+        messages.success(request, _("Two-factor authentication is now off."))
     return redirect("account_settings")
 
 

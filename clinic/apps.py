@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_noop
 
 
 class ClinicConfig(AppConfig):
@@ -18,17 +19,21 @@ class ClinicConfig(AppConfig):
 
         WHAT_IN_PLAIN_WORDS.update(
             {
-                "clinic:patients": "saw you in their patient list",
-                "clinic:summary": "opened your pre-appointment summary",
-                "clinic:summary_pdf": "downloaded your pre-appointment summary as a PDF",
-                "clinic:timeline": "opened your timeline",
+                "clinic:patients": gettext_noop("saw you in their patient list"),
+                "clinic:summary": gettext_noop("opened your pre-appointment summary"),
+                "clinic:summary_pdf": gettext_noop(
+                    "downloaded your pre-appointment summary as a PDF"
+                ),
+                "clinic:timeline": gettext_noop("opened your timeline"),
             }
         )
         VISIT_NOUNS.update(
             {
-                "clinic:patients": "your name in their patient list",
-                "clinic:summary": "your pre-appointment summary",
-                "clinic:summary_pdf": "your pre-appointment summary",  # the same thing, on paper
-                "clinic:timeline": "your timeline",
+                "clinic:patients": gettext_noop("your name in their patient list"),
+                "clinic:summary": gettext_noop("your pre-appointment summary"),
+                "clinic:summary_pdf": gettext_noop(
+                    "your pre-appointment summary"
+                ),  # the same thing, on paper
+                "clinic:timeline": gettext_noop("your timeline"),
             }
         )

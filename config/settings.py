@@ -109,11 +109,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware (Django's documented order): the browser's
+    # Accept-Language (or the language cookie) chooses among LANGUAGES for everyone ...
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
+    # ... and a signed-in person's own choice (Settings) overrides it, once the user is known.
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -272,6 +277,13 @@ REMINDERS_ALLOW_LOOPBACK_PUSH = env.bool(
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
+# The interface languages offered, each named in its own language (how a reader finds theirs).
+# Adding one: a locale/<code>/LC_MESSAGES/django.po, compiled to django.mo (both committed).
+LANGUAGES = [
+    ("en-gb", "English"),
+    ("de", "Deutsch"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -472,5 +484,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # WeasyPrint (the summary PDF) logs each rendering step at INFO; its warnings still show.
+        "weasyprint": {"level": "WARNING"},
     },
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from consent.models import ShareScope
 from consent.nhs import validate_nhs_number
@@ -14,17 +15,17 @@ class ScopesField(forms.MultipleChoiceField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("choices", ShareScope.choices)
-        kwargs.setdefault("label", "What to share")
+        kwargs.setdefault("label", _("What to share"))
         super().__init__(**kwargs)
 
 
 class ConsentGiveForm(forms.Form):
     document_id = forms.UUIDField(widget=forms.HiddenInput)
     nhs_number = forms.CharField(
-        label="Your NHS number",
+        label=_("Your NHS number"),
         required=False,
         max_length=20,
-        help_text="10 digits, on any letter from the NHS or in the NHS App, e.g. 943 476 5919.",
+        help_text=_("10 digits, on any letter from the NHS or in the NHS App, e.g. 943 476 5919."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
 
@@ -40,28 +41,28 @@ class ConsentWithdrawForm(forms.Form):
 
 class ShareForm(forms.Form):
     clinician_email = forms.EmailField(
-        label="Your clinician's email address",
-        help_text="If they have no account yet, we send them an invitation link.",
+        label=_("Your clinician's email address"),
+        help_text=_("If they have no account yet, we send them an invitation link."),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     scopes = ScopesField(initial=["diary", "medicines", "questionnaires"])
     ends_on = forms.DateField(
-        label="Share until (optional)",
+        label=_("Share until (optional)"),
         required=False,
-        help_text="Leave empty to share until you stop it. You can stop sharing at any time.",
+        help_text=_("Leave empty to share until you stop it. You can stop sharing at any time."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
 
 class AnswerRequestForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
+    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("decline", _("Decline"))])
     scopes = ScopesField(required=False)
     ends_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()
         if data.get("decision") == "accept" and not data.get("scopes"):
-            raise ValidationError({"scopes": "Choose at least one thing to share."})
+            raise ValidationError({"scopes": _("Choose at least one thing to share.")})
         return data
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsentScope(models.TextChoices):
@@ -29,10 +30,10 @@ class ConsentScope(models.TextChoices):
 class ShareScope(models.TextChoices):
     """What a sharing grant lets a clinician see."""
 
-    DIARY = "diary", "Diary (symptoms and flares)"
-    MEDICINES = "medicines", "Medicines and adherence"
-    QUESTIONNAIRES = "questionnaires", "Questionnaires and scores"
-    IMAGING = "imaging", "Imaging"
+    DIARY = "diary", _("Diary (symptoms and flares)")
+    MEDICINES = "medicines", _("Medicines and adherence")
+    QUESTIONNAIRES = "questionnaires", _("Questionnaires and scores")
+    IMAGING = "imaging", _("Imaging")
 
 
 class Registry(models.Model):
@@ -113,14 +114,14 @@ class ConsentDocument(models.Model):
 
 
 class ConsentAction(models.TextChoices):
-    GIVE = "give", "Gave consent"
-    WITHDRAW = "withdraw", "Withdrew consent"
+    GIVE = "give", _("Gave consent")
+    WITHDRAW = "withdraw", _("Withdrew consent")
 
 
 class ConsentVia(models.TextChoices):
-    WEB = "web", "Website"
-    API = "api", "API"
-    ERASURE = "erasure", "Account deleted"
+    WEB = "web", _("Website")
+    API = "api", _("API")
+    ERASURE = "erasure", _("Account deleted")
 
 
 class ConsentEvent(models.Model):

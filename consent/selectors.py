@@ -16,6 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from accounts.models import Role, User
 from consent import services
@@ -190,28 +192,29 @@ def pending_requests_for_patient(*, patient: User) -> QuerySet[SharingGrant]:
     )
 
 
-WAITING = "waiting for your answer"
+# States in plain words; marked for translation, shown translated by the templates.
+WAITING = gettext_noop("waiting for your answer")
 
 
 def grant_state(grant: SharingGrant, *, at: datetime | None = None) -> str:
     """A grant's state in plain words."""
     at = at or timezone.now()
     if grant.status == GrantStatus.DECLINED:
-        return "declined"
+        return gettext_noop("declined")
     if grant.revoked_at is not None:
-        return "stopped"
+        return gettext_noop("stopped")
     if grant.status == GrantStatus.REQUESTED:
         return WAITING
     if grant.ends_at is not None and grant.ends_at <= at:
-        return "ended"
+        return gettext_noop("ended")
     if grant.clinician_id is None:
-        return "invitation sent"
+        return gettext_noop("invitation sent")
     if not _profile_verified(grant.clinician):
         return UNVERIFIED
-    return "active"
+    return gettext_noop("active")
 
 
-UNVERIFIED = "waiting for staff to verify this clinician"
+UNVERIFIED = gettext_noop("waiting for staff to verify this clinician")
 
 
 def _profile_verified(clinician: User) -> bool:
@@ -424,47 +427,68 @@ class AccessLogLine:
 # Plain words for the routes that read a patient's data; other apps add their own here.
 WHAT_IN_PLAIN_WORDS: dict[str, str] = {
     # clinic/ adds its pages here (ClinicConfig.ready); the API keeps its old names.
-    "consent:clinician_summary": "opened your pre-appointment summary",
-    "api_patient_summary": "read your pre-appointment summary through the API",
-    "consent:clinician_patients": "saw you in their patient list",
-    "api_patients": "saw you in their patient list (API)",
-    "api_grants": "saw your sharing with them (API)",
+    "consent:clinician_summary": gettext_noop("opened your pre-appointment summary"),
+    "api_patient_summary": gettext_noop("read your pre-appointment summary through the API"),
+    "consent:clinician_patients": gettext_noop("saw you in their patient list"),
+    "api_patients": gettext_noop("saw you in their patient list (API)"),
+    "api_grants": gettext_noop("saw your sharing with them (API)"),
     # imaging/ (its pages and API go through patient_for_clinician, which logs the read)
-    "imaging:patient_studies": "opened the list of your radiographs",
-    "imaging:study": "opened one of your radiographs and its scores",
-    "imaging:study_image": "viewed one of your radiographs",
-    "imaging:study_overlay": "viewed the model's highlight map of one of your radiographs",
-    "imaging:joint_review": "confirmed or corrected the scores of one of your radiographs",
-    "api_imaging_studies": "read your radiographs through the API",
-    "api_imaging_result": "read the scores of one of your radiographs through the API",
+    "imaging:patient_studies": gettext_noop("opened the list of your radiographs"),
+    "imaging:study": gettext_noop("opened one of your radiographs and its scores"),
+    "imaging:study_image": gettext_noop("viewed one of your radiographs"),
+    "imaging:study_overlay": gettext_noop(
+        "viewed the model's highlight map of one of your radiographs"
+    ),
+    "imaging:joint_review": gettext_noop(
+        "confirmed or corrected the scores of one of your radiographs"
+    ),
+    "api_imaging_studies": gettext_noop("read your radiographs through the API"),
+    "api_imaging_result": gettext_noop(
+        "read the scores of one of your radiographs through the API"
+    ),
     # imaging/services writes "imaging upload study=<id>" for an upload
-    "imaging": "added a radiograph to your record",
+    "imaging": gettext_noop("added a radiograph to your record"),
     # registry_export writes "registry export run <id> file <name>" for a downloaded file
-    "registry": "downloaded a research registry file that includes your data, without your name",
+    "registry": gettext_noop(
+        "downloaded a research registry file that includes your data, without your name"
+    ),
 }
 
 
 def describe_what(row: AccessLogEvent) -> str:
+    """What a row did, in plain words in the active language (the phrases above are English,
+    marked with gettext_noop, so that other apps can add theirs)."""
     name = row.what.split(" ", 1)[0]
     if row.kind == AccessKind.LOGIN:
-        return "a failed sign-in to your account"
+        return _("a failed sign-in to your account")
     if name in WHAT_IN_PLAIN_WORDS:
-        return WHAT_IN_PLAIN_WORDS[name]
+        return _(WHAT_IN_PLAIN_WORDS[name])
     if row.kind == AccessKind.FILE:
-        return f"included your data in a file ({row.what})"
+        return _("included your data in a file (%(what)s)") % {"what": row.what}
     if ":" in name:  # another app's page, e.g. "imaging:study": name the app in words
-        return f"opened a page of {name.split(':', 1)[0].replace('_', ' ')}"
+        return _("opened a page of %(app)s") % {"app": name.split(":", 1)[0].replace("_", " ")}
     if row.kind == AccessKind.API:
-        return "read your data through the API"
-    return "opened a page with your data"
+        return _("read your data through the API")
+    return _("opened a page with your data")
 
 
 def _who(r: AccessLogEvent, names: dict[int, str]) -> str:
     if r.kind == AccessKind.LOGIN:
-        return "Someone"
+        return _("Someone")
     if r.actor_id is None:
-        return "An automated process" if r.kind == AccessKind.FILE else "Someone not signed in"
-    return names.get(r.actor_id, "A user whose account has since been closed")
+        return (
+            _("An automated process") if r.kind == AccessKind.FILE else _("Someone not signed in")
+        )
+    return names.get(r.actor_id, _("A user whose account has since been closed"))
+
+
+# A reader's role as the patient's page names it, after their name ("Dr X (clinician)").
+ROLE_WORDS = {
+    "patient": gettext_noop("patient"),
+    "clinician": gettext_noop("clinician"),
+    "researcher": gettext_noop("researcher"),
+    "staff": gettext_noop("staff"),
+}
 
 
 def access_log_for_patient(*, patient: User, limit: int = 500) -> list[AccessLogLine]:
@@ -502,13 +526,13 @@ def access_log_rows_for_patient(*, patient: User) -> QuerySet[AccessLogEvent]:
 # What a route shows, as a noun for "X looked at your ... on <date>"; other apps add theirs
 # (clinic/ in ClinicConfig.ready). Radiographs are counted by the study id in the path.
 VISIT_NOUNS: dict[str, str] = {
-    "consent:clinician_summary": "your pre-appointment summary",
-    "api_patient_summary": "your pre-appointment summary",
-    "consent:clinician_patients": "your name in their patient list",
-    "api_patients": "your name in their patient list",
-    "api_grants": "your sharing with them",
-    "imaging:patient_studies": "the list of your radiographs",
-    "api_imaging_studies": "the list of your radiographs",
+    "consent:clinician_summary": gettext_noop("your pre-appointment summary"),
+    "api_patient_summary": gettext_noop("your pre-appointment summary"),
+    "consent:clinician_patients": gettext_noop("your name in their patient list"),
+    "api_patients": gettext_noop("your name in their patient list"),
+    "api_grants": gettext_noop("your sharing with them"),
+    "imaging:patient_studies": gettext_noop("the list of your radiographs"),
+    "api_imaging_studies": gettext_noop("the list of your radiographs"),
 }
 RADIOGRAPH_ROUTES = {
     "imaging:study",
@@ -520,7 +544,15 @@ RADIOGRAPH_ROUTES = {
     "api_imaging_review",
 }
 _STUDY_IN_PATH = re.compile(r"/studies/([0-9a-fA-F-]{36})/")
-_NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}
+_NUMBERS = {
+    1: gettext_noop("one"),
+    2: gettext_noop("two"),
+    3: gettext_noop("three"),
+    4: gettext_noop("four"),
+    5: gettext_noop("five"),
+    6: gettext_noop("six"),
+    7: gettext_noop("seven"),
+}
 
 
 @dataclass(frozen=True)
@@ -534,7 +566,8 @@ class VisitLine:
 
 
 def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    last = pgettext("joining the last item of a list", " and ")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + last + parts[-1]
 
 
 def _visit_text(rows: list[AccessLogEvent]) -> str:
@@ -547,16 +580,19 @@ def _visit_text(rows: list[AccessLogEvent]) -> str:
             found = _STUDY_IN_PATH.search(r.what)
             studies.add(found.group(1).lower() if found else r.what)
         elif name in VISIT_NOUNS:
-            if VISIT_NOUNS[name] not in nouns:
-                nouns.append(VISIT_NOUNS[name])
+            if _(VISIT_NOUNS[name]) not in nouns:
+                nouns.append(_(VISIT_NOUNS[name]))
         elif describe_what(r) not in other:
             other.append(describe_what(r))
     if studies:
         n = len(studies)
-        nouns.append(f"{_NUMBERS.get(n, n)} radiograph{'s' if n > 1 else ''}")
+        count = _(_NUMBERS[n]) if n in _NUMBERS else str(n)
+        nouns.append(
+            ngettext("%(count)s radiograph", "%(count)s radiographs", n) % {"count": count}
+        )
     if not nouns:
         return _join(other)
-    text = "looked at " + _join(nouns)
+    text = _("looked at %(things)s") % {"things": _join(nouns)}
     return text if not other else text + "; " + _join(other)
 
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -106,7 +107,9 @@ def consent_give(request: HttpRequest) -> HttpResponse:
             for message in _validation_messages(exc):
                 messages.error(request, message)
         else:
-            messages.success(request, f"Thank you: you agreed to “{document.title}”.")
+            messages.success(
+                request, _("Thank you: you agreed to “%(title)s”.") % {"title": document.title}
+            )
     else:
         for errors in form.errors.values():
             for message in errors:
@@ -132,7 +135,7 @@ def consent_withdraw(request: HttpRequest) -> HttpResponse:
             for message in _validation_messages(exc):
                 messages.error(request, message)
         else:
-            messages.success(request, "Your consent is withdrawn. This takes effect now.")
+            messages.success(request, _("Your consent is withdrawn. This takes effect now."))
     return redirect("consent:overview")
 
 
@@ -180,7 +183,10 @@ def share(request: HttpRequest) -> HttpResponse:
                         ),
                     },
                 )
-            messages.success(request, f"You are now sharing with {grant.clinician.short_name}.")
+            messages.success(
+                request,
+                _("You are now sharing with %(name)s.") % {"name": grant.clinician.short_name},
+            )
             return redirect("consent:overview")
     return render(request, "consent/share.html", {"form": form})
 
@@ -204,7 +210,7 @@ def grant_revoke(request: HttpRequest, grant_id: UUID) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(request, "Sharing stopped. They can no longer see your diary.")
+        messages.success(request, _("Sharing stopped. They can no longer see your diary."))
     return redirect("consent:overview")
 
 
@@ -232,7 +238,7 @@ def request_answer(request: HttpRequest, grant_id: UUID) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(request, "Request accepted." if accept else "Request declined.")
+        messages.success(request, _("Request accepted.") if accept else _("Request declined."))
     return redirect("consent:overview")
 
 

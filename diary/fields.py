@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_noop
 
 SCORE_MIN = 0
 SCORE_MAX = 10
@@ -36,34 +37,42 @@ class SymptomField:
         return self.name.replace("_", "-")
 
 
+# Labels stay English here (exports, FHIR displays and the REDCap dictionary use them as they
+# are); gettext_noop marks them for translation, and pages translate them where they show them.
+_DRY = gettext_noop("0 = not dry at all, 10 = the worst you can imagine")
+_PAIN = gettext_noop("0 = no pain, 10 = the worst pain imaginable")
 SYMPTOM_FIELDS: tuple[SymptomField, ...] = (
-    SymptomField("dryness_eyes", "Dry eyes", "0 = not dry at all, 10 = the worst you can imagine"),
+    SymptomField("dryness_eyes", gettext_noop("Dry eyes"), _DRY),
+    SymptomField("dryness_mouth", gettext_noop("Dry mouth"), _DRY),
+    SymptomField("dryness_skin", gettext_noop("Dry skin"), _DRY),
     SymptomField(
-        "dryness_mouth", "Dry mouth", "0 = not dry at all, 10 = the worst you can imagine"
+        "fatigue",
+        gettext_noop("Tiredness (fatigue)"),
+        gettext_noop("0 = no tiredness, 10 = the worst imaginable"),
     ),
-    SymptomField("dryness_skin", "Dry skin", "0 = not dry at all, 10 = the worst you can imagine"),
-    SymptomField("fatigue", "Tiredness (fatigue)", "0 = no tiredness, 10 = the worst imaginable"),
-    SymptomField("muscle_pain", "Muscle pain", "0 = no pain, 10 = the worst pain imaginable"),
-    SymptomField("joint_pain", "Joint pain", "0 = no pain, 10 = the worst pain imaginable"),
+    SymptomField("muscle_pain", gettext_noop("Muscle pain"), _PAIN),
+    SymptomField("joint_pain", gettext_noop("Joint pain"), _PAIN),
 )
 SYMPTOM_NAMES: tuple[str, ...] = tuple(f.name for f in SYMPTOM_FIELDS)
 
-FLARE_LABEL = "Is this a flare day?"
-FLARE_HELP = "A flare is a period when your symptoms are clearly worse than usual."
+FLARE_LABEL = gettext_noop("Is this a flare day?")
+FLARE_HELP = gettext_noop("A flare is a period when your symptoms are clearly worse than usual.")
 
 FACTOR_CHOICES: tuple[tuple[str, str], ...] = (
-    ("dry_air", "Dry or heated air"),
-    ("air_conditioning", "Air conditioning"),
-    ("screen_work", "Screen work"),
-    ("poor_sleep", "Poor sleep"),
-    ("stress", "Stress"),
-    ("travel", "Travel or flight"),
-    ("infection", "Infection"),
-    ("other", "Other"),
+    ("dry_air", gettext_noop("Dry or heated air")),
+    ("air_conditioning", gettext_noop("Air conditioning")),
+    ("screen_work", gettext_noop("Screen work")),
+    ("poor_sleep", gettext_noop("Poor sleep")),
+    ("stress", gettext_noop("Stress")),
+    ("travel", gettext_noop("Travel or flight")),
+    ("infection", gettext_noop("Infection")),
+    ("other", gettext_noop("Other")),
 )
 FACTOR_VALUES: frozenset[str] = frozenset(v for v, _ in FACTOR_CHOICES)
-NOTE_LABEL = "Note"
+NOTE_LABEL = gettext_noop("Note")
 NOTE_HELP = f"Anything else about today (up to {NOTE_MAX_LENGTH:,} characters)."
+# The same, translatable (forms fill in the number).
+NOTE_HELP_TEMPLATE = gettext_noop("Anything else about today (up to %(max)s characters).")
 
 ENTRY_FIELDS: tuple[str, ...] = (*SYMPTOM_NAMES, "flare", "factors", "note")
 
@@ -112,13 +121,13 @@ def medicine_code_for(name: str) -> str:
 
 # Schedule value -> (label, doses per scheduled day, every how many days).
 SCHEDULES: dict[str, tuple[str, int, int]] = {
-    "once_daily": ("Once a day", 1, 1),
-    "twice_daily": ("Twice a day", 2, 1),
-    "three_times_daily": ("Three times a day", 3, 1),
-    "four_times_daily": ("Four times a day", 4, 1),
-    "weekly": ("Once a week", 1, 7),
-    "as_needed": ("When needed (not on the daily checklist)", 0, 1),
-    "other": ("Other, e.g. infusions (not on the daily checklist)", 0, 1),
+    "once_daily": (gettext_noop("Once a day"), 1, 1),
+    "twice_daily": (gettext_noop("Twice a day"), 2, 1),
+    "three_times_daily": (gettext_noop("Three times a day"), 3, 1),
+    "four_times_daily": (gettext_noop("Four times a day"), 4, 1),
+    "weekly": (gettext_noop("Once a week"), 1, 7),
+    "as_needed": (gettext_noop("When needed (not on the daily checklist)"), 0, 1),
+    "other": (gettext_noop("Other, e.g. infusions (not on the daily checklist)"), 0, 1),
 }
 SCHEDULE_CHOICES: tuple[tuple[str, str], ...] = tuple((k, v[0]) for k, v in SCHEDULES.items())
 MEDICINE_NAME_MAX = 120

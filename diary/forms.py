@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from diary import dates
 from diary.fields import (
@@ -18,7 +21,7 @@ from diary.fields import (
     MEDICINE_OTHER,
     MEDICINE_UNIT_MAX,
     MEDICINE_UNITS,
-    NOTE_HELP,
+    NOTE_HELP_TEMPLATE,
     NOTE_LABEL,
     NOTE_MAX_LENGTH,
     SCHEDULE_CHOICES,
@@ -29,12 +32,14 @@ from diary.models import DoseStatus
 from diary.records import DoseSlot
 
 SCORE_CHOICES = [(i, str(i)) for i in range(11)]
-FLARE_CHOICES = [("no", "No"), ("yes", "Yes")]
+FLARE_CHOICES = [("no", _("No")), ("yes", _("Yes"))]
 OTHER_MEDICINE = MEDICINE_OTHER
-TIMES_HELP = (
+TIMES_HELP = _(
     "When you take it several times a day, the time of each dose, e.g. 08:00, 20:00. "
     "The day's checklist then shows each dose with its time."
 )
+# diary/fields.py keeps English labels (gettext_noop); the forms show them translated.
+TRANSLATED_SCHEDULE_CHOICES = [(value, _(label)) for value, label in SCHEDULE_CHOICES]
 
 
 def date_widget() -> forms.DateInput:
@@ -46,30 +51,35 @@ class EntryForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in SYMPTOM_FIELDS:
+            label = gettext(field.label)
             self.fields[field.name] = forms.TypedChoiceField(
-                label=field.label,
-                help_text=field.help_text,
+                label=label,
+                help_text=gettext(field.help_text),
                 choices=SCORE_CHOICES,
                 coerce=int,
                 widget=forms.RadioSelect,
-                error_messages={"required": f"Choose a number from 0 to 10 for {field.label}."},
+                error_messages={
+                    "required": gettext("Choose a number from 0 to 10 for %(label)s.")
+                    % {"label": label}
+                },
             )
         self.fields["flare"] = forms.ChoiceField(
-            label=FLARE_LABEL,
-            help_text=FLARE_HELP,
+            label=gettext(FLARE_LABEL),
+            help_text=gettext(FLARE_HELP),
             choices=FLARE_CHOICES,
             initial="no",
             widget=forms.RadioSelect,
         )
         self.fields["factors"] = forms.MultipleChoiceField(
-            label="Anything that may have made it worse?",
-            choices=FACTOR_CHOICES,
+            label=gettext("Anything that may have made it worse?"),
+            choices=[(value, gettext(label)) for value, label in FACTOR_CHOICES],
             required=False,
             widget=forms.CheckboxSelectMultiple,
         )
         self.fields["note"] = forms.CharField(
-            label=NOTE_LABEL,
-            help_text=NOTE_HELP,
+            label=gettext(NOTE_LABEL),
+            help_text=gettext(NOTE_HELP_TEMPLATE)
+            % {"max": number_format(NOTE_MAX_LENGTH, force_grouping=True)},
             required=False,
             max_length=NOTE_MAX_LENGTH,
             widget=forms.Textarea(attrs={"rows": 3}),
@@ -188,7 +198,7 @@ def dose_label(slot: DoseSlot, slots) -> str:
     if slot.time:
         return f"{label}, {slot.time}"
     if slot.slot > 1 or _many(slots, slot):
-        return f"{label} (dose {slot.slot})"
+        return gettext("%(label)s (dose %(number)s)") % {"label": label, "number": slot.slot}
     return label
 
 
@@ -204,41 +214,45 @@ class UnitInput(forms.TextInput):
         return format_html('{}<datalist id="medicine-units">{}</datalist>', field, options)
 
 
-UNIT_HELP = "For example mg, drops, mL (research exports keep a dose only with a listed unit)."
+UNIT_HELP = _("For example mg, drops, mL (research exports keep a dose only with a listed unit).")
 
 
 class MedicineForm(forms.Form):
     choice = forms.ChoiceField(
-        label="Medicine",
-        choices=[("", "Choose a medicine")]
+        label=_("Medicine"),
+        choices=[("", _("Choose a medicine"))]
         + list(MEDICINE_CHOICES)
-        + [(OTHER_MEDICINE, "Another medicine (type its name below)")],
-        help_text="Research exports carry the medicine's code only; a name you type for "
-        "another medicine stays in your own diary.",
+        + [(OTHER_MEDICINE, _("Another medicine (type its name below)"))],
+        help_text=_(
+            "Research exports carry the medicine's code only; a name you type for "
+            "another medicine stays in your own diary."
+        ),
     )
     other_name = forms.CharField(
-        label="Name of another medicine",
+        label=_("Name of another medicine"),
         required=False,
         max_length=MEDICINE_NAME_MAX,
-        help_text="Only if it is not in the list above.",
+        help_text=_("Only if it is not in the list above."),
     )
-    dose = forms.CharField(label="Dose", max_length=MEDICINE_DOSE_MAX, help_text="For example 200")
+    dose = forms.CharField(
+        label=_("Dose"), max_length=MEDICINE_DOSE_MAX, help_text=_("For example 200")
+    )
     unit = forms.CharField(
-        label="Unit", max_length=MEDICINE_UNIT_MAX, help_text=UNIT_HELP, widget=UnitInput()
+        label=_("Unit"), max_length=MEDICINE_UNIT_MAX, help_text=UNIT_HELP, widget=UnitInput()
     )
-    schedule = forms.ChoiceField(label="How often", choices=SCHEDULE_CHOICES)
+    schedule = forms.ChoiceField(label=_("How often"), choices=TRANSLATED_SCHEDULE_CHOICES)
     times = forms.CharField(
-        label="Times of the doses (optional)",
+        label=_("Times of the doses (optional)"),
         required=False,
         max_length=40,
         help_text=TIMES_HELP,
     )
-    start_date = forms.DateField(label="Started on", widget=date_widget())
+    start_date = forms.DateField(label=_("Started on"), widget=date_widget())
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("choice") == OTHER_MEDICINE and not cleaned.get("other_name", "").strip():
-            self.add_error("other_name", "Type the name of the medicine.")
+            self.add_error("other_name", _("Type the name of the medicine."))
         return cleaned
 
     @property
@@ -254,22 +268,22 @@ class MedicineForm(forms.Form):
 
 
 class MedicineChangeForm(forms.Form):
-    dose = forms.CharField(label="New dose", max_length=MEDICINE_DOSE_MAX)
+    dose = forms.CharField(label=_("New dose"), max_length=MEDICINE_DOSE_MAX)
     unit = forms.CharField(
-        label="Unit", max_length=MEDICINE_UNIT_MAX, help_text=UNIT_HELP, widget=UnitInput()
+        label=_("Unit"), max_length=MEDICINE_UNIT_MAX, help_text=UNIT_HELP, widget=UnitInput()
     )
-    schedule = forms.ChoiceField(label="How often", choices=SCHEDULE_CHOICES)
+    schedule = forms.ChoiceField(label=_("How often"), choices=TRANSLATED_SCHEDULE_CHOICES)
     times = forms.CharField(
-        label="Times of the doses (optional)",
+        label=_("Times of the doses (optional)"),
         required=False,
         max_length=40,
         help_text=TIMES_HELP,
     )
-    effective = forms.DateField(label="From", widget=date_widget())
+    effective = forms.DateField(label=_("From"), widget=date_widget())
 
 
 class MedicineStopForm(forms.Form):
-    end_date = forms.DateField(label="Last day taken", widget=date_widget())
+    end_date = forms.DateField(label=_("Last day taken"), widget=date_widget())
 
 
 def _many(slots, slot) -> bool:
@@ -279,8 +293,8 @@ def _many(slots, slot) -> bool:
 class PeriodForm(forms.Form):
     """A period of the patient's diary; checked against their date window (diary/dates.py)."""
 
-    date_from = forms.DateField(label="From", widget=date_widget())
-    date_to = forms.DateField(label="To", widget=date_widget())
+    date_from = forms.DateField(label=_("From"), widget=date_widget())
+    date_to = forms.DateField(label=_("To"), widget=date_widget())
 
     def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
@@ -306,13 +320,13 @@ class PeriodForm(forms.Form):
 
 class ConfirmPasswordForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="To make sure it is really you.",
+        help_text=_("To make sure it is really you."),
     )
     confirm = forms.BooleanField(
-        label="I understand that my diary will be destroyed and cannot be recovered."
+        label=_("I understand that my diary will be destroyed and cannot be recovered.")
     )
 
     def __init__(self, *args, user, **kwargs):

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # Record types bound into each blob's associated data.
 ENTRY_RECORD = "diary.entry"
@@ -97,9 +98,9 @@ class Medicine(models.Model):
 
 
 class DoseStatus(models.TextChoices):
-    TAKEN = "taken", "Taken"
-    MISSED = "missed", "Missed"
-    SKIPPED = "skipped", "Skipped"
+    TAKEN = "taken", _("Taken")
+    MISSED = "missed", _("Missed")
+    SKIPPED = "skipped", _("Skipped")
 
 
 class DoseLog(models.Model):

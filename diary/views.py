@@ -17,6 +17,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -51,7 +54,8 @@ patient_required = patients_only("Only patients keep a diary.")
 
 
 def nice_day(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    # "Monday 3 March 2025" in English; day and month names in the active language.
+    return date_format(day, "l j F Y")
 
 
 def apply_errors(form, error: ValidationError) -> None:
@@ -190,16 +194,24 @@ def _day_saved(request, saved: services.DaySaved, today: date, wants_json: bool,
         body = {"status": saved.status, "date": saved.date.isoformat(), "version": saved.version}
         return JsonResponse(body)
     if saved.status == "duplicate":
-        messages.info(request, f"Your diary for {nice_day(saved.date)} was already saved.")
+        messages.info(
+            request, _("Your diary for %(day)s was already saved.") % {"day": nice_day(saved.date)}
+        )
     elif form.values() is None:
         count = len(form.dose_answers())
         messages.success(
             request,
-            f"Saved {count} dose{'s' if count != 1 else ''} for {nice_day(saved.date)}. "
-            "Fill in how you are whenever you are ready.",
+            ngettext(
+                "Saved %(count)s dose for %(day)s. Fill in how you are whenever you are ready.",
+                "Saved %(count)s doses for %(day)s. Fill in how you are whenever you are ready.",
+                count,
+            )
+            % {"count": count, "day": nice_day(saved.date)},
         )
     else:
-        messages.success(request, f"Saved your diary for {nice_day(saved.date)}.")
+        messages.success(
+            request, _("Saved your diary for %(day)s.") % {"day": nice_day(saved.date)}
+        )
     return redirect("home" if saved.date == today else "diary:entry_list")
 
 
@@ -235,17 +247,20 @@ def _field_labels(form: DayForm):
 def _shown(value) -> str:
     if isinstance(value, list):
         labels = dict(FACTOR_CHOICES)
-        return ", ".join(labels.get(v, v) for v in value) or "none"
-    return {"yes": "Yes", "no": "No", "": "not answered"}.get(value, value or "not answered")
+        return ", ".join(_(labels[v]) if v in labels else v for v in value) or _("none")
+    shown = {"yes": _("Yes"), "no": _("No"), "": _("not answered")}
+    return shown.get(value, value or _("not answered"))
 
 
 @patient_required
 @require_POST
 def entry_delete(request: HttpRequest, day: date) -> HttpResponse:
     if services.entry_delete(patient=request.user, entry_date=day):
-        messages.success(request, f"Deleted your diary entry for {nice_day(day)}.")
+        messages.success(
+            request, _("Deleted your diary entry for %(day)s.") % {"day": nice_day(day)}
+        )
     else:
-        messages.error(request, "There was no entry for that day.")
+        messages.error(request, _("There was no entry for that day."))
     return redirect("diary:entry_list")
 
 
@@ -281,12 +296,16 @@ def dose_checklist(request: HttpRequest, day: date) -> HttpResponse:
         if status:
             answers.append((slot.medicine.id, slot.slot, status))
     if not answers:
-        messages.error(request, "No doses were saved: choose taken, missed or skipped.")
+        messages.error(request, _("No doses were saved: choose taken, missed or skipped."))
         return redirect("diary:entry_day", day=day)
     try:
         services.day_save(patient=request.user, entry_date=day, values=None, doses=answers)
     except ValidationError as exc:
         messages.error(request, " ".join(sum(exc.message_dict.values(), [])))
         return redirect("diary:entry_day", day=day)
-    messages.success(request, f"Saved {len(answers)} dose{'s' if len(answers) != 1 else ''}.")
+    messages.success(
+        request,
+        ngettext("Saved %(count)s dose.", "Saved %(count)s doses.", len(answers))
+        % {"count": len(answers)},
+    )
     return redirect("diary:entry_day", day=day)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import login_locked_out
@@ -55,8 +56,8 @@ def account_delete(request: HttpRequest) -> HttpResponse:
             patient = request.user
             logout(request)
             services.patient_erase(patient=patient)
-            messages.success(request, "Your account and your diary have been deleted.")
+            messages.success(request, _("Your account and your diary have been deleted."))
             return redirect("home")
-        form.add_error("password", "That password is not right.")
+        form.add_error("password", _("That password is not right."))
     status = 400 if form.is_bound else 200
     return render(request, "diary/account_delete.html", {"form": form}, status=status)

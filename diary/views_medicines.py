@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from diary import selectors, services
@@ -68,7 +69,7 @@ def medicine_add(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, f"Added {form.medicine_name}.")
+            messages.success(request, _("Added %(name)s.") % {"name": form.medicine_name})
             return redirect("diary:medicine_list")
     status = 400 if form.is_bound else 200
     return render(request, "diary/medicine_form.html", {"form": form}, status=status)
@@ -101,7 +102,7 @@ def medicine_change(request: HttpRequest, medicine_id) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, f"Changed the dose of {medicine.name}.")
+            messages.success(request, _("Changed the dose of %(name)s.") % {"name": medicine.name})
             return redirect("diary:medicine_list")
     status = 400 if form.is_bound else 200
     return render(
@@ -128,7 +129,9 @@ def medicine_stop(request: HttpRequest, medicine_id) -> HttpResponse:
                 raise Http404("No such medicine.") from exc
             apply_errors(form, exc)
         else:
-            messages.success(request, f"Recorded that you stopped {medicine.name}.")
+            messages.success(
+                request, _("Recorded that you stopped %(name)s.") % {"name": medicine.name}
+            )
             return redirect("diary:medicine_list")
     status = 400 if form.is_bound else 200
     return render(

@@ -6,12 +6,13 @@ import re
 from datetime import time
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.profile import time_zone_names
 from reminders.models import DAY_LABELS, DAY_NAMES
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
-TIME_FORMAT_MESSAGE = "Enter the time as HH:MM on the 24-hour clock, e.g. 20:30."
+TIME_FORMAT_MESSAGE = _("Enter the time as HH:MM on the 24-hour clock, e.g. 20:30.")
 
 
 def parse_clock(value: str) -> time:
@@ -44,30 +45,32 @@ class ClockField(forms.Field):
 
 
 class ReminderSettingsForm(forms.Form):
-    enabled = forms.BooleanField(label="Send me a reminder", required=False)
+    enabled = forms.BooleanField(label=_("Send me a reminder"), required=False)
     remind_at = ClockField(
-        label="Reminder time",
-        help_text="On the 24-hour clock, in your time zone, e.g. 20:30.",
+        label=_("Reminder time"),
+        help_text=_("On the 24-hour clock, in your time zone, e.g. 20:30."),
     )
     days = forms.MultipleChoiceField(
-        label="On these days",
-        choices=list(zip(DAY_NAMES, DAY_LABELS, strict=True)),
+        label=_("On these days"),
+        choices=[(name, _(label)) for name, label in zip(DAY_NAMES, DAY_LABELS, strict=True)],
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    email = forms.BooleanField(label="By email", required=False)
+    email = forms.BooleanField(label=_("By email"), required=False)
     push = forms.BooleanField(
-        label="As a notification on this device (Web Push)",
+        label=_("As a notification on this device (Web Push)"),
         required=False,
-        help_text='Also press "Allow notifications on this device" below.',
+        help_text=_('Also press "Allow notifications on this device" below.'),
     )
     quiet_start = ClockField(
-        label="Quiet hours start", required=False, help_text="No reminder from this time..."
+        label=_("Quiet hours start"), required=False, help_text=_("No reminder from this time...")
     )
-    quiet_end = ClockField(label="Quiet hours end", required=False, help_text="...until this time.")
+    quiet_end = ClockField(
+        label=_("Quiet hours end"), required=False, help_text=_("...until this time.")
+    )
     time_zone = forms.ChoiceField(
-        label="Your time zone",
-        help_text="Your reminder time and your diary day follow this time zone.",
+        label=_("Your time zone"),
+        help_text=_("Your reminder time and your diary day follow this time zone."),
     )
 
     def __init__(self, *args, **kwargs):

@@ -3,6 +3,7 @@ questionnaire is waiting), a signed link that opens the day, and one-click unsub
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formatdate, make_msgid
@@ -13,12 +14,15 @@ from django.core.mail import EmailMessage
 from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from reminders import tokens
 from reminders.selectors import Due
 
-DIARY_LINE = "It's time for today's diary."
-QUESTIONNAIRE_LINE = "A short questionnaire is waiting in your diary."
+DIARY_LINE = gettext_noop("It's time for today's diary.")
+QUESTIONNAIRE_LINE = gettext_noop("A short questionnaire is waiting in your diary.")
 
 
 @dataclass(frozen=True)
@@ -49,27 +53,42 @@ def links_for(due: Due, *, channel: str, diary: bool) -> Links:
     return Links(_url("reminders:open", open_token), _url("reminders:unsubscribe", unsubscribe))
 
 
+def in_language_of(due: Due):
+    """The patient's own language for what a reminder says (a worker has no request to take it
+    from); the site's default when they have not chosen one. Most reminders go out in the
+    language already active, so no switch is made for them (a switch costs about a tenth of
+    rendering a message; bench/bench_reminders.py)."""
+    wanted = due.language or settings.LANGUAGE_CODE
+    if translation.get_language() == wanted:
+        return nullcontext()
+    return translation.override(wanted)
+
+
 def lines_for(*, diary: bool, questionnaire: bool) -> list[str]:
-    return [line for on, line in ((diary, DIARY_LINE), (questionnaire, QUESTIONNAIRE_LINE)) if on]
+    lines = ((diary, DIARY_LINE), (questionnaire, QUESTIONNAIRE_LINE))
+    return [_(line) for on, line in lines if on]
 
 
 def _subject(*, diary: bool) -> str:
-    subject = "Time for today's diary" if diary else "A questionnaire is waiting in your diary"
+    subject = (
+        _("Time for today's diary") if diary else _("A questionnaire is waiting in your diary")
+    )
     return f"{subject} - {settings.SITE_NAME}"
 
 
 def _body(*, diary: bool, questionnaire: bool, links: Links) -> str:
+    names = {"site": settings.SITE_NAME, "settings": f"{settings.SITE_URL}/reminders/"}
     return "\n".join(
         [
-            "Hello,",
+            _("Hello,"),
             "",
             *lines_for(diary=diary, questionnaire=questionnaire),
             "",
-            f"Open your diary: {links.open_url}",
+            _("Open your diary: %(url)s") % {"url": links.open_url},
             "",
-            f"You asked {settings.SITE_NAME} to remind you. To stop these emails, open",
+            _("You asked %(site)s to remind you. To stop these emails, open") % names,
             f"{links.unsubscribe_url}",
-            f"or change your reminders in your settings: {settings.SITE_URL}/reminders/",
+            _("or change your reminders in your settings: %(settings)s") % names,
             "",
         ]
     )
@@ -95,9 +114,12 @@ def _headers(links: Links) -> dict[str, str]:
 def reminder_email(due: Due, *, diary: bool, questionnaire: bool) -> EmailMessage:
     """The reminder as Django's EmailMessage (the reference rendering; see fast_reminder_email)."""
     links = links_for(due, channel="email", diary=diary)
+    with in_language_of(due):
+        subject = _subject(diary=diary)
+        body = _body(diary=diary, questionnaire=questionnaire, links=links)
     return EmailMessage(
-        subject=_subject(diary=diary),
-        body=_body(diary=diary, questionnaire=questionnaire, links=links),
+        subject=subject,
+        body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[due.email_address],
         headers=_headers(links),
@@ -159,9 +181,11 @@ def fast_reminder_email(due: Due, *, diary: bool, questionnaire: bool) -> Preren
         f"Message-ID: {make_msgid(domain=DNS_NAME)}\r\n"
         f"List-Unsubscribe: {_list_unsubscribe(links)}\r\n\r\n"
     ).encode()
-    body = _body(diary=diary, questionnaire=questionnaire, links=links)
+    with in_language_of(due):
+        subject = _subject(diary=diary)
+        body = _body(diary=diary, questionnaire=questionnaire, links=links)
     raw = (
-        _fixed_headers(_subject(diary=diary), settings.DEFAULT_FROM_EMAIL)
+        _fixed_headers(subject, settings.DEFAULT_FROM_EMAIL)
         + variable
         + body.replace("\n", "\r\n").encode()
     )
@@ -171,9 +195,11 @@ def fast_reminder_email(due: Due, *, diary: bool, questionnaire: bool) -> Preren
 def reminder_push_payload(due: Due, *, diary: bool, questionnaire: bool) -> dict:
     """The JSON the service worker shows as a notification (encrypted on the way, RFC 8291)."""
     links = links_for(due, channel="push", diary=diary)
+    with in_language_of(due):
+        body = " ".join(lines_for(diary=diary, questionnaire=questionnaire))
     return {
         "title": settings.SITE_NAME,
-        "body": " ".join(lines_for(diary=diary, questionnaire=questionnaire)),
+        "body": body,
         "url": links.open_url,
         "unsubscribe": links.unsubscribe_url,
         "tag": "diary-reminder",

@@ -43,6 +43,7 @@ class Due:
     email: bool
     push: bool
     generation: int
+    language: str = ""  # the patient's interface language (User.language); "" is the default
 
 
 def in_quiet_hours(now: time, start: time | None, end: time | None) -> bool:
@@ -66,6 +67,7 @@ _COLUMNS = (
     "quiet_end",
     "generation",
     "patient__public_id",
+    "patient__language",
 )
 
 
@@ -131,6 +133,7 @@ def due_batches(*, now: datetime, batch_size: int) -> Iterator[list[Due]]:
                 email=row[6],
                 push=row[7],
                 generation=row[10],
+                language=row[12],
             )
             for pid, (row, today, _first) in days.items()
             if pid not in logged or pid in nudges

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -63,7 +64,7 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
                 for error in errors:
                     form.add_error(name if name in form.fields else None, error)
         else:
-            messages.success(request, "Your reminder settings are saved.")
+            messages.success(request, _("Your reminder settings are saved."))
             return redirect("reminders:settings")
     return _page(request, form, status=400)
 

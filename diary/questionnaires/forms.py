@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from diary.questionnaires.definitions import NOT_APPLICABLE, Instrument, Item
 
@@ -25,14 +26,14 @@ def _field(item: Item) -> forms.Field:
                     "aria-describedby": f"id_{item.key}_help",
                 }
             ),
-            error_messages={"required": "Enter a number from 0 to 100."},
+            error_messages={"required": _("Enter a number from 0 to 100.")},
         )
     return forms.TypedChoiceField(
         label=item.text,
         choices=[(str(o.value), o.label) for o in item.options],
         coerce=_coerce,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose one answer."},
+        error_messages={"required": _("Choose one answer.")},
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Max, Q
+from django.utils.translation import gettext as _
 
 from diary.models import QuestionnaireResponse
 from diary.questionnaires.definitions import Band, Instrument, all_instruments, get_instrument
@@ -105,9 +106,9 @@ class ResponseRow:
         if self.change is None:
             return ""
         return {
-            Change.IMPROVED: "Meaningful improvement",
-            Change.WORSENED: "Meaningful worsening",
-            Change.NO_MEANINGFUL_CHANGE: "No meaningful change",
+            Change.IMPROVED: _("Meaningful improvement"),
+            Change.WORSENED: _("Meaningful worsening"),
+            Change.NO_MEANINGFUL_CHANGE: _("No meaningful change"),
         }[self.change]
 
     @property

@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from diary.questionnaires import selectors, services
@@ -17,6 +19,26 @@ from diary.questionnaires.scoring import format_score
 from diary.views import patient_required
 
 logger = logging.getLogger(__name__)
+
+# The language of the instruments' own wording as this project ships it (placeholder or
+# paraphrase, in English). A site's licensed wording (QUESTIONNAIRE_TEXT_DIR) is taken to be in
+# the language the site offers it for, so it gets no mark.
+SHIPPED_WORDING_LANGUAGE = "en"
+
+
+def questionnaire_lang(*instruments: Instrument) -> str:
+    """The lang attribute for the questions ("" when they are in the page's own language).
+
+    Validated questionnaires are never translated here: a translation that has not been
+    validated may not measure the same thing. So a patient reading the portal in another
+    language sees the questions in the wording the site has, marked with its language, and a
+    notice saying why (templates/diary/_questionnaire_language.html)."""
+    page = (get_language() or "").split("-")[0]
+    if page == SHIPPED_WORDING_LANGUAGE:
+        return ""
+    if any(instrument.wording != "licensed" for instrument in instruments):
+        return SHIPPED_WORDING_LANGUAGE
+    return ""
 
 
 def _instrument_or_404(code: str) -> Instrument:
@@ -33,7 +55,10 @@ def questionnaire_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "diary/questionnaire_list.html",
-        {"schedule": [(status, latest.get(status.code)) for status in schedule]},
+        {
+            "schedule": [(status, latest.get(status.code)) for status in schedule],
+            "questionnaire_lang": questionnaire_lang(*(status.instrument for status in schedule)),
+        },
     )
 
 
@@ -60,13 +85,19 @@ def questionnaire_answer(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Thank you. Your {instrument.short_name} score is {format_score(response.score)}.",
+                _("Thank you. Your %(instrument)s score is %(score)s.")
+                % {"instrument": instrument.short_name, "score": format_score(response.score)},
             )
             return redirect("diary:questionnaire_detail", response_id=response.id)
     return render(
         request,
         "diary/questionnaire_answer.html",
-        {"instrument": instrument, "form": form, "sections": form.sections()},
+        {
+            "instrument": instrument,
+            "form": form,
+            "sections": form.sections(),
+            "questionnaire_lang": questionnaire_lang(instrument),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -76,7 +107,13 @@ def questionnaire_history(request: HttpRequest, code: str) -> HttpResponse:
     instrument = _instrument_or_404(code)
     rows = selectors.questionnaire_history(patient=request.user, instrument=instrument.code)
     return render(
-        request, "diary/questionnaire_history.html", {"instrument": instrument, "rows": rows}
+        request,
+        "diary/questionnaire_history.html",
+        {
+            "instrument": instrument,
+            "rows": rows,
+            "questionnaire_lang": questionnaire_lang(instrument),
+        },
     )
 
 
@@ -92,5 +129,10 @@ def questionnaire_detail(request: HttpRequest, response_id) -> HttpResponse:
     return render(
         request,
         "diary/questionnaire_detail.html",
-        {"row": row, "instrument": row.instrument, "answers": answers},
+        {
+            "row": row,
+            "instrument": row.instrument,
+            "answers": answers,
+            "questionnaire_lang": questionnaire_lang(row.instrument),
+        },
     )

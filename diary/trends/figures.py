@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from django.utils.translation import gettext as _
 
 from diary.fields import SYMPTOM_FIELDS
 from diary.trends.frames import rolling_name
@@ -102,7 +103,9 @@ def _medicine_bands(
         start = max(med.start, date_from)
         end = min(med.end or date_to, date_to)
         started_here = med.start >= date_from
-        label = f"Started {med.name}" if started_here else f"{med.name} (ongoing)"
+        label = (_("Started %(name)s") if started_here else _("%(name)s (ongoing)")) % {
+            "name": med.name
+        }
         # A label grows away from the nearer edge of the chart, so that it is never cut off.
         late = _fraction(start, date_from, date_to) > 0.5
         figure.add_vrect(
@@ -132,7 +135,7 @@ def _medicine_bands(
                 y=0.02 + 0.07 * (n % 5),
                 yref="paper",
                 xanchor="right" if _fraction(med.end, date_from, date_to) > 0.5 else "left",
-                text=f"Stopped {med.name}",
+                text=_("Stopped %(name)s") % {"name": med.name},
                 showarrow=False,
                 font={"size": 11, "color": "#1a1a1a"},
             )
@@ -157,7 +160,7 @@ def symptom_figure(
             go.Scatter(
                 x=x,
                 y=_values(frame[rolling_name(field.name)]),
-                name=field.label,
+                name=_(field.label),
                 legendgroup=field.name,
                 mode="lines",
                 line={"color": colour, "dash": dash, "width": 2.5},
@@ -170,7 +173,7 @@ def symptom_figure(
                 go.Scatter(
                     x=x,
                     y=_values(frame[field.name]),
-                    name=f"{field.label} (day)",
+                    name=_("%(label)s (day)") % {"label": _(field.label)},
                     legendgroup=field.name,
                     showlegend=False,
                     mode="markers",
@@ -183,10 +186,10 @@ def symptom_figure(
         go.Scatter(
             x=_dates(flares),
             y=[10.6] * len(flares),
-            name="Flare day",
+            name=_("Flare day"),
             mode="markers",
             marker={"symbol": "triangle-down", "size": 11, "color": FLARE_COLOUR},
-            hovertemplate="Flare",
+            hovertemplate=_("Flare"),
         )
     )
     figure = go.Figure(
@@ -195,7 +198,7 @@ def symptom_figure(
             title=title,
             date_from=date_from,
             date_to=date_to,
-            y_title="Score (0 to 10)",
+            y_title=_("Score (0 to 10)"),
             y_range=[-0.3, 11.1],
         ),
     )
@@ -233,7 +236,7 @@ def esspri_figure(
     figure.add_hrect(y0=0, y1=threshold, fillcolor="rgba(27,110,58,0.08)", line_width=0)
     figure.add_hline(y=threshold, line={"color": "#1B6E3A", "dash": "dash", "width": 2})
     figure.add_annotation(
-        text=f"Acceptable state: below {threshold:g}",
+        text=_("Acceptable state: below %(threshold)s") % {"threshold": f"{threshold:g}"},
         x=0,
         xref="paper",
         xanchor="left",

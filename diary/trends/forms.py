@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 MAX_DAYS = 5 * 366
 
 
 class SummaryPeriodForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, today, first_day, **kwargs):
         super().__init__(*args, **kwargs)
@@ -24,12 +25,14 @@ class SummaryPeriodForm(forms.Form):
         if start is None or end is None:
             return cleaned
         if end < start:
-            raise forms.ValidationError("The period ends before it starts: swap the two dates.")
+            raise forms.ValidationError(_("The period ends before it starts: swap the two dates."))
         if end > self.today:
-            self.add_error("date_to", "The period cannot end after today.")
+            self.add_error("date_to", _("The period cannot end after today."))
             return cleaned
         if self.first_day is None:
-            raise forms.ValidationError("Your diary is empty: there is nothing to summarise yet.")
+            raise forms.ValidationError(
+                _("Your diary is empty: there is nothing to summarise yet.")
+            )
         if end < self.first_day:
             raise forms.ValidationError(
                 f"Your diary starts on {self.first_day:%d %b %Y}: choose a period after that."
@@ -38,5 +41,5 @@ class SummaryPeriodForm(forms.Form):
             cleaned["date_from"] = start = self.first_day
             self.clamped = True
         if (end - start) > timedelta(days=MAX_DAYS):
-            raise forms.ValidationError("Choose a period of at most five years.")
+            raise forms.ValidationError(_("Choose a period of at most five years."))
         return cleaned

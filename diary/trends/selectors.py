@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 from django.db.models import Min
+from django.utils.translation import gettext_lazy
 
 from diary import dates
 from diary.models import DailyEntry
@@ -36,10 +37,10 @@ from diary.trends.summary import TrendSummary, summarise
 
 # Range choices on the page: key -> (label, number of days; None = since the first entry).
 RANGES: dict[str, tuple[str, int | None]] = {
-    "30d": ("30 days", 30),
-    "90d": ("90 days", 90),
-    "1y": ("A year", 365),
-    "all": ("All time", None),
+    "30d": (gettext_lazy("30 days"), 30),
+    "90d": (gettext_lazy("90 days"), 90),
+    "1y": (gettext_lazy("A year"), 365),
+    "all": (gettext_lazy("All time"), None),
 }
 DEFAULT_RANGE = "30d"
 

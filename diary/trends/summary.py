@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from diary.fields import SYMPTOM_FIELDS
 
@@ -36,17 +38,44 @@ class SymptomSummary:
 
     @property
     def sentence(self) -> str:
+        """In the active language (the label is diary/fields.py's English, marked for it)."""
+        label = _(self.label)
         if self.average is None:
-            return f"{self.label}: no entries in this period."
-        text = f"{self.label}: average {self.average:.1f} out of 10"
+            return _("%(label)s: no entries in this period.") % {"label": label}
+        values = {
+            "label": label,
+            "average": number_format(self.average, 1),
+            "first": number_format(self.first_half, 1) if self.first_half is not None else "",
+            "second": number_format(self.second_half, 1) if self.second_half is not None else "",
+        }
         if self.direction == "about the same":
-            return f"{text}, about the same in the second half of the period as in the first."
-        if self.direction:
             return (
-                f"{text}, {self.direction} in the second half of the period "
-                f"({self.second_half:.1f}) than in the first ({self.first_half:.1f})."
+                _(
+                    "%(label)s: average %(average)s out of 10, about the same in the second half "
+                    "of the period as in the first."
+                )
+                % values
             )
-        return f"{text}; too few entries to tell a direction."
+        if self.direction == "higher":
+            return (
+                _(
+                    "%(label)s: average %(average)s out of 10, higher in the second half of the "
+                    "period (%(second)s) than in the first (%(first)s)."
+                )
+                % values
+            )
+        if self.direction == "lower":
+            return (
+                _(
+                    "%(label)s: average %(average)s out of 10, lower in the second half of the "
+                    "period (%(second)s) than in the first (%(first)s)."
+                )
+                % values
+            )
+        return (
+            _("%(label)s: average %(average)s out of 10; too few entries to tell a direction.")
+            % values
+        )
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,35 @@
 """The patient's own PDF summary of a chosen period, to take to the clinic.
 
-Drawn entirely on the server with reportlab (no browser at run time): the symptom chart is a
-reportlab graphics drawing (vector lines, with its numbers also given as text in a table), and
-every figure is real text, so the PDF can be searched, copied and read aloud. The patient's
-name appears on the first page only (later pages carry the period and page number), so a page
-left on a desk does not name them.
-
-Limit: reportlab writes no PDF structure tree, so the file is not a tagged PDF (PDF/UA); it
-has a title, language-neutral reading order (one column, top to bottom) and text throughout.
+Rendered on the server from an HTML template (templates/diary/summary_pdf_document.html) by
+WeasyPrint, as a tagged PDF (PDF/UA-1: a structure tree of headings, paragraphs, tables and a
+figure with its alternative text, marked content, the document's language and title), so that
+screen readers can read it in order. No browser at run time: the symptom chart is an SVG drawn
+here from the figures, and every figure is also given as text in a table. The patient's name is
+on the first page only (the running footer carries the period and page number), so a page left
+on a desk does not name them. It is written in the language of the page that asked for it.
 """
 
 from __future__ import annotations
 
-import io
+import base64
 from dataclasses import dataclass
 from datetime import date
+from xml.sax.saxutils import escape
 
-from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from django.template.loader import render_to_string
+from django.utils.formats import date_format, number_format
+from django.utils.translation import get_language, gettext, to_locale
 
 from diary.fields import SYMPTOM_FIELDS
 from diary.trends.figures import STYLES
 from diary.trends.frames import rolling_name, weekly_means_from_frame
 
-DASHES = {"solid": None, "dash": (6, 3), "dot": (1, 2), "dashdot": (6, 2, 1, 2),
-          "longdash": (10, 3), "longdashdot": (10, 2, 1, 2)}  # fmt: skip
+# plotly dash names (diary/trends/figures.py STYLES) as SVG stroke-dasharray values.
+DASHES = {"solid": "", "dash": "6 3", "dot": "1.5 2.5", "dashdot": "6 2 1.5 2",
+          "longdash": "10 3", "longdashdot": "10 2 1.5 2"}  # fmt: skip
+# The chart's drawing area in SVG user units (the page scales it to the text width).
+CHART_W, CHART_H, LEFT, RIGHT, TOP, BOTTOM = 700, 250, 34, 10, 10, 26
+FONT = "DejaVu Sans, Liberation Sans, sans-serif"
 
 
 @dataclass(frozen=True)
@@ -45,119 +45,136 @@ class SummaryData:
 
 
 def _fmt(value) -> str:
-    return "-" if value is None or value != value else f"{value:.1f}"  # NaN != NaN
+    return "-" if value is None or value != value else number_format(value, 1)  # NaN != NaN
 
 
-def _chart(frame, width: float) -> Drawing:
-    """The six symptoms' 7-day averages as lines (0-10), one colour and dash pattern each."""
-    height = 60 * mm
-    drawing = Drawing(width, height)
-    plot = LinePlot()
-    plot.x, plot.y, plot.width, plot.height = 30, 20, width - 40, height - 30
-    days = list(range(len(frame.index)))
-    data, kept = [], []
+def symptom_chart_svg(frame) -> str | None:
+    """The six symptoms' 7-day averages as lines on a 0-10 scale, one colour and dash pattern
+    each, with a legend; None when no day has a 7-day average yet."""
+    days = len(frame.index)
+    plot_w, plot_h = CHART_W - LEFT - RIGHT, CHART_H - TOP - BOTTOM
+
+    def x(n: int) -> float:
+        return LEFT + plot_w * n / max(1, days - 1)
+
+    def y(value: float) -> float:
+        return TOP + plot_h * (1 - value / 10)
+
+    lines = []
     for field in SYMPTOM_FIELDS:
-        series = frame[rolling_name(field.name)].tolist()
-        points = [(d, v) for d, v in zip(days, series, strict=True) if v == v]
-        if points:
-            data.append(points)
-            kept.append(field)
-    if not data:
-        drawing.add(String(10, height / 2, "Too few days filled in for 7-day averages."))
-        return drawing
-    plot.data = data
-    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax, plot.yValueAxis.valueStep = 0, 10, 2
-    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = 0, max(1, len(days) - 1)
-    plot.xValueAxis.visibleLabels = False
-    for n, field in enumerate(kept):
+        values = frame[rolling_name(field.name)].tolist()
+        # A gap (no average that day) breaks the line, as on the trends page.
+        runs, run = [], []
+        for n, value in enumerate(values):
+            if value == value:  # not NaN
+                run.append(f"{x(n):.1f},{y(value):.1f}")
+            elif run:
+                runs.append(run)
+                run = []
+        if run:
+            runs.append(run)
         colour, dash = STYLES[field.name]
-        plot.lines[n].strokeColor = colors.HexColor(colour)
-        plot.lines[n].strokeWidth = 1.6
-        if DASHES[dash]:
-            plot.lines[n].strokeDashArray = DASHES[dash]
-    drawing.add(plot)
-    return drawing
-
-
-def _table(rows: list[list[str]], widths=None) -> Table:
-    table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
-                ("GRID", (0, 1), (-1, -1), 0.25, colors.grey),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
+        dash_attr = f' stroke-dasharray="{DASHES[dash]}"' if DASHES[dash] else ""
+        for points in runs:
+            lines.append(
+                f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{dash_attr}/>'
+            )
+    if not lines:
+        return None
+    grid = []
+    for value in range(0, 11, 2):
+        grid.append(
+            f'<line x1="{LEFT}" x2="{CHART_W - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+            f'stroke="#d0d0d0" stroke-width="0.8"/>'
+            f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value}</text>'
         )
+    first, last = frame.index[0].date(), frame.index[-1].date()
+    grid.append(
+        f'<text x="{LEFT}" y="{CHART_H - 6}">{escape(date_format(first, "j M Y"))}</text>'
+        f'<text x="{CHART_W - RIGHT}" y="{CHART_H - 6}" text-anchor="end">'
+        f"{escape(date_format(last, 'j M Y'))}</text>"
     )
-    return table
+    legend = []
+    for n, field in enumerate(SYMPTOM_FIELDS):
+        colour, dash = STYLES[field.name]
+        lx, ly = LEFT + (n % 3) * 225, CHART_H + 18 + (n // 3) * 18
+        dash_attr = f' stroke-dasharray="{DASHES[dash]}"' if DASHES[dash] else ""
+        legend.append(
+            f'<line x1="{lx}" x2="{lx + 28}" y1="{ly - 4}" y2="{ly - 4}" stroke="{colour}" '
+            f'stroke-width="2"{dash_attr}/><text x="{lx + 34}" y="{ly}">'
+            f"{escape(gettext(field.label))}</text>"
+        )
+    height = CHART_H + 48
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_W} {height}" '
+        f'width="{CHART_W}" height="{height}" font-family="{FONT}" font-size="11" fill="#1a1a1a">'
+        + "".join(grid + lines + legend)
+        + "</svg>"
+    )
+
+
+def _svg_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def _questionnaire_rows(data: SummaryData) -> list[dict]:
+    rows = []
+    for q in data.questionnaires:
+        if q.band:
+            state = q.band.label
+        elif q.acceptable is None:
+            state = "-"
+        else:
+            state = (
+                gettext("acceptable (below 5)")
+                if q.acceptable
+                else gettext("above the acceptable state")
+            )
+        rows.append(
+            {
+                "day": q.period_end,
+                "name": q.instrument.short_name,
+                "score": q.score_text,
+                "state": state,
+                "change": q.change_text or "-",
+            }
+        )
+    return rows
+
+
+def summary_context(data: SummaryData) -> dict:
+    """What the document template shows, in the active language."""
+    frame = data.frame
+    svg = symptom_chart_svg(frame)
+    return {
+        "html_lang": to_locale(get_language() or "en-gb").replace("_", "-"),
+        "data": data,
+        "days": len(frame.index),
+        "recorded": int(frame["recorded"].sum()) if len(frame) else 0,
+        "chart": _svg_data_uri(svg) if svg else "",
+        "symptom_rows": [
+            (
+                gettext(field.label),
+                _fmt(frame[field.name].mean()),
+                _fmt(frame[field.name].min()),
+                _fmt(frame[field.name].max()),
+            )
+            for field in SYMPTOM_FIELDS
+        ],
+        "week_headers": [gettext(field.label).split(" (")[0] for field in SYMPTOM_FIELDS],
+        "weeks": [
+            (week, [_fmt(value) for value in week.cells]) for week in weekly_means_from_frame(frame)
+        ],
+        "questionnaires": _questionnaire_rows(data),
+        "adherence": [(a, _fmt(a.percent)) for a in data.adherence],
+    }
 
 
 def build_summary_pdf(data: SummaryData) -> bytes:
-    styles = getSampleStyleSheet()
-    period = f"{data.date_from:%d %b %Y} to {data.date_to:%d %b %Y}"
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer, pagesize=A4, title=f"Diary summary, {period}", author="",
-        subject="Symptom diary summary", leftMargin=18 * mm, rightMargin=18 * mm,
-    )  # fmt: skip
-    frame = data.frame
-    recorded = int(frame["recorded"].sum()) if len(frame) else 0
-    story = [
-        Paragraph("Diary summary", styles["Title"]),
-        Paragraph(f"{data.name}", styles["Heading2"]),
-        Paragraph(
-            f"Period: {period}. Days filled in: {recorded} of {len(frame.index)}.", styles["Normal"]
-        ),  # fmt: skip
-        *([Paragraph(data.note, styles["Normal"])] if data.note else []),
-        Spacer(1, 6 * mm),
-        Paragraph("Symptoms (7-day averages, 0 to 10, higher is worse)", styles["Heading2"]),
-        _chart(frame, doc.width),
-    ]
-    rows = [["Symptom", "Average", "Lowest day", "Highest day"]]
-    for field in SYMPTOM_FIELDS:
-        column = frame[field.name]
-        rows.append([field.label, _fmt(column.mean()), _fmt(column.min()), _fmt(column.max())])
-    story += [_table(rows), Spacer(1, 4 * mm)]
-    flares = ", ".join(f"{d:%d %b}" for d in data.flare_dates) or "none"
-    story += [Paragraph(f"Flare days ({len(data.flare_dates)}): {flares}.", styles["Normal"])]
-    story += [Paragraph("Questionnaires", styles["Heading2"])]
-    if data.questionnaires:
-        rows = [["Date", "Questionnaire", "Score", "Band or state", "Change"]]
-        for q in data.questionnaires:
-            band = q.band.label if q.band else (
-                "acceptable (below 5)" if q.acceptable else "above the acceptable state"
-                if q.acceptable is False else "-"
-            )  # fmt: skip
-            rows.append([f"{q.period_end:%d %b %Y}", q.instrument.short_name, q.score_text,
-                         band, q.change_text or "-"])  # fmt: skip
-        story.append(_table(rows))
-    else:
-        story.append(Paragraph("No questionnaires in this period.", styles["Normal"]))
-    story += [Paragraph("Medicines and adherence", styles["Heading2"])]
-    if data.adherence:
-        rows = [["Medicine", "Doses due", "Taken", "Missed", "Skipped", "Taken (%)"]]
-        for a in data.adherence:
-            med = a.medicine
-            rows.append([f"{med.name} {med.dose} {med.unit}", str(a.expected), str(a.taken),
-                         str(a.missed), str(a.skipped), _fmt(a.percent)])  # fmt: skip
-        story.append(_table(rows))
-    else:
-        story.append(Paragraph("No medicines in this period.", styles["Normal"]))
+    # Imported here: WeasyPrint loads Pango through cffi, which only this view needs.
+    from weasyprint import HTML
 
-    def later_page(canvas, document):  # no name after the first page
-        canvas.saveState()
-        canvas.setFont("Helvetica", 8)
-        canvas.drawString(18 * mm, 10 * mm, f"Diary summary, {period}. Page {document.page}.")
-        canvas.restoreState()
-
-    story += [Paragraph("Weekly averages", styles["Heading2"])]
-    rows = [["Week", *[f.label.split(" (")[0] for f in SYMPTOM_FIELDS], "Days", "Flares"]]
-    for week in weekly_means_from_frame(frame):
-        rows.append([f"{week.week_start:%d %b}", *[_fmt(v) for v in week.cells],
-                     str(week.days_recorded), str(week.flare_days)])  # fmt: skip
-    story.append(_table(rows))
-
-    doc.build(story, onLaterPages=later_page)
-    return buffer.getvalue()
+    html = render_to_string("diary/summary_pdf_document.html", summary_context(data))
+    # PDF/UA-1 turns on tagging (pdf_tags) and the metadata it requires (title shown, language).
+    return HTML(string=html, base_url=None).write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from diary.fields import SYMPTOM_FIELDS
 from diary.selectors import patient_today
@@ -29,7 +31,7 @@ def trends(request: HttpRequest) -> HttpResponse:
     key = request.GET.get("range", DEFAULT_RANGE)
     error = ""
     if key not in RANGES:
-        error = f"There is no range called {key!r}; showing the last 30 days."
+        error = _("There is no range called %(key)r; showing the last 30 days.") % {"key": key}
         key = DEFAULT_RANGE
     date_from, date_to = range_dates(patient=request.user, key=key)
     data = trends_for(
@@ -42,7 +44,7 @@ def trends(request: HttpRequest) -> HttpResponse:
             "trends": data,
             "range_key": key,
             "range_label": RANGES[key][0],
-            "ranges": [(k, label) for k, (label, _) in RANGES.items()],
+            "ranges": [(k, label) for k, (label, _days) in RANGES.items()],
             "symptoms": SYMPTOM_FIELDS,
             "error": error,
         },
@@ -59,7 +61,7 @@ def bad_days(request: HttpRequest) -> HttpResponse:
     key = request.GET.get("range", BAD_DAYS_DEFAULT)
     error = ""
     if key not in RANGES:
-        error = f"There is no range called {key!r}; showing the last 90 days."
+        error = _("There is no range called %(key)r; showing the last 90 days.") % {"key": key}
         key = BAD_DAYS_DEFAULT
     date_from, date_to = range_dates(patient=request.user, key=key)
     data = bad_days_for(patient=request.user, date_from=date_from, date_to=date_to)
@@ -69,7 +71,7 @@ def bad_days(request: HttpRequest) -> HttpResponse:
         {
             "data": data,
             "range_key": key,
-            "ranges": [(k, label) for k, (label, _) in RANGES.items()],
+            "ranges": [(k, label) for k, (label, _days) in RANGES.items()],
             "min_days": MIN_DAYS,
             "error": error,
         },
@@ -100,11 +102,16 @@ def summary_pdf(request: HttpRequest) -> HttpResponse:
         start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
         data = summary_data_for(patient=request.user, date_from=start, date_to=end)
         if not (int(data.frame["recorded"].sum()) or data.questionnaires or data.adherence):
-            form.add_error(None, f"Nothing is recorded between {start:%d %b %Y} and "
-                                 f"{end:%d %b %Y}: choose another period.")  # fmt: skip
+            form.add_error(
+                None,
+                _("Nothing is recorded between %(start)s and %(end)s: choose another period.")
+                % {"start": date_format(start), "end": date_format(end)},
+            )
         else:
             if form.clamped:
-                note = f"Your diary starts on {start:%d %b %Y}, so the summary starts there."
+                note = _("Your diary starts on %(start)s, so the summary starts there.") % {
+                    "start": date_format(start)
+                }
                 data = replace(data, note=note)
             response = Response(build_summary_pdf(data), content_type="application/pdf")
             name = f"diary-summary-{start.isoformat()}-to-{end.isoformat()}.pdf"

@@ -12,9 +12,12 @@
     if (!box || !output) {
       return;
     }
+    // The words come from the page (data-empty, data-out-of), in the page's language.
+    var empty = output.getAttribute("data-empty") || "not chosen yet";
+    var outOf = output.getAttribute("data-out-of") || "out of 100";
     function show(value) {
-      output.textContent = value === "" ? "not chosen yet" : value;
-      slider.setAttribute("aria-valuetext", value === "" ? "not chosen yet" : value + " out of 100");
+      output.textContent = value === "" ? empty : value;
+      slider.setAttribute("aria-valuetext", value === "" ? empty : value + " " + outOf);
     }
     slider.addEventListener("input", function () {
       box.value = slider.value;
