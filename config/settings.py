@@ -161,6 +161,11 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if DJANGO_ENV == "test":
+    # Throttle and lockout counters live in the cache. Parallel test workers (pytest-xdist sets
+    # PYTEST_XDIST_WORKER; processes a test starts inherit it) share one Redis database, so
+    # each worker keeps its own key space and tests/conftest.py clears only that.
+    CACHES["default"]["KEY_PREFIX"] = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 # --- Authentication -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
