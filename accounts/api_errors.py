@@ -3,6 +3,8 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.request_limits import RequestTooLarge, max_body_bytes
@@ -25,3 +27,12 @@ def exception_handler(exc, context):
             type(exc).__name__,
         )
     return response
+
+
+def page_not_found(request, exception):
+    """handler404 (config/urls.py): an address under /api/ that no route matches (a day that
+    is not a date, an id that is not a number) answers with the API's JSON error body, as
+    its OpenAPI schema says; pages keep the HTML 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_pagination import StrictPageNumberPagination
 from clinic import selectors, summary
 from clinic.forms import MAX_PERIOD_DAYS
 from consent import selectors as consent_selectors
@@ -48,6 +49,8 @@ class PatientRowOutput(serializers.Serializer):
 
 class PatientListApi(APIView):
     """Patients who share with me now (each listed patient's read is logged)."""
+
+    pagination_class = StrictPageNumberPagination
 
     permission_classes = [*APIView.permission_classes, ClinicianOnly]
 
