@@ -1,4 +1,8 @@
-"""The API does what its OpenAPI schema says (issue 16): schemathesis, in process, all checks."""
+"""The API does what its OpenAPI schema says (issue 16): schemathesis, in process, all checks.
+
+A bounded number of cases per operation with a fixed seed, as a patient and as a clinician,
+through Django's WSGI application on the test database. Slow (minutes on a shared machine).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,18 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 
 from accounts.services import api_token_issue
+from consent.models import ShareScope
+from consent.services import grant_create
+from diary.selectors import patient_today
+from diary.services import entry_save
 from tests.factories import confirmed_totp
 from tests.isolation import clear_own_cache
 
 # Where a request can be well formed by the schema and still be refused with a 400 for a
 # reason JSON Schema cannot state, positive_data_acceptance also takes 400 there (every other
 # check stays as strict). Each line says why; anything else refused with a 400 fails.
+pytestmark = pytest.mark.slow
+
 ALSO_400 = {
     # The period may span at most 3660 days, counted from today when `to` is left out.
     ("GET", "/api/v1/entries/"): "period window relative to today",
@@ -42,39 +52,73 @@ ALSO_400 = {
     # Answers are checked against the chosen instrument's items.
     ("POST", "/api/v1/questionnaires/"): "answers per instrument",
 }
+DAY = {
+    "dryness_eyes": 4,
+    "dryness_mouth": 6,
+    "dryness_skin": 2,
+    "fatigue": 7,
+    "muscle_pain": 3,
+    "joint_pain": 5,
+    "flare": False,
+    "factors": [],
+    "note": "",
+}
 POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "seed": 16,
-        "generation": {
-            "max-examples": 5,
-            "deterministic": True,
-            "database": "none",
-            # PostgreSQL text cannot hold NUL; DRF refuses it in every field (400), which
-            # the schema does not spell out on each string.
-            "allow-x00": False,
-        },
-        "operations": [
-            {
-                "include-method": method,
-                "include-path": path,
-                "checks": {"positive_data_acceptance": {"expected-statuses": [*POSITIVE, "400"]}},
-            }
-            for method, path in ALSO_400
-        ],
-    }
-)
+
+def _config(*, coverage: bool) -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {
+            "seed": 16,
+            "generation": {
+                "max-examples": 5,
+                "deterministic": True,
+                "database": "none",
+                # PostgreSQL text cannot hold NUL; DRF refuses it in every field (400), which
+                # the schema does not spell out on each string.
+                "allow-x00": False,
+            },
+            "phases": {
+                "coverage": {
+                    "enabled": coverage,
+                    # 405 with an Allow header is one rule for every view (DRF's APIView); two
+                    # unexpected methods per operation show it without sending all eight.
+                    "unexpected-methods": ["patch", "trace"],
+                    "generate-duplicate-query-parameters": False,
+                }
+            },
+            "operations": [
+                {
+                    "include-method": method,
+                    "include-path": path,
+                    "checks": {
+                        "positive_data_acceptance": {"expected-statuses": [*POSITIVE, "400"]}
+                    },
+                }
+                for method, path in ALSO_400
+            ],
+        }
+    )
+
+
+# The patient walks every operation through all phases: the schema's examples, the coverage
+# phase (each boundary and each way to break each parameter) and random fuzzing. The
+# clinician repeats examples and fuzzing (most operations are the patient's own and answer
+# a documented 403; the clinician's own ones get the same checks).
+PATIENT_CONFIG = _config(coverage=True)
+CLINICIAN_CONFIG = _config(coverage=False)
 
 
 @pytest.fixture
-def wsgi_app(db):
+def wsgi_app(db, settings):
     """Django's WSGI application, sharing the test's database connection and transaction.
 
     A WSGI server closes old database connections at the start and end of each request; the
     test runs in one transaction on one connection, so (as Django's own test client does) the
     closing is switched off while the test calls the application.
     """
+    # Wrong passwords are checked by the hasher on every try: a fast one for the test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
@@ -90,19 +134,28 @@ def _token_header(user, *, otp_verified: bool) -> dict:
 
 
 @pytest.fixture
-def patient_schema(wsgi_app, patient_alice):
-    headers = _token_header(patient_alice, otp_verified=False)
-    return schemathesis.openapi.from_wsgi(
-        "/api/v1/schema/", wsgi_app, headers=headers, config=CONFIG
+def alice_shares_with_carol(db, patient_alice, clinician_carol):
+    """Something to read: a diary day of Alice's, shared with Dr Carol."""
+    entry_save(patient=patient_alice, entry_date=patient_today(patient_alice), values=DAY)
+    grant_create(
+        patient=patient_alice, clinician_email=clinician_carol.email, scopes=list(ShareScope.values)
     )
 
 
 @pytest.fixture
-def clinician_schema(wsgi_app, clinician_carol):
+def patient_schema(wsgi_app, patient_alice, alice_shares_with_carol):
+    headers = _token_header(patient_alice, otp_verified=False)
+    return schemathesis.openapi.from_wsgi(
+        "/api/v1/schema/", wsgi_app, headers=headers, config=PATIENT_CONFIG
+    )
+
+
+@pytest.fixture
+def clinician_schema(wsgi_app, clinician_carol, alice_shares_with_carol):
     confirmed_totp(clinician_carol)
     headers = _token_header(clinician_carol, otp_verified=True)
     return schemathesis.openapi.from_wsgi(
-        "/api/v1/schema/", wsgi_app, headers=headers, config=CONFIG
+        "/api/v1/schema/", wsgi_app, headers=headers, config=CLINICIAN_CONFIG
     )
 
 
