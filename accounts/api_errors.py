@@ -11,6 +11,9 @@ from accounts.request_limits import RequestTooLarge, max_body_bytes
 
 logger = logging.getLogger("api")
 
+# The same words as the HTML 404 page (templates/404.html).
+NOT_FOUND_MESSAGE = "We could not find that page: check the address."
+
 
 def exception_handler(exc, context):
     """DRF's handler, plus a log line for every refused request (never the request body)."""
@@ -34,5 +37,5 @@ def page_not_found(request, exception):
     is not a date, an id that is not a number) answers with the API's JSON error body, as
     its OpenAPI schema says; pages keep the HTML 404 page."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse({"detail": NOT_FOUND_MESSAGE}, status=404)
     return defaults.page_not_found(request, exception)

@@ -143,11 +143,13 @@ class ProfileInput(serializers.Serializer):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = time_zone_names()
         # The latest year moves with the calendar, so it is set per request.
-        self.fields["birth_year"].min_value = BIRTH_YEAR_MIN
-        self.fields["birth_year"].max_value = birth_year_max()
-        self.fields["birth_year"].validators += [
-            MinValueValidator(BIRTH_YEAR_MIN),
-            MaxValueValidator(birth_year_max()),
+        year = self.fields["birth_year"]
+        latest = birth_year_max()
+        message = f"Enter a year between {BIRTH_YEAR_MIN} and {latest}, or leave it empty."
+        year.min_value, year.max_value = BIRTH_YEAR_MIN, latest
+        year.validators += [
+            MinValueValidator(BIRTH_YEAR_MIN, message=message),
+            MaxValueValidator(latest, message=message),
         ]
 
 

@@ -263,7 +263,9 @@ class GrantOutput(serializers.Serializer):
 class GrantCreateInput(serializers.Serializer):
     clinician_email = serializers.EmailField()
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=Scope.choices), min_length=1
+        child=serializers.ChoiceField(choices=Scope.choices),
+        min_length=1,
+        error_messages={"min_length": "Choose at least one thing to share."},
     )
     ends_on = serializers.DateField(required=False, allow_null=True)
 
