@@ -4,6 +4,7 @@ import logging
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -12,7 +13,10 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import lockout, selectors, services
-from accounts.models import ApiToken
+from accounts.api_fields import StrictCharField
+from accounts.api_schema import error_response
+from accounts.models import BIRTH_YEAR_MIN, TEXT_SIZES, ApiToken
+from accounts.profile import birth_year_max, time_zone_names
 from accounts.two_factor import role_requires_two_factor
 
 logger = logging.getLogger(__name__)
@@ -46,7 +50,15 @@ class TokenApi(APIView):
             return []
         return super().get_authenticators()
 
-    @extend_schema(request=TokenObtainInput, responses={201: TokenObtainOutput})
+    @extend_schema(
+        request=TokenObtainInput,
+        responses={
+            201: TokenObtainOutput,
+            400: error_response(400, "Malformed, or a two-factor code is needed (`otp`)."),
+            401: error_response(401, "Email or password not correct, or the code not valid."),
+            429: error_response(429, "Too many tries, or sign-in from here is paused."),
+        },
+    )
     def post(self, request):
         data = TokenObtainInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -109,14 +121,43 @@ class ProfileOutput(serializers.Serializer):
 
 
 class ProfileInput(serializers.Serializer):
-    display_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
-    time_zone = serializers.CharField(max_length=64, required=False)
+    # The same limits accounts.profile.profile_problems applies, stated so the schema says them.
+    display_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+    time_zone = serializers.ChoiceField(
+        choices=(),
+        required=False,
+        error_messages={
+            "invalid_choice": "'{input}' is not a known time zone, e.g. Europe/London."
+        },
+    )
     birth_year = serializers.IntegerField(allow_null=True, required=False)
-    text_size = serializers.IntegerField(required=False, help_text="100, 115, 130, 150, 175, 200")
-    # A plain string, checked by the service: an unknown code is a 400 naming the offered ones.
+    text_size = serializers.ChoiceField(
+        choices=TEXT_SIZES,
+        required=False,
+        help_text="Percent of the standard text size.",
+        error_messages={
+            "invalid_choice": "Choose one of the text sizes offered: "
+            + ", ".join(f"{size}%" for size in TEXT_SIZES)
+            + "."
+        },
+    )
+
     language = serializers.CharField(
         max_length=16, allow_blank=True, required=False, help_text="e.g. en-gb, de; empty: browser"
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_names()
+        # The latest year moves with the calendar, so it is set per request.
+        year = self.fields["birth_year"]
+        latest = birth_year_max()
+        message = f"Enter a year between {BIRTH_YEAR_MIN} and {latest}, or leave it empty."
+        year.min_value, year.max_value = BIRTH_YEAR_MIN, latest
+        year.validators += [
+            MinValueValidator(BIRTH_YEAR_MIN, message=message),
+            MaxValueValidator(latest, message=message),
+        ]
 
 
 class ProfileApi(APIView):

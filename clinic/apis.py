@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
+from accounts.api_pagination import StrictPageNumberPagination
 from clinic import selectors, summary
 from clinic.forms import MAX_PERIOD_DAYS
 from consent import selectors as consent_selectors
@@ -51,6 +52,8 @@ class PatientRowOutput(serializers.Serializer):
 
 class PatientListApi(APIView):
     """Patients who share with me now (each listed patient's read is logged)."""
+
+    pagination_class = StrictPageNumberPagination
 
     permission_classes = [*APIView.permission_classes, ClinicianOnly]
 

@@ -166,6 +166,11 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if DJANGO_ENV == "test":
+    # Throttle and lockout counters live in the cache. Parallel test workers (pytest-xdist sets
+    # PYTEST_XDIST_WORKER; processes a test starts inherit it) share one Redis database, so
+    # each worker keeps its own key space and tests/conftest.py clears only that.
+    CACHES["default"]["KEY_PREFIX"] = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 # --- Authentication -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -364,7 +369,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.permissions.TwoFactorSatisfied",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "accounts.api_pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -381,7 +386,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's AutoSchema, plus every refusal an operation can answer with.
+    "DEFAULT_SCHEMA_CLASS": "accounts.api_schema.ApiSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -392,6 +398,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get their own components, so they can say what a request must hold (a
+    # required text may not be blank) while a response may hold anything its serializer gives.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The error bodies every refusal uses (accounts/api_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.api_schema.add_error_components",
+    ],
 }
 # Request bodies other than uploaded files (forms, JSON) and their number of fields; Django
 # refuses larger ones, and accounts.request_limits applies the same size to JSON.

@@ -13,11 +13,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_pagination import StrictPageNumberPagination
 from accounts.models import Role
 from consent import fhir, selectors, services
 from consent.models import AccessOutcome, ConsentDocument, ConsentScope, ConsentVia, Registry
@@ -57,7 +57,8 @@ class ClinicianOnly(_RoleOnly):
 
 
 def _paginate(view: APIView, request, items: list, serializer_class):
-    paginator = PageNumberPagination()
+    # The view's pagination_class is what the OpenAPI schema documents (drf-spectacular).
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
@@ -83,6 +84,8 @@ class ConsentDocumentOutput(serializers.Serializer):
 
 class ConsentDocumentListApi(APIView):
     """Published consent documents, every version, with the current one marked."""
+
+    pagination_class = StrictPageNumberPagination
 
     @extend_schema(responses={200: ConsentDocumentOutput(many=True)})
     def get(self, request):
@@ -222,6 +225,8 @@ class ConsentWithdrawApi(APIView):
 class ConsentHistoryApi(APIView):
     """Every give and withdraw, oldest first, each with its FHIR R4 Consent resource."""
 
+    pagination_class = StrictPageNumberPagination
+
     permission_classes = [*APIView.permission_classes, PatientOnly]
 
     @extend_schema(responses={200: ConsentEventOutput(many=True)})
@@ -268,7 +273,11 @@ class GrantOutput(serializers.Serializer):
 
 class GrantCreateInput(serializers.Serializer):
     clinician_email = serializers.EmailField()
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.choices))
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Scope.choices),
+        min_length=1,
+        error_messages={"min_length": "Choose at least one thing to share."},
+    )
     ends_on = serializers.DateField(required=False, allow_null=True)
 
 
@@ -278,6 +287,8 @@ class GrantCreateOutput(GrantOutput):
 
 class GrantListApi(APIView):
     """GET: a patient's grants (given) or a clinician's (received). POST: a patient shares."""
+
+    pagination_class = StrictPageNumberPagination
 
     @extend_schema(responses={200: GrantOutput(many=True)})
     def get(self, request):
@@ -431,6 +442,7 @@ class AccessLogOutput(serializers.Serializer):
 
 
 class MyAccessLogApi(APIView):
+    pagination_class = StrictPageNumberPagination
     permission_classes = [*APIView.permission_classes, PatientOnly]
 
     @extend_schema(responses={200: AccessLogOutput(many=True)})

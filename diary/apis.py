@@ -15,11 +15,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_pagination import StrictPageNumberPagination
+from accounts.api_schema import error_response
 from accounts.permissions import IsPatient, TwoFactorSatisfied
 from diary import dates, selectors, services
 from diary.models import Medicine
@@ -49,7 +50,7 @@ PERIOD_PARAMS = [
 ]
 
 
-class DiaryPagination(PageNumberPagination):
+class DiaryPagination(StrictPageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
@@ -83,7 +84,8 @@ def period_from_query(request, *, default_days: int | None = None, query_class=P
 
 
 def paginate(view: APIView, request, items: list, serializer):
-    paginator = DiaryPagination()
+    # The view's pagination_class is what the OpenAPI schema documents (drf-spectacular).
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
@@ -93,6 +95,8 @@ def entry_url(day: date) -> str:
 
 
 class EntryListApi(PatientApi):
+    pagination_class = DiaryPagination
+
     @extend_schema(parameters=PERIOD_PARAMS, responses=EntryOutput(many=True))
     def get(self, request):
         _, date_from, date_to = period_from_query(request)
@@ -273,6 +277,8 @@ def _own_medicine(request, medicine_id):
 
 
 class MedicineListApi(PatientApi):
+    pagination_class = DiaryPagination
+
     @extend_schema(responses=MedicineOutput(many=True))
     def get(self, request):
         return paginate(
@@ -346,6 +352,8 @@ class AdherenceApi(PatientApi):
 
 # --- Doses ----------------------------------------------------------------------------------
 class DoseListApi(PatientApi):
+    pagination_class = DiaryPagination
+
     @extend_schema(parameters=PERIOD_PARAMS, responses=DoseOutput(many=True))
     def get(self, request):
         _, date_from, date_to = period_from_query(request)
@@ -356,7 +364,10 @@ class DoseListApi(PatientApi):
 
     @extend_schema(
         request=DoseInput,
-        responses={201: DoseOutput},
+        responses={
+            201: DoseOutput,
+            404: error_response(404, "No medicine with this id in your list."),
+        },
         description="Record a scheduled dose as taken, missed or skipped (replaces an earlier "
         "answer for the same medicine, day and slot). Someone else's medicine answers 404.",
     )
@@ -374,9 +385,9 @@ class DoseListApi(PatientApi):
                 slot=values["slot"],
             )
         except Medicine.DoesNotExist:
+            message = "No medicine with this id in your list."
             return Response(
-                {"medicine": ["No medicine with this id in your list."]},
-                status=status.HTTP_404_NOT_FOUND,
+                {"detail": message, "medicine": [message]}, status=status.HTTP_404_NOT_FOUND
             )
         return Response(DoseOutput(log).data, status=status.HTTP_201_CREATED)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.api_fields import StrictCharField
 from diary.fields import (
     FACTOR_CHOICES,
     MEDICINE_CHOICES,
@@ -60,7 +61,7 @@ def _entry_fields(required: bool) -> dict:
             required=False,
             allow_empty=True,
         ),
-        "note": serializers.CharField(
+        "note": StrictCharField(
             max_length=NOTE_MAX_LENGTH, allow_blank=True, required=False, trim_whitespace=False
         ),
     }
@@ -83,22 +84,22 @@ class EntryOutput(serializers.Serializer):
     muscle_pain = serializers.IntegerField()
     joint_pain = serializers.IntegerField()
     flare = serializers.BooleanField()
-    factors = serializers.ListField(child=serializers.CharField())
-    note = serializers.CharField()
+    factors = serializers.ListField(child=StrictCharField())
+    note = StrictCharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     amended_at = serializers.DateTimeField(allow_null=True)
 
 
 class EntryConflictOutput(serializers.Serializer):
-    detail = serializers.CharField()
+    detail = StrictCharField()
     date = serializers.DateField()
-    existing = serializers.CharField(help_text="URL of the existing entry: PUT or PATCH it.")
+    existing = StrictCharField(help_text="URL of the existing entry: PUT or PATCH it.")
 
 
 class PreconditionFailedOutput(serializers.Serializer):
-    detail = serializers.CharField()
-    version = serializers.CharField(help_text="the day's current version (also the ETag)")
+    detail = StrictCharField()
+    version = StrictCharField(help_text="the day's current version (also the ETag)")
 
 
 class PeriodQuery(serializers.Serializer):
@@ -109,7 +110,8 @@ class PeriodQuery(serializers.Serializer):
 
     def to_internal_value(self, data):
         renamed = {"date_from": data.get("from"), "date_to": data.get("to")}
-        value = super().to_internal_value({k: v for k, v in renamed.items() if v})
+        # An empty `?to=` is a malformed date (400), not a missing one.
+        value = super().to_internal_value({k: v for k, v in renamed.items() if v is not None})
         start, end = value.get("date_from"), value.get("date_to")
         if start and end and end < start:
             raise serializers.ValidationError({"to": ["'to' is before 'from'."]})
@@ -135,12 +137,12 @@ class MedicineInput(serializers.Serializer):
         help_text='ATC code of a listed medicine, or "other" with its name typed in `name`. '
         "Without it the name is matched to the list (exact name), else it counts as other.",
     )
-    name = serializers.CharField(max_length=MEDICINE_NAME_MAX, required=False, default="")
-    dose = serializers.CharField(max_length=MEDICINE_DOSE_MAX, allow_blank=True)
-    unit = serializers.CharField(max_length=MEDICINE_UNIT_MAX, allow_blank=True)
+    name = StrictCharField(max_length=MEDICINE_NAME_MAX, required=False, default="")
+    dose = StrictCharField(max_length=MEDICINE_DOSE_MAX, allow_blank=True)
+    unit = StrictCharField(max_length=MEDICINE_UNIT_MAX, allow_blank=True)
     schedule = serializers.ChoiceField(choices=SCHEDULE_CHOICES)
     times = serializers.ListField(
-        child=serializers.CharField(max_length=5),
+        child=StrictCharField(max_length=5),
         required=False,
         max_length=4,
         help_text='optional clock times of the day\'s doses, one per dose, e.g. ["08:00", "20:00"]',
@@ -152,11 +154,11 @@ class MedicineInput(serializers.Serializer):
 class MedicinePatchInput(serializers.Serializer):
     """Change the dose (dose, unit, schedule from `effective`) and/or stop (`end_date`)."""
 
-    dose = serializers.CharField(max_length=MEDICINE_DOSE_MAX, allow_blank=True, required=False)
-    unit = serializers.CharField(max_length=MEDICINE_UNIT_MAX, allow_blank=True, required=False)
+    dose = StrictCharField(max_length=MEDICINE_DOSE_MAX, allow_blank=True, required=False)
+    unit = StrictCharField(max_length=MEDICINE_UNIT_MAX, allow_blank=True, required=False)
     schedule = serializers.ChoiceField(choices=SCHEDULE_CHOICES, required=False)
     times = serializers.ListField(
-        child=serializers.CharField(max_length=5),
+        child=StrictCharField(max_length=5),
         required=False,
         max_length=4,
         help_text='optional clock times of the day\'s doses, one per dose, e.g. ["08:00", "20:00"]',
@@ -167,22 +169,22 @@ class MedicinePatchInput(serializers.Serializer):
 
 class DoseChangeOutput(serializers.Serializer):
     date = serializers.DateField()
-    dose = serializers.CharField()
-    unit = serializers.CharField()
-    schedule = serializers.CharField()
+    dose = StrictCharField()
+    unit = StrictCharField()
+    schedule = StrictCharField()
 
 
 class MedicineOutput(serializers.Serializer):
     id = serializers.UUIDField()
-    code = serializers.CharField()
-    name = serializers.CharField()
-    dose = serializers.CharField()
-    unit = serializers.CharField()
-    schedule = serializers.CharField()
+    code = StrictCharField()
+    name = StrictCharField()
+    dose = StrictCharField()
+    unit = StrictCharField()
+    schedule = StrictCharField()
     start_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True)
     history = DoseChangeOutput(many=True)
-    times = serializers.ListField(child=serializers.CharField())
+    times = serializers.ListField(child=StrictCharField())
 
 
 class DoseInput(serializers.Serializer):

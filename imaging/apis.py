@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
+from accounts.api_schema import error_response
 from accounts.models import Role
 from accounts.permissions import TwoFactorSatisfied
 from imaging import selectors, services
@@ -26,6 +27,9 @@ from imaging.inputs import MAX_BYTES
 from imaging.joints import EROSION_GRADES, JOINTS, JSN_GRADES
 
 DEMO = "Demonstration model trained on synthetic images, not for clinical use."
+
+# A patient who is not sharing imaging with this clinician is indistinguishable from none.
+NO_SUCH_PATIENT = error_response(404, "No such patient, or not one sharing with you.")
 
 
 class ClinicianOnly(BasePermission):
@@ -159,7 +163,7 @@ class StudyListApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("patient", OpenApiTypes.UUID, required=True)],
-        responses=StudyOutput(many=True),
+        responses={200: StudyOutput(many=True), 404: NO_SUCH_PATIENT},
     )
     def get(self, request):
         params = StudyListInput(data=request.query_params)
@@ -171,7 +175,7 @@ class StudyListApi(APIView):
         )
         return Response(StudyOutput(studies, many=True).data)
 
-    @extend_schema(request=StudyUploadInput, responses={202: StudyOutput})
+    @extend_schema(request=StudyUploadInput, responses={202: StudyOutput, 404: NO_SUCH_PATIENT})
     def post(self, request):
         body = StudyUploadInput(data=request.data)
         body.is_valid(raise_exception=True)

@@ -6,12 +6,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_fields import StrictBooleanField
+from accounts.api_schema import error_response
 from accounts.permissions import IsPatient, TwoFactorSatisfied
 from accounts.profile import time_zone_names
 from reminders import selectors, services
@@ -19,6 +21,9 @@ from reminders.forms import TIME_FORMAT_MESSAGE, parse_clock, time_zone_message
 from reminders.models import DAY_NAMES
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^\s*([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?\s*$"}
+)
 class ClockSerializerField(serializers.CharField):
     default_error_messages = {"time_format": TIME_FORMAT_MESSAGE}
 
@@ -35,7 +40,7 @@ class ClockSerializerField(serializers.CharField):
 
 
 class SettingsInput(serializers.Serializer):
-    enabled = serializers.BooleanField()
+    enabled = StrictBooleanField()
     time = ClockSerializerField()
     days = serializers.ListField(child=serializers.ChoiceField(choices=DAY_NAMES), max_length=7)
     channels = serializers.ListField(
@@ -43,7 +48,15 @@ class SettingsInput(serializers.Serializer):
     )
     quiet_start = ClockSerializerField(required=False, allow_null=True)
     quiet_end = ClockSerializerField(required=False, allow_null=True)
-    time_zone = serializers.CharField(required=False, max_length=64)
+    time_zone = serializers.ChoiceField(
+        choices=(),
+        required=False,
+        error_messages={"invalid_choice": time_zone_message("{input}").replace('"', "")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_names()
 
     def validate_time_zone(self, value):
         if value not in time_zone_names():
@@ -185,7 +198,10 @@ class PushSubscriptionApi(PatientApi):
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(SubscriptionOutput(_subscription(sub)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=SubscriptionDeleteInput, responses={204: None})
+    @extend_schema(
+        request=SubscriptionDeleteInput,
+        responses={204: None, 404: error_response(404, "No such subscription.")},
+    )
     def delete(self, request):
         data = SubscriptionDeleteInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -5,6 +5,7 @@ import os
 import pytest
 from django.conf import settings
 
+from tests.isolation import clear_own_cache
 from tests.personas import *  # noqa: F403 - persona fixtures for every test module
 
 
@@ -21,9 +22,7 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache():
-    """Each test starts with an empty cache (rate limits, lockouts)."""
-    from django.core.cache import cache
-
-    cache.clear()
+    """Each test starts (and ends) with an empty cache of its own worker."""
+    clear_own_cache()
     yield
-    cache.clear()
+    clear_own_cache()

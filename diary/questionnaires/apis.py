@@ -15,7 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from diary.apis import PERIOD_PARAMS, PatientApi, paginate, period_from_query
+from diary.apis import PERIOD_PARAMS, DiaryPagination, PatientApi, paginate, period_from_query
 from diary.questionnaires import selectors, services
 from diary.questionnaires.definitions import NOT_APPLICABLE, all_instruments
 from diary.serializers import PeriodQuery
@@ -111,6 +111,8 @@ def _detail_url(response_id) -> str:
 
 
 class QuestionnaireListApi(PatientApi):
+    pagination_class = DiaryPagination
+
     @extend_schema(
         parameters=[
             *PERIOD_PARAMS,
