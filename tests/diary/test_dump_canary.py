@@ -22,16 +22,23 @@ from django.db import connection
 
 from diary import selectors, services
 from diary.selectors import patient_today
+from imaging import services as imaging_services
+from imaging.joints import JOINTS
+from imaging.models import JointReview, RaReview, Result
 from tests.diary.conftest import day_values
+from tests.imaging.review_helpers import make_result
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(shutil.which("pg_dump") is None, reason="needs the pg_dump client"),
 ]
 
-# Scores nobody's ESSPRI or OSDI would land on by chance, so their text is unmistakable.
+# Scores nobody's ESSPRI or OSDI would land on by chance, so their text is unmistakable; the
+# same for an imaging model's RA probability and a joint's confidence.
 PLANTED_ESSPRI = 7.0390625
 PLANTED_OSDI = 61.71875
+PLANTED_RA_PROBABILITY = 0.8046875
+PLANTED_JOINT_CONFIDENCE = 0.9140625
 
 # Table -> the only columns it may keep in clear. Anything else in these tables must be inside
 # a sealed payload. Why each clear column is safe is in docs/hardening.md, "What stays clear".
@@ -49,6 +56,30 @@ ALLOWED_CLEAR = {
         "id", "public_id", "patient_id", "payload", "start_date", "end_date", "created_at",
         "updated_at",
     },
+    # Imaging: workflow (status, needs_review, review_reason, error), the bundle used and the
+    # sealed files stay clear; every score, grade and confidence is a sealed column (bytea).
+    "imaging_result": {
+        "id", "public_id", "study_id", "bundle_id", "bundle_name", "bundle_version", "pipeline",
+        "status", "needs_review", "review_reason", "overlay_blob", "error", "created_at",
+        "started_at", "finished_at", "scores", "joint_scores", "confidence",
+    },
+    "imaging_jointreview": {
+        "id", "public_id", "result_id", "review_id", "joint", "action", "reviewed_by_id",
+        "reviewed_at", "model_jsn", "model_erosion", "model_confidence", "model_abstained", "jsn",
+        "erosion",
+    },
+    "imaging_rareview": {
+        "id", "public_id", "result_id", "review_id", "action", "reviewed_by_id", "reviewed_at",
+        "model_probability", "ra_pattern",
+    },
+}  # fmt: skip
+# Columns of those tables that hold health values: each must be a sealed blob in the dump.
+SEALED = {
+    "imaging_result": ("scores", "joint_scores", "confidence"),
+    "imaging_jointreview": (
+        "model_jsn", "model_erosion", "model_confidence", "model_abstained", "jsn", "erosion",
+    ),
+    "imaging_rareview": ("model_probability", "ra_pattern"),
 }  # fmt: skip
 
 
@@ -98,8 +129,27 @@ def plant_diary(patient) -> None:
         )
 
 
-def test_a_database_dump_holds_no_flare_dose_status_or_score(patient_alice):
+def plant_imaging(patient, clinician) -> None:
+    """A scored radiograph (planted probability and confidences) graded by a clinician."""
+    result = make_result(patient, ra_probability=PLANTED_RA_PROBABILITY)
+    result.joint_scores = [
+        {**joint, "confidence": PLANTED_JOINT_CONFIDENCE} for joint in result.joint_scores
+    ]
+    result.save()
+    grades = {joint: (3, 4) for joint in JOINTS}
+    imaging_services.result_review_grade(
+        result=result, reviewer=clinician, grades=grades, ra_pattern=True
+    )
+
+
+def is_sealed_blob(text: str) -> bool:
+    """A bytea value in a plain dump: \\x + hex, long enough for header, nonce and tag."""
+    return text.startswith("\\\\x") and len(text) >= 3 + 2 * (1 + 8 + 12 + 16)
+
+
+def test_a_database_dump_holds_no_flare_dose_status_or_score(patient_alice, clinician_carol):
     plant_diary(patient_alice)
+    plant_imaging(patient_alice, clinician_carol)
     dump = pg_dump()
     tables = dumped_tables(dump)
 
@@ -111,6 +161,13 @@ def test_a_database_dump_holds_no_flare_dose_status_or_score(patient_alice):
         assert str(score) not in dump
     doses = tables["diary_doselog"]
     assert "skipped" not in {value for row in doses[1] for value in row}
+    for value in (PLANTED_RA_PROBABILITY, PLANTED_JOINT_CONFIDENCE):
+        assert str(value) not in dump
+    for table, sealed in SEALED.items():
+        columns, rows = tables[table]
+        for row in rows:
+            values = dict(zip(columns, row, strict=True))
+            assert all(is_sealed_blob(values[name]) for name in sealed), (table, values)
 
     # The values are there, sealed: the owner reads every one of them back.
     today = patient_today(patient_alice)
@@ -124,6 +181,12 @@ def test_a_database_dump_holds_no_flare_dose_status_or_score(patient_alice):
         )
     }
     assert scores == {"esspri": PLANTED_ESSPRI, "osdi": PLANTED_OSDI}
+    result = Result.objects.get(study__patient=patient_alice)
+    assert result.scores["ra_pattern"]["probability"] == PLANTED_RA_PROBABILITY
+    assert {j["confidence"] for j in result.joint_scores} == {PLANTED_JOINT_CONFIDENCE}
+    reviewed = JointReview.objects.filter(result=result)
+    assert {(r.jsn, r.erosion) for r in reviewed} == {(3, 4)}
+    assert RaReview.objects.get(result=result).ra_pattern is True
 
 
 def test_the_dump_check_sees_a_clear_health_column(patient_alice):
