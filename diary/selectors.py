@@ -419,20 +419,53 @@ def dose_logs_between(*, patient, date_from: date, date_to: date) -> list[DoseVi
 
 
 def dose_status_counts(*, patient, date_from: date, date_to: date) -> Counter:
-    """(medicine id, status) -> how many doses were recorded so in the range: the statuses are
-    sealed, so they are counted after decryption (one query, one key, one tight loop)."""
-    rows = DoseLog.objects.filter(
-        medicine__patient_id=patient.pk, date__gte=date_from, date__lte=date_to
-    ).values_list("id", "medicine_id", "payload")
-    rows = list(rows)
-    keyed = [(patient.pk, str(dose_id), blob) for dose_id, _, blob in rows]
-    medicines = [medicine_id for _, medicine_id, _ in rows]
-    payloads = crypto.decrypt_json_many(
-        record_type=DOSE_RECORD, rows=keyed, cache=crypto.DataKeyCache()
+    """(medicine id, status) -> how many doses were recorded so in the range.
+
+    The statuses are sealed, so they are counted after decryption: one query, one key, one
+    tight loop (a ten-year period of twenty medicines is over 70,000 doses). The rows are read
+    with the ids as text straight from the cursor (no model or UUID object per row), and the
+    few possible plaintexts are looked up rather than parsed."""
+    pid = patient.pk
+    medicines = {
+        str(m): m for m in Medicine.objects.filter(patient_id=pid).values_list("id", flat=True)
+    }
+    if not medicines:
+        return Counter()
+    doses = DoseLog.objects.filter(
+        medicine_id__in=list(medicines.values()), date__gte=date_from, date__lte=date_to
     )
-    return Counter(
-        (medicine_id, data["status"]) for medicine_id, data in zip(medicines, payloads, strict=True)
+    if connection.vendor == "postgresql":
+        doses = doses.annotate(
+            id_text=Cast("id", output_field=CharField()),
+            medicine_text=Cast("medicine_id", output_field=CharField()),
+        )
+        query = doses.values_list("id_text", "medicine_text", "payload").query
+        sql, params = query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:  # SQLite keeps 32 hex digits: str(UUID) formats them as the blobs' record ids
+        found = doses.values_list("id", "medicine_id", "payload")
+        rows = [(str(i), str(m), p) for i, m, p in found]
+    plain = crypto.decrypt_bytes_many(
+        record_type=DOSE_RECORD,
+        rows=[(pid, dose_id, blob) for dose_id, _, blob in rows],
+        cache=crypto.DataKeyCache(),
     )
+    known = _DOSE_PLAINTEXTS
+    tally: Counter = Counter()
+    for (_, medicine, _), data in zip(rows, plain, strict=True):
+        status = known.get(data)
+        if status is None:
+            status = crypto._decode_json(data)["status"]
+        tally[(medicine, status)] += 1
+    return Counter({(medicines[m], status): n for (m, status), n in tally.items()})
+
+
+# The exact bytes crypto.encrypt_json writes for each status (compact separators).
+_DOSE_PLAINTEXTS = {
+    f'{{"status":"{status}"}}'.encode(): status for status in ("taken", "missed", "skipped")
+}
 
 
 def adherence(*, patient, date_from: date, date_to: date) -> list[AdherenceRow]:

@@ -133,7 +133,17 @@ class Migration(migrations.Migration):
             field=models.BinaryField(default=b""),
             preserve_default=False,
         ),
-        # Before the data step, so that going back fills the status before the check returns.
+        # Before the data step, so that going back re-adds the column nullable, fills it, and
+        # only then makes it NOT NULL again and restores its check.
+        migrations.AlterField(
+            model_name="doselog",
+            name="status",
+            field=models.CharField(
+                choices=[("taken", "Taken"), ("missed", "Missed"), ("skipped", "Skipped")],
+                max_length=8,
+                null=True,
+            ),
+        ),
         migrations.RemoveConstraint(
             model_name="doselog",
             name="doselog_status_valid",

@@ -11,7 +11,7 @@ Reversible: going back re-adds the clear columns and fills them from the sealed 
 """
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import migrations
+from django.db import migrations, models
 
 import imaging.sealed
 
@@ -185,7 +185,23 @@ class Migration(migrations.Migration):
                 blank=False,
             ),
         ),
-        # Before the data step, so that going back fills the columns before the checks return.
+        # Before the data step, so that going back re-adds the clear columns nullable, fills
+        # them, and only then makes them NOT NULL again and restores their checks.
+        migrations.AlterField(
+            model_name="jointreview",
+            name="jsn",
+            field=models.PositiveSmallIntegerField(null=True),
+        ),
+        migrations.AlterField(
+            model_name="jointreview",
+            name="erosion",
+            field=models.PositiveSmallIntegerField(null=True),
+        ),
+        migrations.AlterField(
+            model_name="rareview",
+            name="ra_pattern",
+            field=models.BooleanField(null=True),
+        ),
         migrations.RemoveConstraint(model_name="result", name="result_confidence_0_1"),
         migrations.RemoveConstraint(model_name="jointreview", name="review_jsn_0_4"),
         migrations.RemoveConstraint(model_name="jointreview", name="review_erosion_0_5"),
