@@ -111,6 +111,9 @@ class SealedJSONField(models.BinaryField):
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
         kwargs.update(
+            # Always explicit: this field's own defaults (null, blank) differ from Field's.
+            null=self.null,
+            blank=self.blank,
             record_type=self.record_type,
             patient=self.patient_path,
             record_id=self.record_id_paths,
