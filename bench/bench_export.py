@@ -50,7 +50,7 @@ MEMORY_LIMIT_MIB = 512
 MEMORY_GROWTH_TARGET = 1.1
 WORKERS = os.cpu_count() or 1
 BASELINE_SQL = [
-    "COPY (SELECT e.id, e.patient_id, e.date, e.payload, e.flare, e.created_at, e.updated_at,"
+    "COPY (SELECT e.id, e.patient_id, e.date, e.payload, e.created_at, e.updated_at,"
     " e.amended_at FROM diary_dailyentry e JOIN registry_export_exportrunmember m"
     " ON m.patient_id = e.patient_id AND m.run_id = %(run)s"
     " ORDER BY e.patient_id, e.date) TO STDOUT",

@@ -91,9 +91,7 @@ def seed(patient_id: int, first) -> None:
             cache=cache,
         )
         common = {"id": entry_id, "date": day, "created_at": stamp, "updated_at": stamp}
-        sealed.append(
-            DailyEntry(patient_id=patient_id, payload=blob, flare=bool(flares[i]), **common)
-        )
+        sealed.append(DailyEntry(patient_id=patient_id, payload=blob, **common))
         clear.append(ClearEntry(patient_id=patient_id, payload=json.dumps(payload), **common))
     DailyEntry.objects.bulk_create(sealed, batch_size=1000)
     ClearEntry.objects.bulk_create(clear, batch_size=1000)

@@ -1,7 +1,8 @@
 """The clinician's patient list: who shares with them, how each patient is doing, what needs a look.
 
-Reads go through consent.selectors (which grants are in force), diary.selectors (clear columns
-only: dates, flare flags, questionnaire scores; nothing is decrypted for the list) and
+Reads go through consent.selectors (which grants are in force), diary.selectors (dates from
+clear columns; flare flags and questionnaire scores are sealed, so the list's window of entries
+and the latest scores are decrypted in one batch per query) and
 imaging.selectors (results waiting for a clinician's review). Every listed patient's read is
 written to the access log.
 """

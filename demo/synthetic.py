@@ -23,6 +23,7 @@ from accounts.models import Role, User
 from diary import crypto
 from diary.fields import FACTOR_CHOICES, SYMPTOM_NAMES, doses_on
 from diary.models import (
+    DOSE_RECORD,
     ENTRY_RECORD,
     MEDICINE_RECORD,
     QUESTIONNAIRE_RECORD,
@@ -134,7 +135,7 @@ def _entry_row(rows, rng, cache, patient_id, day, scores, flare) -> None:
         cache=cache,
     )
     stamp = _stamp(day)
-    rows.entries.append((entry_id, patient_id, day, blob, bool(flare), stamp, stamp, None))
+    rows.entries.append((entry_id, patient_id, day, blob, stamp, stamp, None))
 
 
 def _esspri_row(rows, cache, patient_id, day, window: np.ndarray) -> None:
@@ -145,17 +146,17 @@ def _esspri_row(rows, cache, patient_id, day, window: np.ndarray) -> None:
         "pain": int(np.rint(window[:, 4:6].max(axis=1).mean())),
     }
     response_id = uuid.uuid4()
+    # The score is sealed with the answers (diary.services.questionnaire_response_save).
     blob = crypto.encrypt_json(
         patient_id=patient_id,
         record_type=QUESTIONNAIRE_RECORD,
         record_id=str(response_id),
-        payload=answers,
+        payload={"answers": answers, "score": sum(answers.values()) / 3},
         cache=cache,
     )
-    score = sum(answers.values()) / 3
     start = day - timedelta(days=ESSPRI_EVERY - 1)
     rows.questionnaires.append(
-        (response_id, patient_id, "esspri", blob, score, start, day, _stamp(day, 21))
+        (response_id, patient_id, "esspri", blob, start, day, _stamp(day, 21))
     )
 
 
@@ -185,10 +186,12 @@ def _medicine_rows(rows, rng, cache, patient_id, first: date, days: int) -> None
         )
         stamp = _stamp(start, 9)
         rows.medicines.append((med_id, patient_id, blob, start, None, stamp, stamp))
-        _dose_rows(rows, rng, med_id, schedule, start, last, adherence)
+        _dose_rows(rows, rng, cache, (patient_id, med_id), schedule, start, last, adherence)
 
 
-def _dose_rows(rows, rng, med_id, schedule, start: date, last: date, adherence: float) -> None:
+def _dose_rows(rows, rng, cache, owner, schedule, start: date, last: date, adherence) -> None:
+    """owner: (patient id, medicine id). Each status is sealed like diary.services does."""
+    patient_id, med_id = owner
     first_logged = max(start, last - timedelta(days=DOSE_LOG_DAYS - 1))
     for offset in range((last - first_logged).days + 1):
         day = first_logged + timedelta(days=offset)
@@ -197,7 +200,15 @@ def _dose_rows(rows, rng, med_id, schedule, start: date, last: date, adherence: 
             if draw > 0.93:
                 continue  # not recorded
             status = "taken" if draw < adherence * 0.93 else ("skipped" if draw > 0.9 else "missed")
-            rows.doses.append((uuid.uuid4(), med_id, day, slot, status, _stamp(day, 8 + slot)))
+            dose_id = uuid.uuid4()
+            blob = crypto.encrypt_json(
+                patient_id=patient_id,
+                record_type=DOSE_RECORD,
+                record_id=str(dose_id),
+                payload={"status": status},
+                cache=cache,
+            )
+            rows.doses.append((dose_id, med_id, day, slot, blob, _stamp(day, 8 + slot)))
 
 
 # --- Writing --------------------------------------------------------------------------------
@@ -206,14 +217,14 @@ TABLES = [
     (
         "entries",
         DailyEntry,
-        ["id", "patient_id", "date", "payload", "flare", "created_at", "updated_at", "amended_at"],
+        ["id", "patient_id", "date", "payload", "created_at", "updated_at", "amended_at"],
     ),
     (
         "medicines",
         Medicine,
         ["id", "patient_id", "payload", "start_date", "end_date", "created_at", "updated_at"],
     ),
-    ("doses", DoseLog, ["id", "medicine_id", "date", "slot", "status", "recorded_at"]),
+    ("doses", DoseLog, ["id", "medicine_id", "date", "slot", "payload", "recorded_at"]),
     (
         "questionnaires",
         QuestionnaireResponse,
@@ -222,7 +233,6 @@ TABLES = [
             "patient_id",
             "instrument",
             "payload",
-            "score",
             "period_start",
             "period_end",
             "completed_at",

@@ -1,8 +1,10 @@
 """Diary data. Sensitive fields live in one encrypted `payload` per row (diary/crypto.py).
 
 Primary keys are UUIDs made in Python so that the id can be bound into the ciphertext's
-associated data before the row is inserted. Dates and a few non-identifying flags stay in clear
-columns so that ranges can be queried and indexed (DESIGN.md sections 3 and 4).
+associated data before the row is inserted. Only what must be queried stays in clear columns:
+dates, ids and record types (the instrument). Every health value (symptom scores, the flare flag,
+dose status, questionnaire scores) is inside the encrypted payload, so a database dump next to
+the accounts table reveals no health data (issue 16; docs/hardening.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 ENTRY_RECORD = "diary.entry"
 MEDICINE_RECORD = "diary.medicine"
 QUESTIONNAIRE_RECORD = "diary.questionnaire"
+DOSE_RECORD = "diary.dose"
 
 
 class PatientKey(models.Model):
@@ -54,9 +57,8 @@ class DailyEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="diary_entries"
     )
     date = models.DateField()
+    # Encrypted: the six scores, flare, factors and note (counts are made after decryption).
     payload = models.BinaryField()
-    # Non-identifying flag kept in clear (DESIGN.md section 3) for flare counts and markers.
-    flare = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     # Set when the day is changed after it ended (in the patient's time zone).
@@ -104,13 +106,17 @@ class DoseStatus(models.TextChoices):
 
 
 class DoseLog(models.Model):
-    """One scheduled dose on one day: taken, missed or skipped (a status is not identifying)."""
+    """One scheduled dose on one day: taken, missed or skipped.
+
+    The status says whether a patient takes their medicine, which is health data: it is sealed
+    in `payload` ({"status": ...}) with the medicine's patient's key; the day and slot stay
+    clear (one answer per slot)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     medicine = models.ForeignKey(Medicine, on_delete=models.CASCADE, related_name="dose_logs")
     date = models.DateField()
     slot = models.PositiveSmallIntegerField(default=1)
-    status = models.CharField(max_length=8, choices=DoseStatus.choices)
+    payload = models.BinaryField()
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -118,15 +124,12 @@ class DoseLog(models.Model):
             models.UniqueConstraint(
                 fields=["medicine", "date", "slot"], name="doselog_one_per_slot"
             ),
-            models.CheckConstraint(
-                condition=Q(status__in=DoseStatus.values), name="doselog_status_valid"
-            ),
             models.CheckConstraint(condition=Q(slot__gte=1, slot__lte=4), name="doselog_slot_1_4"),
         ]
         ordering = ["date", "slot"]
 
     def __str__(self) -> str:
-        return f"dose {self.date} #{self.slot}: {self.status}"
+        return f"dose {self.date} #{self.slot}"
 
 
 class Instrument(models.TextChoices):
@@ -141,9 +144,8 @@ class QuestionnaireResponse(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="questionnaire_responses"
     )
     instrument = models.CharField(max_length=16, choices=Instrument.choices)
-    # Encrypted answers; the score stays clear for trends and consented aggregates.
+    # Encrypted {"answers": {...}, "score": float | None}: trends and aggregates decrypt first.
     payload = models.BinaryField()
-    score = models.FloatField(null=True, blank=True)
     period_start = models.DateField()
     period_end = models.DateField()
     completed_at = models.DateTimeField(default=timezone.now)

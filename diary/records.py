@@ -107,6 +107,18 @@ class AdherenceRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DoseView:
+    """One recorded dose, its status decrypted (DoseLog.payload)."""
+
+    id: uuid.UUID
+    medicine_id: uuid.UUID
+    date: date
+    slot: int
+    status: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DoseSlot:
     medicine: MedicineView
     slot: int

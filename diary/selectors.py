@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, Max, Q
+from django.db.models import BooleanField, CharField, ExpressionWrapper, Max, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from diary import crypto
 from diary.fields import SYMPTOM_NAMES, doses_between, doses_on, medicine_code_for
 from diary.models import (
+    DOSE_RECORD,
     ENTRY_RECORD,
     MEDICINE_RECORD,
     QUESTIONNAIRE_RECORD,
@@ -32,6 +33,7 @@ from diary.records import (
     AdherenceRow,
     DoseChange,
     DoseSlot,
+    DoseView,
     EntryScores,
     EntryView,
     MedicineView,
@@ -366,7 +368,7 @@ def dose_checklist(*, patient, day: date) -> list[DoseSlot]:
     meds = [m for m in medicines_for(patient=patient) if m.active_on(day)]
     logged = {
         (log.medicine_id, log.slot): log.status
-        for log in DoseLog.objects.filter(medicine__patient_id=patient.pk, date=day)
+        for log in dose_logs_between(patient=patient, date_from=day, date_to=day)
     }
     return [
         DoseSlot(medicine=m, slot=slot, status=logged.get((m.id, slot)))
@@ -375,24 +377,103 @@ def dose_checklist(*, patient, day: date) -> list[DoseSlot]:
     ]
 
 
-def dose_logs_between(*, patient, date_from: date, date_to: date):
-    return DoseLog.objects.filter(
-        medicine__patient_id=patient.pk, date__gte=date_from, date__lte=date_to
-    ).order_by("date", "medicine_id", "slot")
+_DOSE_COLUMNS = (
+    "id",
+    "medicine__patient_id",
+    "medicine_id",
+    "date",
+    "slot",
+    "payload",
+    "recorded_at",
+)
+
+
+def _dose_views(rows: list[tuple], cache: crypto.DataKeyCache) -> list[DoseView]:
+    """Rows of _DOSE_COLUMNS with their status decrypted, in the rows' order."""
+    payloads = crypto.decrypt_json_many(
+        record_type=DOSE_RECORD, rows=((r[1], str(r[0]), r[5]) for r in rows), cache=cache
+    )
+    return [
+        DoseView(
+            id=row[0],
+            medicine_id=row[2],
+            date=row[3],
+            slot=row[4],
+            status=data["status"],
+            recorded_at=row[6],
+        )
+        for row, data in zip(rows, payloads, strict=True)
+    ]
+
+
+def dose_logs_between(*, patient, date_from: date, date_to: date) -> list[DoseView]:
+    """The patient's recorded doses in the range, in (date, medicine, slot) order, decrypted."""
+    rows = (
+        DoseLog.objects.filter(
+            medicine__patient_id=patient.pk, date__gte=date_from, date__lte=date_to
+        )
+        .order_by("date", "medicine_id", "slot")
+        .values_list(*_DOSE_COLUMNS)
+    )
+    return _dose_views(list(rows), crypto.DataKeyCache())
+
+
+def dose_status_counts(*, patient, date_from: date, date_to: date) -> Counter:
+    """(medicine id, status) -> how many doses were recorded so in the range.
+
+    The statuses are sealed, so they are counted after decryption: one query, one key, one
+    tight loop (a ten-year period of twenty medicines is over 70,000 doses). The rows are read
+    with the ids as text straight from the cursor (no model or UUID object per row), and the
+    few possible plaintexts are looked up rather than parsed."""
+    pid = patient.pk
+    medicines = {
+        str(m): m for m in Medicine.objects.filter(patient_id=pid).values_list("id", flat=True)
+    }
+    if not medicines:
+        return Counter()
+    doses = DoseLog.objects.filter(
+        medicine_id__in=list(medicines.values()), date__gte=date_from, date__lte=date_to
+    )
+    if connection.vendor == "postgresql":
+        doses = doses.annotate(
+            id_text=Cast("id", output_field=CharField()),
+            medicine_text=Cast("medicine_id", output_field=CharField()),
+        )
+        query = doses.values_list("id_text", "medicine_text", "payload").query
+        sql, params = query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:  # SQLite keeps 32 hex digits: str(UUID) formats them as the blobs' record ids
+        found = doses.values_list("id", "medicine_id", "payload")
+        rows = [(str(i), str(m), p) for i, m, p in found]
+    plain = crypto.decrypt_bytes_many(
+        record_type=DOSE_RECORD,
+        rows=[(pid, dose_id, blob) for dose_id, _, blob in rows],
+        cache=crypto.DataKeyCache(),
+    )
+    known = _DOSE_PLAINTEXTS
+    tally: Counter = Counter()
+    for (_, medicine, _), data in zip(rows, plain, strict=True):
+        status = known.get(data)
+        if status is None:
+            status = crypto._decode_json(data)["status"]
+        tally[(medicine, status)] += 1
+    return Counter({(medicines[m], status): n for (m, status), n in tally.items()})
+
+
+# The exact bytes crypto.encrypt_json writes for each status (compact separators).
+_DOSE_PLAINTEXTS = {
+    f'{{"status":"{status}"}}'.encode(): status for status in ("taken", "missed", "skipped")
+}
 
 
 def adherence(*, patient, date_from: date, date_to: date) -> list[AdherenceRow]:
     """Per medicine: doses expected by its schedule in the period, and what was recorded."""
     date_to = min(date_to, patient_today(patient))
-    # Counted by the database (one grouped query), and the doses due counted arithmetically
-    # (doses_between): a ten-year period costs about what a month does.
-    grouped = (
-        dose_logs_between(patient=patient, date_from=date_from, date_to=date_to)
-        .order_by()
-        .values_list("medicine_id", "status")
-        .annotate(n=Count("id"))
-    )
-    counts = Counter({(medicine_id, status): n for medicine_id, status, n in grouped})
+    # The recorded doses are counted after decryption (their status is sealed), and the doses
+    # due counted arithmetically (doses_between).
+    counts = dose_status_counts(patient=patient, date_from=date_from, date_to=date_to)
     rows = []
     for med in medicines_for(patient=patient):
         expected = _expected_doses(med, date_from, date_to)
@@ -411,7 +492,8 @@ def _expected_doses(med: MedicineView, date_from: date, date_to: date) -> int:
 
 # --- Questionnaires -------------------------------------------------------------------------
 def _questionnaire_view(row: QuestionnaireResponse, cache) -> QuestionnaireView:
-    answers = crypto.decrypt_json(
+    # The payload is {"answers": ..., "score": ...}: the score is sealed with the answers.
+    data = crypto.decrypt_json(
         patient_id=row.patient_id,
         record_type=QUESTIONNAIRE_RECORD,
         record_id=str(row.id),
@@ -422,8 +504,8 @@ def _questionnaire_view(row: QuestionnaireResponse, cache) -> QuestionnaireView:
         id=row.id,
         patient_id=row.patient_id,
         instrument=row.instrument,
-        answers=answers,
-        score=row.score,
+        answers=data["answers"],
+        score=data["score"],
         period_start=row.period_start,
         period_end=row.period_end,
         completed_at=row.completed_at,
@@ -469,10 +551,10 @@ def patients_with_entry_on(*, day_by_patient: dict[int, date]) -> set[int]:
     return {pid for pid, day in rows if day_by_patient.get(pid) == day}
 
 
-# --- Activity of many patients (the clinician's list; clear columns only, no decryption) -----
+# --- Activity of many patients (the clinician's list) -----------------------------------------
 @dataclass(frozen=True)
 class DiaryActivity:
-    """Counts from clear columns (dates and the flare flag, DESIGN.md section 3)."""
+    """Counts of entries and flare days (the flare flag is decrypted, DESIGN.md section 3)."""
 
     last_entry: date | None
     entries_in_period: int
@@ -483,7 +565,8 @@ class DiaryActivity:
 def diary_activity(*, windows: dict[int, tuple[date, date]]) -> dict[int, DiaryActivity]:
     """For each patient id, the last entry up to the window's end, and the entries and flare
     days in the window [start, end] (each patient may have their own: their own 'today'), in two
-    queries. The caller has checked that it may see them."""
+    queries; the window's entries are decrypted in one batch for their flare flag. The caller
+    has checked that it may see them."""
     if not windows:
         return {}
     ids = list(windows)
@@ -503,12 +586,24 @@ def diary_activity(*, windows: dict[int, tuple[date, date]]) -> dict[int, DiaryA
     counts: Counter = Counter()
     flares: dict[int, list[date]] = {pid: [] for pid in ids}
     rows = DailyEntry.objects.filter(patient_id__in=ids, date__gte=first, date__lte=last_end)
-    for pid, day, flare in rows.values_list("patient_id", "date", "flare"):
-        start, end = windows[pid]
-        if start <= day <= end:
-            counts[pid] += 1
-            if flare:
-                flares[pid].append(day)
+    inside = [
+        (pid, entry_id, day, blob)
+        for entry_id, pid, day, blob in rows.order_by("patient_id").values_list(
+            "id", "patient_id", "date", "payload"
+        )
+        if windows[pid][0] <= day <= windows[pid][1]
+    ]
+    cache = crypto.DataKeyCache()
+    cache.preload({row[0] for row in inside})
+    payloads = crypto.decrypt_json_many(
+        record_type=ENTRY_RECORD,
+        rows=((pid, str(entry_id), blob) for pid, entry_id, _, blob in inside),
+        cache=cache,
+    )
+    for (pid, _, day, _), data in zip(inside, payloads, strict=True):
+        counts[pid] += 1
+        if data["flare"]:
+            flares[pid].append(day)
     return {
         pid: DiaryActivity(
             last_entry=last.get(pid),
@@ -520,21 +615,54 @@ def diary_activity(*, windows: dict[int, tuple[date, date]]) -> dict[int, DiaryA
     }
 
 
+def _questionnaire_scores(rows, cache: crypto.DataKeyCache) -> Iterator[float | None]:
+    """The sealed score of each (patient id, response id, payload) row, in order."""
+    for data in crypto.decrypt_json_many(record_type=QUESTIONNAIRE_RECORD, rows=rows, cache=cache):
+        yield data["score"]
+
+
+def questionnaire_score_before(
+    *, patient, instrument: str, period_end: date, completed_at: datetime | None = None
+) -> float | None:
+    """The score of the patient's latest response to an instrument before a point (periods
+    ending before period_end, or with completed_at also those ending on it but completed
+    earlier); None when there is none or it has no score. Only that one row is decrypted."""
+    before = Q(period_end__lt=period_end)
+    if completed_at is not None:
+        before |= Q(period_end=period_end, completed_at__lt=completed_at)
+    row = (
+        QuestionnaireResponse.objects.filter(before, patient_id=patient.pk, instrument=instrument)
+        .order_by("-period_end", "-completed_at")
+        .values_list("patient_id", "id", "payload")
+        .first()
+    )
+    if row is None:
+        return None
+    (score,) = _questionnaire_scores([(row[0], str(row[1]), row[2])], crypto.DataKeyCache())
+    return score
+
+
 def latest_scores_of_patients(
     *, patient_ids: Iterable[int], instrument: str, date_to: date, count: int = 2
 ) -> dict[int, list[tuple[date, float]]]:
     """The newest `count` scores of an instrument whose period ends on or before date_to, newest
-    first, per patient (scores are clear columns: no decryption)."""
+    first, per patient. Scores are sealed: each patient's responses are decrypted newest first,
+    only until `count` scores are found."""
     ids = list(patient_ids)
     found: dict[int, list[tuple[date, float]]] = {pid: [] for pid in ids}
     rows = (
         QuestionnaireResponse.objects.filter(
-            patient_id__in=ids, instrument=instrument, score__isnull=False, period_end__lte=date_to
+            patient_id__in=ids, instrument=instrument, period_end__lte=date_to
         )
         .order_by("patient_id", "-period_end", "-completed_at")
-        .values_list("patient_id", "period_end", "score")
+        .values_list("patient_id", "id", "period_end", "payload")
     )
-    for pid, end, score in rows:
-        if len(found[pid]) < count:
+    cache = crypto.DataKeyCache()
+    cache.preload(ids)
+    for pid, response_id, end, blob in rows:
+        if len(found[pid]) >= count:
+            continue
+        (score,) = _questionnaire_scores([(pid, str(response_id), blob)], cache)
+        if score is not None:
             found[pid].append((end, score))
     return found

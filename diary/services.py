@@ -26,6 +26,7 @@ from diary.fields import (
     medicine_code_for,
 )
 from diary.models import (
+    DOSE_RECORD,
     ENTRY_RECORD,
     MEDICINE_RECORD,
     QUESTIONNAIRE_RECORD,
@@ -37,6 +38,7 @@ from diary.models import (
     QuestionnaireResponse,
     SaveReceipt,
 )
+from diary.records import DoseView, QuestionnaireView
 from diary.selectors import day_version, dose_checklist, entry_on, patient_today
 
 logger = logging.getLogger(__name__)
@@ -89,7 +91,6 @@ def _entry_write(patient, entry_date: date, payload: dict, create_only: bool):
         entry = DailyEntry(id=uuid.uuid4(), patient=patient, date=entry_date, created_at=now)
     elif entry_date < patient_today(patient):
         entry.amended_at = now
-    entry.flare = payload["flare"]
     entry.updated_at = now
     entry.payload = crypto.encrypt_json(
         patient_id=patient.pk, record_type=ENTRY_RECORD, record_id=str(entry.id), payload=payload
@@ -272,12 +273,16 @@ def day_save(
             _entry_write(patient, entry_date, payload, create_only=False)
         except _LostRace:
             _entry_write(patient, entry_date, payload, create_only=False)
+    cache = crypto.DataKeyCache()
     for slot, status in answers:
-        DoseLog.objects.update_or_create(
+        _dose_write(
+            patient_id=patient.pk,
             medicine_id=slot.medicine.id,
-            date=entry_date,
+            day=entry_date,
             slot=slot.slot,
-            defaults={"status": status, "recorded_at": now},
+            status=status,
+            now=now,
+            cache=cache,
         )
     version = day_version(patient=patient, day=entry_date)
     if receipt is not None:
@@ -460,7 +465,7 @@ def medicine_delete(*, patient, medicine_id) -> None:
 @transaction.atomic
 def dose_log_set(
     *, patient, medicine_id, day: date, status: str, slot: int = 1, cache=None
-) -> DoseLog:
+) -> DoseView:
     """Record a scheduled dose as taken, missed or skipped (replacing an earlier answer)."""
     medicine = Medicine.objects.get(patient=patient, id=medicine_id)  # DoesNotExist -> 404
     _refuse_outside_window(patient=patient, day=day)
@@ -478,12 +483,57 @@ def dose_log_set(
     due = doses_on(schedule=data["schedule"], start=medicine.start_date, day=day)
     if not 1 <= slot <= due:
         raise ValidationError({"slot": [f"This medicine has {due} scheduled dose(s) on this day."]})
-    log, _ = DoseLog.objects.update_or_create(
-        medicine=medicine,
+    log = _dose_write(
+        patient_id=patient.pk,
+        medicine_id=medicine.id,
+        day=day,
+        slot=slot,
+        status=status,
+        now=timezone.now(),
+        cache=cache,
+    )
+    return DoseView(
+        id=log.id,
+        medicine_id=medicine.id,
         date=day,
         slot=slot,
-        defaults={"status": status, "recorded_at": timezone.now()},
+        status=status,
+        recorded_at=log.recorded_at,
     )
+
+
+def _dose_write(*, patient_id: int, medicine_id, day: date, slot: int, status: str, now, cache):
+    """Create or replace the answer of one dose slot, its status sealed with the row's id
+    ({"status": ...}, record type diary.dose). The caller has checked the status and slot."""
+    try:
+        return _dose_upsert(patient_id, medicine_id, day, slot, status, now, cache)
+    except _LostRace:
+        # Another request answered the same slot first: this answer replaces it.
+        return _dose_upsert(patient_id, medicine_id, day, slot, status, now, cache)
+
+
+def _dose_upsert(patient_id, medicine_id, day, slot, status, now, cache) -> DoseLog:
+    log = (
+        DoseLog.objects.select_for_update()
+        .filter(medicine_id=medicine_id, date=day, slot=slot)
+        .first()
+    )
+    created = log is None
+    if created:
+        log = DoseLog(id=uuid.uuid4(), medicine_id=medicine_id, date=day, slot=slot)
+    log.recorded_at = now
+    log.payload = crypto.encrypt_json(
+        patient_id=patient_id,
+        record_type=DOSE_RECORD,
+        record_id=str(log.id),
+        payload={"status": status},
+        cache=cache,
+    )
+    try:
+        with transaction.atomic():
+            log.save(force_insert=created)
+    except IntegrityError as exc:
+        raise _LostRace from exc
     return log
 
 
@@ -498,7 +548,9 @@ def questionnaire_response_save(
     period_start: date,
     period_end: date,
     completed_at: datetime | None = None,
-) -> QuestionnaireResponse:
+) -> QuestionnaireView:
+    """Store a scored response; the answers and the score are sealed together in the payload
+    ({"answers": ..., "score": ...}), only the instrument and the dates stay clear."""
     if instrument not in Instrument.values:
         raise ValidationError({"instrument": [f"Unknown instrument {instrument!r}."]})
     dates.check_days(patient=patient, period_start=period_start, period_end=period_end)
@@ -508,7 +560,6 @@ def questionnaire_response_save(
         id=uuid.uuid4(),
         patient=patient,
         instrument=instrument,
-        score=score,
         period_start=period_start,
         period_end=period_end,
         completed_at=completed_at or timezone.now(),
@@ -517,11 +568,20 @@ def questionnaire_response_save(
         patient_id=patient.pk,
         record_type=QUESTIONNAIRE_RECORD,
         record_id=str(response.id),
-        payload=answers,
+        payload={"answers": answers, "score": score},
     )
     response.full_clean(validate_constraints=False)
     response.save()
-    return response
+    return QuestionnaireView(
+        id=response.id,
+        patient_id=patient.pk,
+        instrument=instrument,
+        answers=answers,
+        score=score,
+        period_start=period_start,
+        period_end=period_end,
+        completed_at=response.completed_at,
+    )
 
 
 # --- Keys: rotation and erasure -------------------------------------------------------------

@@ -5,15 +5,38 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from imaging.joints import JOINTS
+from imaging.joints import EROSION_GRADES, JOINTS, JSN_GRADES
+from imaging.sealed import SealedJSONField
 
 RECORD_STUDY = "imaging.study"
 RECORD_OVERLAY = "imaging.result.overlay"
 RECORD_PREVIEW = "imaging.study.preview"
+
+# Grades, scores and confidences are health data: each is sealed with the patient's key
+# (imaging.sealed, issue 16). What stays clear is workflow (status, needs_review, who reviewed
+# and when, confirm/override) and ids; docs/hardening.md says why per column.
+_RESULT_PATIENT = "study.patient_id"
+_REVIEW_PATIENT = "result.study.patient_id"
+# Review rows get their id from the database on insert, so their blobs are bound to what makes
+# each row unique instead (one row per joint per submit; one RA row per submit).
+_JOINT_REVIEW_ID = ("result_id", "review_id", "joint")
+_RA_REVIEW_ID = ("result_id", "review_id")
+
+
+def _sealed(record_type: str, patient: str, record_id=("pk",), **kwargs) -> SealedJSONField:
+    return SealedJSONField(record_type=record_type, patient=patient, record_id=record_id, **kwargs)
+
+
+def _grade(levels: int) -> list:
+    return [MinValueValidator(0), MaxValueValidator(levels - 1)]
+
+
+_PROBABILITY = [MinValueValidator(0), MaxValueValidator(1)]
 
 
 class StudyKind(models.TextChoices):
@@ -116,9 +139,10 @@ class Result(models.Model):
     status = models.CharField(
         max_length=16, choices=ResultStatus.choices, default=ResultStatus.QUEUED
     )
-    scores = models.JSONField(default=dict, blank=True)  # image level: RA pattern
-    joint_scores = models.JSONField(default=list, blank=True)
-    confidence = models.FloatField(null=True, blank=True)
+    # image level: RA pattern
+    scores = _sealed("imaging.result.scores", _RESULT_PATIENT, default=dict)
+    joint_scores = _sealed("imaging.result.joint_scores", _RESULT_PATIENT, default=list)
+    confidence = _sealed("imaging.result.confidence", _RESULT_PATIENT, validators=_PROBABILITY)
     needs_review = models.BooleanField(default=False)
     review_reason = models.TextField(blank=True)
     overlay_blob = models.BinaryField(null=True, blank=True)  # encrypted RGBA PNG
@@ -132,10 +156,6 @@ class Result(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=ResultStatus.values), name="result_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=1),
-                name="result_confidence_0_1",
             ),
             models.CheckConstraint(
                 condition=~Q(status=ResultStatus.FAILED) | ~Q(error=""),
@@ -216,12 +236,43 @@ class JointReview(models.Model):
     )
     joint = models.CharField(max_length=8, choices=[(j, j) for j in JOINTS])
     action = models.CharField(max_length=8, choices=ReviewAction.choices)
-    model_jsn = models.PositiveSmallIntegerField(null=True, blank=True)  # none: abstained
-    model_erosion = models.PositiveSmallIntegerField(null=True, blank=True)
-    model_confidence = models.FloatField(null=True, blank=True)
-    model_abstained = models.BooleanField(default=False)  # below the bundle's threshold
-    jsn = models.PositiveSmallIntegerField()
-    erosion = models.PositiveSmallIntegerField()
+    # none: abstained
+    model_jsn = _sealed(
+        "imaging.jointreview.model_jsn",
+        _REVIEW_PATIENT,
+        _JOINT_REVIEW_ID,
+        validators=_grade(JSN_GRADES),
+    )
+    model_erosion = _sealed(
+        "imaging.jointreview.model_erosion",
+        _REVIEW_PATIENT,
+        _JOINT_REVIEW_ID,
+        validators=_grade(EROSION_GRADES),
+    )
+    model_confidence = _sealed(
+        "imaging.jointreview.model_confidence",
+        _REVIEW_PATIENT,
+        _JOINT_REVIEW_ID,
+        validators=_PROBABILITY,
+    )
+    # below the bundle's threshold
+    model_abstained = _sealed(
+        "imaging.jointreview.model_abstained", _REVIEW_PATIENT, _JOINT_REVIEW_ID, default=False
+    )
+    jsn = _sealed(
+        "imaging.jointreview.jsn",
+        _REVIEW_PATIENT,
+        _JOINT_REVIEW_ID,
+        blank=False,
+        validators=_grade(JSN_GRADES),
+    )
+    erosion = _sealed(
+        "imaging.jointreview.erosion",
+        _REVIEW_PATIENT,
+        _JOINT_REVIEW_ID,
+        blank=False,
+        validators=_grade(EROSION_GRADES),
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="imaging_reviews"
     )
@@ -231,8 +282,6 @@ class JointReview(models.Model):
         ordering = ["-reviewed_at", "-id"]
         indexes = [models.Index(fields=["result", "joint", "-reviewed_at"])]
         constraints = [
-            models.CheckConstraint(condition=Q(jsn__lte=4), name="review_jsn_0_4"),
-            models.CheckConstraint(condition=Q(erosion__lte=5), name="review_erosion_0_5"),
             models.CheckConstraint(condition=Q(joint__in=list(JOINTS)), name="review_joint_valid"),
             models.CheckConstraint(
                 condition=Q(action__in=ReviewAction.values), name="review_action_valid"
@@ -253,8 +302,13 @@ class RaReview(models.Model):
         Review, on_delete=models.CASCADE, null=True, blank=True, related_name="ra"
     )
     action = models.CharField(max_length=8, choices=ReviewAction.choices)
-    model_probability = models.FloatField(null=True, blank=True)
-    ra_pattern = models.BooleanField()
+    model_probability = _sealed(
+        "imaging.rareview.model_probability",
+        _REVIEW_PATIENT,
+        _RA_REVIEW_ID,
+        validators=_PROBABILITY,
+    )
+    ra_pattern = _sealed("imaging.rareview.ra_pattern", _REVIEW_PATIENT, _RA_REVIEW_ID, blank=False)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="imaging_ra_reviews"
     )
@@ -266,11 +320,6 @@ class RaReview(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(action__in=ReviewAction.values), name="ra_review_action_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(model_probability__isnull=True)
-                | Q(model_probability__gte=0, model_probability__lte=1),
-                name="ra_review_probability_0_1",
             ),
             models.UniqueConstraint(fields=["review"], name="ra_review_one_per_submit"),
         ]

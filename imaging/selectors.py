@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts.models import Role, User
@@ -27,6 +27,7 @@ from imaging.models import (
     ReviewKind,
     Study,
 )
+from imaging.sealed import share_keys
 
 SCOPE = "imaging"
 
@@ -94,7 +95,11 @@ class JointRow:
 def joint_rows(*, result: Result) -> list[JointRow]:
     """Each joint's model output beside its latest review (the confirmed value)."""
     latest: dict[str, JointReview] = {}
-    for review in result.reviews.select_related("reviewed_by").order_by("reviewed_at", "id"):
+    reviews = list(result.reviews.select_related("reviewed_by").order_by("reviewed_at", "id"))
+    for review in reviews:
+        review.result = result  # the grades are sealed with the result's patient's key
+    share_keys(reviews)
+    for review in reviews:
         latest[review.joint] = review
     by_joint = {j["joint"]: j for j in result.joint_scores}
     rows = []
@@ -260,47 +265,24 @@ def agreement_report(*, user: User) -> list[BundleAgreement]:
     accepted-model review copies the model (it would inflate agreement) and a manual grading or
     an abstained joint has no model grade to compare with. No patient data: counts only."""
     _require_staff(user)
-    evidence = JointReview.objects.filter(
-        review__kind=ReviewKind.INDEPENDENT,
-        model_abstained=False,
-        model_jsn__isnull=False,
-        model_erosion__isnull=False,
-    )
-    rows = (
-        evidence.annotate(month=TruncMonth("review__reviewed_at"))
-        .values("result__bundle_name", "result__bundle_version", "joint", "month")
-        .annotate(
-            n=Count("id"),
-            jsn_exact=Count("id", filter=Q(jsn=F("model_jsn"))),
-            jsn_within_one=Count(
-                "id", filter=Q(jsn__gte=F("model_jsn") - 1, jsn__lte=F("model_jsn") + 1)
-            ),
-            erosion_exact=Count("id", filter=Q(erosion=F("model_erosion"))),
-            erosion_within_one=Count(
-                "id",
-                filter=Q(erosion__gte=F("model_erosion") - 1, erosion__lte=F("model_erosion") + 1),
-            ),
-        )
-        .order_by()
-    )
     report: dict[str, BundleAgreement] = {}
 
     def bundle(name: str, version: str) -> BundleAgreement:
         key = f"{name} {version}".strip() or "unknown bundle"
         return report.setdefault(key, BundleAgreement(bundle=key))
 
-    for row in rows:
-        b = bundle(row["result__bundle_name"], row["result__bundle_version"])
-        cell = AgreementCell(
-            n=row["n"],
-            jsn_exact=row["jsn_exact"],
-            jsn_within_one=row["jsn_within_one"],
-            erosion_exact=row["erosion_exact"],
-            erosion_within_one=row["erosion_within_one"],
-        )
-        month = row["month"].date() if hasattr(row["month"], "date") else row["month"]
-        b.joints.setdefault(row["joint"], AgreementCell()).add(cell)
-        b.months.setdefault(month, {}).setdefault(row["joint"], AgreementCell()).add(cell)
+    for row in _independent_gradings():
+        b = bundle(row.result.bundle_name, row.result.bundle_version)
+        if row.model_abstained:
+            b.abstained_joints += 1
+            continue
+        if row.model_jsn is None or row.model_erosion is None:
+            continue
+        cell = _agreement_cell(row)
+        # The month in the current time zone, as TruncMonth counted it in SQL.
+        month = timezone.localtime(row.review.reviewed_at).date().replace(day=1)
+        b.joints.setdefault(row.joint, AgreementCell()).add(cell)
+        b.months.setdefault(month, {}).setdefault(row.joint, AgreementCell()).add(cell)
         b.month_totals.setdefault(month, AgreementCell()).add(cell)
         b.total.add(cell)
     kinds = (
@@ -311,16 +293,6 @@ def agreement_report(*, user: User) -> list[BundleAgreement]:
     for row in kinds:
         b = bundle(row["result__bundle_name"], row["result__bundle_version"])
         b.counts[row["kind"]] = row["n"]
-    abstained = (
-        JointReview.objects.filter(review__kind=ReviewKind.INDEPENDENT, model_abstained=True)
-        .values("result__bundle_name", "result__bundle_version")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for row in abstained:
-        bundle(row["result__bundle_name"], row["result__bundle_version"]).abstained_joints = row[
-            "n"
-        ]
     order = {j: i for i, j in enumerate(JOINTS)}
 
     def by_joint(cells: dict[str, AgreementCell]) -> dict[str, AgreementCell]:
@@ -331,3 +303,33 @@ def agreement_report(*, user: User) -> list[BundleAgreement]:
         b.months = {m: by_joint(c) for m, c in sorted(b.months.items(), reverse=True)}
         b.month_totals = dict(sorted(b.month_totals.items(), reverse=True))
     return sorted(report.values(), key=lambda b: b.bundle)
+
+
+def _independent_gradings():
+    """Every joint row of an independent grading, its grades opened (they are sealed: the
+    comparisons are made here, not in SQL), one key unwrap per patient per chunk."""
+    rows = (
+        JointReview.objects.filter(review__kind=ReviewKind.INDEPENDENT)
+        .select_related("review", "result__study")
+        .order_by("pk")
+    )
+    chunk: list[JointReview] = []
+    for row in rows.iterator(chunk_size=2000):
+        chunk.append(row)
+        if len(chunk) == 2000:
+            share_keys(chunk)
+            yield from chunk
+            chunk = []
+    share_keys(chunk)
+    yield from chunk
+
+
+def _agreement_cell(row: JointReview) -> AgreementCell:
+    """One independent grading of one joint against the model's grade."""
+    return AgreementCell(
+        n=1,
+        jsn_exact=int(row.jsn == row.model_jsn),
+        jsn_within_one=int(abs(row.jsn - row.model_jsn) <= 1),
+        erosion_exact=int(row.erosion == row.model_erosion),
+        erosion_within_one=int(abs(row.erosion - row.model_erosion) <= 1),
+    )

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from diary.models import QuestionnaireResponse
@@ -23,7 +23,12 @@ from diary.questionnaires.scoring import (
     format_score,
     is_acceptable,
 )
-from diary.selectors import patient_today, questionnaire_get, questionnaires_between
+from diary.selectors import (
+    patient_today,
+    questionnaire_get,
+    questionnaire_score_before,
+    questionnaires_between,
+)
 
 
 @dataclass(frozen=True)
@@ -128,14 +133,7 @@ def _profile(instrument: Instrument, answers: dict) -> str | None:
 
 
 def _previous_score(*, patient, instrument: str, before: date) -> float | None:
-    return (
-        QuestionnaireResponse.objects.filter(
-            patient_id=patient.pk, instrument=instrument, period_end__lt=before
-        )
-        .order_by("-period_end", "-completed_at")
-        .values_list("score", flat=True)
-        .first()
-    )
+    return questionnaire_score_before(patient=patient, instrument=instrument, period_end=before)
 
 
 def _row(view, before: float | None) -> ResponseRow:
@@ -190,15 +188,11 @@ def questionnaire_row(*, patient, response_id) -> ResponseRow | None:
     view = questionnaire_get(patient=patient, response_id=response_id)
     if view is None:
         return None
-    before = (
-        QuestionnaireResponse.objects.filter(patient_id=patient.pk, instrument=view.instrument)
-        .filter(
-            Q(period_end__lt=view.period_end)
-            | Q(period_end=view.period_end, completed_at__lt=view.completed_at)
-        )
-        .order_by("-period_end", "-completed_at")
-        .values_list("score", flat=True)
-        .first()
+    before = questionnaire_score_before(
+        patient=patient,
+        instrument=view.instrument,
+        period_end=view.period_end,
+        completed_at=view.completed_at,
     )
     return _row(view, before)
 

@@ -79,14 +79,15 @@ def _three_scored_radiographs(patient, clinician, monkeypatch) -> int:
             patient=patient,
             data=to_png_bytes(generate(3_000_000 + seed).image),
         )
-        Result.objects.filter(pk=result.pk).update(
-            status="scored",
-            confidence=0.9,
-            scores={"ra_pattern": {"probability": 0.3, "needs_review": False}},
-            joint_scores=[
-                {"joint": j, "jsn": 1, "erosion": 0, "needs_review": False} for j in JOINTS
-            ],
-        )
+        # Through the instance: the scores are sealed on save (update() cannot seal them).
+        result = Result.objects.select_related("study").get(pk=result.pk)
+        result.status = "scored"
+        result.confidence = 0.9
+        result.scores = {"ra_pattern": {"probability": 0.3, "needs_review": False}}
+        result.joint_scores = [
+            {"joint": j, "jsn": 1, "erosion": 0, "needs_review": False} for j in JOINTS
+        ]
+        result.save()
     return len(JOINTS)
 
 

@@ -262,7 +262,6 @@ def test_all_time_trends_are_bounded_even_with_rows_from_before_the_window(clien
             id=entry_id,
             patient=patient_alice,
             date=old,
-            flare=False,
             payload=crypto.encrypt_json(
                 patient_id=patient_alice.pk,
                 record_type=ENTRY_RECORD,

@@ -209,7 +209,8 @@ def test_pages_add_change_stop_and_checklist(client, patient_alice):
         {"doses-dose_0": "taken", "doses-dose_1": "missed"},
     )
     assert response.status_code == 302
-    assert sorted(DoseLog.objects.values_list("status", flat=True)) == ["missed", "taken"]
+    logs = selectors.dose_logs_between(patient=patient_alice, date_from=today, date_to=today)
+    assert sorted(log.status for log in logs) == ["missed", "taken"]
     listing = client.get(reverse("diary:medicine_list")).content.decode()
     assert "Saliva spray" in listing and "50.0%" in listing
     client.post(reverse("diary:medicine_stop", args=[med.id]), {"end_date": today.isoformat()})

@@ -15,7 +15,7 @@ from diary import services as diary_services
 from diary.models import QuestionnaireResponse
 from diary.questionnaires.definitions import all_instruments
 from diary.questionnaires.selectors import questionnaire_schedule, questionnaires_due
-from diary.selectors import patient_today
+from diary.selectors import patient_today, questionnaire_get
 from tests.personas import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +117,7 @@ def test_answering_esspri_stores_it_and_shows_the_score(alice_web, patient_alice
     response = alice_web.post(url, {"dryness": "5", "fatigue": "6", "pain": "7"}, follow=True)
     assert response.status_code == 200
     stored = QuestionnaireResponse.objects.get(patient=patient_alice)
-    assert stored.score == 6.0
+    assert questionnaire_get(patient=patient_alice, response_id=stored.id).score == 6.0
     page = response.content.decode()
     assert "Your ESSPRI score is 6." in page
     assert "Acceptable state" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import numpy as np
 import pytest
@@ -31,16 +32,8 @@ def test_seed_demo_patients_days_creates_readable_diaries():
         assert 40 <= len(entries) <= 60
         assert max(e.date for e in entries) < timezone.localdate()
         assert all(0 <= e.fatigue <= 10 for e in entries)
-        assert all(
-            e.flare == row
-            for e, row in zip(
-                entries,
-                DailyEntry.objects.filter(patient=patient)
-                .order_by("date")
-                .values_list("flare", flat=True),
-                strict=True,
-            )
-        )
+        # The flare flag is sealed in the payload (no clear copy) and reads back as a bool.
+        assert all(type(e.flare) is bool for e in entries)
 
 
 def test_esspri_every_two_weeks_scored_as_the_mean_of_its_items():
@@ -61,11 +54,14 @@ def test_dose_logs_follow_each_medicines_schedule():
     assert DoseLog.objects.exists()
     for patient in User.objects.filter(email__startswith="synthetic-"):
         meds = {m.id: m for m in selectors.medicines_for(patient=patient)}
-        for log in DoseLog.objects.filter(medicine__patient=patient):
+        logs = selectors.dose_logs_between(patient=patient, date_from=date.min, date_to=date.max)
+        assert len(logs) == DoseLog.objects.filter(medicine__patient=patient).count()
+        for log in logs:
             med = meds[log.medicine_id]
             assert (
                 1 <= log.slot <= doses_on(schedule=med.schedule, start=med.start_date, day=log.date)
             )
+            assert log.status in ("taken", "missed", "skipped")
 
 
 def test_symptom_series_are_correlated_and_flares_raise_fatigue():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from diary.models import QuestionnaireResponse
+from diary.selectors import questionnaire_get
 from tests.e2e.flows import sign_in
 from tests.factories import PatientFactory
 
@@ -38,4 +39,4 @@ def test_patient_rates_their_health_with_the_slider(any_browse):
         page.locator("fieldset.q-item", has_text=item).locator("input[type=radio]").first.check()
     any_browse.submit("Save my answers")
     stored = QuestionnaireResponse.objects.get(patient=pat, instrument="eq5d5l")
-    assert stored.score == 72
+    assert questionnaire_get(patient=pat, response_id=stored.id).score == 72  # sealed

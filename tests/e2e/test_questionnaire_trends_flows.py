@@ -45,7 +45,8 @@ def test_patient_answers_the_due_esspri_from_the_dashboard(browse):
     browse.submit("Save my answers")
 
     assert "Your ESSPRI score is 6." in page.get_by_role("status").inner_text()
-    assert QuestionnaireResponse.objects.get(patient=alice).score == 6.0
+    stored = QuestionnaireResponse.objects.get(patient=alice)
+    assert selectors.questionnaire_get(patient=alice, response_id=stored.id).score == 6.0
     browse.click_through(
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Questionnaires")
     )
