@@ -452,6 +452,15 @@ QUESTIONNAIRE_TEXT_DIR = env.str("QUESTIONNAIRE_TEXT_DIR", default="")
 
 # --- Imaging --------------------------------------------------------------------------------
 IMAGING_BUNDLE_DIRS = [Path(p) for p in env.list("IMAGING_BUNDLE_DIRS", default=[])]
+# MRI series (imaging.mri.volume): checked from a zip's central directory or a NIfTI header
+# before anything is decompressed. The defaults fit a 30-slice 512 x 512 series many times over
+# and keep one upload's decoded volume under ~250 MB of a web worker's memory.
+MRI_MAX_FILES = env.int("MRI_MAX_FILES", default=1000)  # files (slices) per series
+MRI_MAX_VOXELS = env.int("MRI_MAX_VOXELS", default=64_000_000)
+MRI_MAX_BYTES = env.int("MRI_MAX_BYTES", default=256 * 1024 * 1024)  # upload, compressed
+MRI_MAX_UNCOMPRESSED_BYTES = env.int("MRI_MAX_UNCOMPRESSED_BYTES", default=512 * 1024 * 1024)
+MRI_MAX_COMPRESSION_RATIO = env.int("MRI_MAX_COMPRESSION_RATIO", default=100)
+MRI_MIN_SLICES = env.int("MRI_MIN_SLICES", default=3)
 
 # --- Logging: structured lines, never patient data ------------------------------------------
 LOGGING = {
