@@ -176,26 +176,37 @@ def region_levels(region: dict) -> int:
     return max(2, len(region.get("probabilities") or ()) or 4)
 
 
-def _check_grades(regions: list[dict], grades: Mapping[str, object]) -> None:
+def region_key(region: dict) -> tuple[str, str]:
+    """A region and its feature name one grade (hand MRI grades several features per region)."""
+    return (region["region"], region["feature"])
+
+
+def _label(key: tuple[str, str]) -> str:
+    return f"{key[0]} ({key[1]})"
+
+
+def _check_grades(regions: list[dict], grades: Mapping[tuple[str, str], object]) -> None:
     problems = []
-    names = [r["region"] for r in regions]
-    unknown = sorted(set(grades) - set(names))
+    keys = [region_key(r) for r in regions]
+    unknown = sorted(set(grades) - set(keys))
     if unknown:
-        problems.append(f"Unknown region(s): {', '.join(unknown)}.")
-    missing = [n for n in names if n not in grades]
+        problems.append(f"Unknown region(s): {', '.join(_label(k) for k in unknown)}.")
+    missing = [k for k in keys if k not in grades]
     if missing:
         problems.append(
-            f"Grade every region in one submit; missing: {', '.join(missing)}. Nothing was saved."
+            f"Grade every region in one submit; missing: {', '.join(_label(k) for k in missing)}."
+            " Nothing was saved."
         )
     for region in regions:
-        value = grades.get(region["region"])
-        if region["region"] in grades and not (
+        key = region_key(region)
+        value = grades.get(key)
+        if key in grades and not (
             isinstance(value, int)
             and not isinstance(value, bool)
             and 0 <= value < region_levels(region)
         ):
             problems.append(
-                f"{region['region']}: the grade must be a whole number from 0 to "
+                f"{_label(key)}: the grade must be a whole number from 0 to "
                 f"{region_levels(region) - 1}."
             )
     if problems:
@@ -208,7 +219,7 @@ def _save_review(
     reviewer: User,
     kind: str,
     regions: list[dict],
-    grades: Mapping[str, int],
+    grades: Mapping[tuple[str, str], int],
     request: HttpRequest | None,
 ) -> MriReview:
     patient_id = result.study.patient_id
@@ -216,10 +227,10 @@ def _save_review(
         {
             "region": r["region"],
             "feature": r["feature"],
-            "grade": grades[r["region"]],
+            "grade": grades[region_key(r)],
             "model_grade": r["grade"],
             "model_abstained": r["grade"] is None,
-            "action": "confirm" if r["grade"] == grades[r["region"]] else "override",
+            "action": "confirm" if r["grade"] == grades[region_key(r)] else "override",
         }
         for r in regions
     ]
@@ -291,7 +302,7 @@ def mri_review_grade(
     *,
     result: MriResult,
     reviewer: User,
-    grades: Mapping[str, object],
+    grades: Mapping[tuple[str, str], object],
     request: HttpRequest | None = None,
 ) -> MriReview:
     """The clinician's own grade of every region in one submit: an independent grading of a
@@ -335,6 +346,6 @@ def mri_review_accept_model(
         reviewer=reviewer,
         kind=MriReviewKind.ACCEPTED_MODEL,
         regions=regions,
-        grades={r["region"]: int(r["grade"]) for r in regions},
+        grades={region_key(r): int(r["grade"]) for r in regions},
         request=request,
     )

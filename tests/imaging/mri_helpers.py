@@ -150,3 +150,39 @@ def nifti_bytes(data: np.ndarray, affine=None, *, gz: bool = False) -> bytes:
     image = nib.Nifti1Image(data, np.eye(4) if affine is None else affine)
     raw = image.to_bytes()
     return gzip.compress(raw) if gz else raw
+
+
+def berlin_score(shape: tuple[int, int, int], *, abstain: tuple[str, ...] = (), seed: int = 0):
+    """A spine-berlin output in the contract's form, for tests of storage, pages and review
+    (the bundle's own output is tested with the bundle)."""
+    from imaging.mri.contract import BERLIN_UNITS, SPINE_BERLIN, MriScore, RegionScore
+
+    rng = np.random.default_rng(seed)
+    regions = []
+    for i, unit in enumerate(BERLIN_UNITS):
+        grade = None if unit in abstain else int(rng.integers(0, 4))
+        probs = np.full(4, 0.05)
+        probs[grade if grade is not None else 1] = 0.85
+        first = min(shape[0] - 1, i * shape[0] // len(BERLIN_UNITS))
+        regions.append(
+            RegionScore(
+                region=unit,
+                feature="bme",
+                grade=grade,
+                probabilities=tuple(float(p) for p in probs / probs.sum()),
+                confidence=0.4 if grade is None else 0.9,
+                slices=(first, min(shape[0] - 1, first + 1)),
+            )
+        )
+    graded = [r.grade for r in regions if r.grade is not None]
+    saliency = np.zeros(shape, dtype=np.float32)
+    saliency[:, : shape[1] // 2, : shape[2] // 2] = 1.0
+    return MriScore(
+        bundle=SPINE_BERLIN,
+        version="0.1.0-test",
+        regions=regions,
+        summary={"total": None if abstain else int(sum(graded))},
+        abstained=bool(abstain),
+        review_reason="Some units are below the confidence threshold." if abstain else "",
+        saliency=saliency,
+    )
