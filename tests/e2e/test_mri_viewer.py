@@ -1,0 +1,123 @@
+"""The MRI slice viewer in the browser, as the clinician: keyboard, wheel and swipe scrolling,
+window presets, the saliency overlay switch, and the region table's slice links; axe on the
+page before and after the viewer has drawn, under the real CSP."""
+
+from __future__ import annotations
+
+import pytest
+
+from consent import services as consent_services
+from imaging.mri import services as mri_services
+from imaging.mri.inference import mri_result_store
+from tests.e2e.flows import sign_in_verified
+from tests.factories import ClinicianFactory, PatientFactory, StaffFactory
+from tests.imaging.conftest import grant
+from tests.imaging.mri_helpers import berlin_score, mr_series, zip_of
+
+pytestmark = pytest.mark.e2e
+
+# Red minus blue over the canvas: the overlay tints where the model saw evidence.
+TINT = """() => {
+  const c = document.getElementById('mri-canvas');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let s = 0;
+  for (let i = 0; i < d.length; i += 4) { s += d[i] - d[i + 2]; }
+  return s;
+}"""
+MEAN = """() => {
+  const c = document.getElementById('mri-canvas');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let s = 0;
+  for (let i = 0; i < d.length; i += 4) { s += d[i + 1]; }
+  return s / (d.length / 4);
+}"""
+SWIPE = """(dy) => {
+  const stage = document.getElementById('mri-stage');
+  const touch = (y) => new Touch({identifier: 1, target: stage, clientX: 50, clientY: y});
+  stage.dispatchEvent(new TouchEvent('touchstart', {touches: [touch(100)], bubbles: true}));
+  stage.dispatchEvent(new TouchEvent('touchmove', {touches: [touch(100 + dy)], bubbles: true,
+                                                   cancelable: true}));
+  stage.dispatchEvent(new TouchEvent('touchend', {touches: [], bubbles: true}));
+}"""
+
+
+@pytest.fixture
+def mri_world(settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    alice = PatientFactory(email="alice@example.org", display_name="Alice")
+    carol = ClinicianFactory(email="carol@example.org", display_name="Dr Carol")
+    consent_services.clinician_verify(clinician=carol, by=StaffFactory())
+    grant(alice, carol, ("diary", "imaging"))
+    monkeypatch.setattr(mri_services, "_enqueue", lambda result_id: None)  # scored below
+    files, _ = mr_series(12, 48, 40, plane="sagittal")
+    study, result = mri_services.mri_study_upload(
+        uploaded_by=carol, patient=alice, files=[("series.zip", zip_of(files))],
+        bundle_name="spine-berlin",
+    )  # fmt: skip
+    mri_result_store(result=result, score=berlin_score((12, 48, 40)), shape=(12, 48, 40))
+    return carol, study
+
+
+def status(page) -> str:
+    return page.locator("#mri-status").inner_text()
+
+
+def test_viewer_scrolls_toggles_overlay_and_follows_table_links(browse, mri_world):
+    carol, study = mri_world
+    sign_in_verified(browse, carol)
+    page = browse.page
+    browse.goto(f"/imaging/mri/studies/{study.pk}/")
+    page.wait_for_selector("#mri-stage[data-ready='true']")
+    browse.check()  # axe again, now that the viewer has drawn
+    assert status(page).startswith("Slice 7 of 12")
+    assert page.locator("#mri-canvas").get_attribute("width") == "40"
+
+    # Keyboard: arrows one slice, Page Up/Down five, Home/End the ends.
+    page.locator("#mri-stage").focus()
+    page.keyboard.press("ArrowDown")
+    assert status(page).startswith("Slice 8 of 12")
+    page.keyboard.press("PageUp")
+    assert status(page).startswith("Slice 3 of 12")
+    page.keyboard.press("End")
+    assert status(page).startswith("Slice 12 of 12")
+    page.keyboard.press("ArrowDown")  # stays on the last slice
+    assert status(page).startswith("Slice 12 of 12")
+    page.keyboard.press("Home")
+    assert status(page).startswith("Slice 1 of 12")
+    assert page.locator("#mri-slice").input_value() == "1"
+
+    # Wheel and a vertical swipe.
+    page.locator("#mri-stage").hover()
+    page.mouse.wheel(0, 120)
+    page.wait_for_function("() => document.getElementById('mri-status').textContent"
+                           ".startsWith('Slice 2 ')")  # fmt: skip
+    page.evaluate(SWIPE, 30)
+    assert status(page).startswith("Slice 3 of 12")
+
+    # The overlay switch: the warm tint is there, then gone.
+    assert "Saliency map shown" in status(page)
+    tinted = page.evaluate(TINT)
+    assert tinted > 0
+    page.get_by_label("Show the saliency map").uncheck()
+    assert page.evaluate(TINT) == 0
+    assert "Saliency map shown" not in status(page)
+    browse.screenshot("mri-viewer-overlay-off")
+    page.get_by_label("Show the saliency map").check()
+    assert page.evaluate(TINT) == tinted
+
+    # A window preset changes the picture.
+    before = page.evaluate(MEAN)
+    page.select_option("#mri-window", "1")
+    assert page.evaluate(MEAN) != before
+    page.select_option("#mri-window", "0")
+
+    # A table row's slice link jumps to its slices and marks the row.
+    link = page.locator("tr#region-22 .slice-link")
+    first = int(link.get_attribute("data-slice"))
+    link.click()
+    assert status(page).startswith(f"Slice {first + 1} of 12")
+    assert "L5/S1 (bme)" in status(page)
+    assert "current" in page.locator("tr#region-22").get_attribute("class")
+    assert page.evaluate("() => document.activeElement.id") == "mri-stage"
+    browse.screenshot("mri-viewer")
+    browse.check()
