@@ -264,20 +264,33 @@ def summary_of(bundle_name: str, rows: list[dict]) -> dict:
     return out
 
 
-# The regions graded by hand when the model gave none (it refused the series): the bundle's
-# own regions where known from the contract, else the summary regions of its task.
+# The regions graded by hand when the model gave none (it refused the series or was not
+# found): the bundle's own regions where its metadata lists them, else the reference bundles'.
 MANUAL_REGIONS = {
     SPINE_BERLIN: [(unit, "bme", BERLIN_MAX_GRADE + 1) for unit in BERLIN_UNITS],
-    SIJ_AXSPA: [("Sacroiliac joints", "axspa", 2)],
+    SIJ_AXSPA: [("sacroiliac joints", "axspa", 2)],
     HAND_MRI_ARTHRITIS: [
         (region, feature, 4)
-        for region in ("Wrist", "MCP joints")
+        for region in ("MCP2", "MCP3", "MCP4", "MCP5", "wrist")
         for feature in ("synovitis", "tenosynovitis", "osteitis")
     ],
 }
 
 
+def _bundle_regions(bundle_name: str) -> list[tuple[str, str, int]] | None:
+    if bundle_name != HAND_MRI_ARTHRITIS:
+        return None
+    try:
+        from imaging.mri.scoring import load
+
+        mri = load(bundle_name).meta["mri"]
+        return [(r, f, 4) for r in mri["regions"] for f in mri["features"]]
+    except Exception:  # noqa: BLE001 - no bundle, or one without the list: the reference list
+        return None
+
+
 def manual_regions(bundle_name: str) -> list[dict]:
+    regions = _bundle_regions(bundle_name) or MANUAL_REGIONS.get(bundle_name, [])
     return [
         {
             "region": region,
@@ -287,7 +300,7 @@ def manual_regions(bundle_name: str) -> list[dict]:
             "confidence": 0.0,
             "slices": [0, 0],
         }
-        for region, feature, levels in MANUAL_REGIONS.get(bundle_name, [])
+        for region, feature, levels in regions
     ]
 
 

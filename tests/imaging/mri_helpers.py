@@ -111,9 +111,16 @@ def mr_series(
     positions: list[float] | None = None,
     modality: str = "MR",
     seed: int = 0,
+    volume: np.ndarray | None = None,
+    pixel_spacing=(0.8, 0.8),
 ) -> tuple[list[tuple[str, bytes]], np.ndarray]:
-    """(files named IM0001.dcm... in slice order, the stored volume)."""
-    vol = phantom(slices, rows, cols, seed)
+    """(files named IM0001.dcm... in slice order, the stored volume). `volume` (0-1 floats)
+    replaces the default phantom, e.g. one of imaging.training.mri_synth's."""
+    if volume is not None:
+        vol = (np.clip(volume, 0, 1) * 4000).astype(np.uint16)
+        slices = vol.shape[0]
+    else:
+        vol = phantom(slices, rows, cols, seed)
     uid = generate_uid()
     files = []
     for i in range(slices):
@@ -128,6 +135,7 @@ def mr_series(
                     spacing=spacing,
                     position=None if positions is None else positions[i],
                     modality=modality,
+                    pixel_spacing=pixel_spacing,
                 ),
             )
         )
