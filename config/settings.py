@@ -461,6 +461,9 @@ MRI_MAX_BYTES = env.int("MRI_MAX_BYTES", default=256 * 1024 * 1024)  # upload, c
 MRI_MAX_UNCOMPRESSED_BYTES = env.int("MRI_MAX_UNCOMPRESSED_BYTES", default=512 * 1024 * 1024)
 MRI_MAX_COMPRESSION_RATIO = env.int("MRI_MAX_COMPRESSION_RATIO", default=100)
 MRI_MIN_SLICES = env.int("MRI_MIN_SLICES", default=3)
+# Files in one multipart request (Django's default is 100): a series sent as loose files may
+# have as many as MRI_MAX_FILES; Django stops parsing past this (a 400), before the rest is read.
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=MRI_MAX_FILES)
 
 # --- Logging: structured lines, never patient data ------------------------------------------
 LOGGING = {

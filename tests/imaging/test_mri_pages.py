@@ -222,3 +222,20 @@ def test_timeline_of_a_grant_without_imaging_has_no_mri(client, mri_study, dave_
     response = client.get(f"/clinic/patients/{patient_alice.pk}/")
     assert response.status_code == 200
     assert "Spine MRI" not in response.content.decode()
+
+
+def test_more_loose_files_than_a_series_may_have_is_refused(client, carol_imaging, patient_alice,
+                                                            settings):  # fmt: skip
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = settings.MRI_MAX_FILES = 20
+    login_verified(client, carol_imaging)
+    files = [SimpleUploadedFile(f"IM{i}.dcm", b"x") for i in range(21)]
+    response = client.post(f"/imaging/mri/patients/{patient_alice.pk}/",
+                           {"bundle": "spine-berlin", "files": files})  # fmt: skip
+    assert response.status_code == 400
+    assert MriStudy.objects.count() == 0
+
+
+def test_the_file_limit_follows_the_series_limit():
+    from django.conf import settings
+
+    assert settings.DATA_UPLOAD_MAX_NUMBER_FILES >= settings.MRI_MAX_FILES
