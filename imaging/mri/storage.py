@@ -162,7 +162,7 @@ def viewer_volume(volume: Volume) -> tuple[np.ndarray, dict]:
     presets = [
         {"name": "Auto (whole volume)", "center": VIEWER_LEVELS / 2, "width": VIEWER_LEVELS},
         {
-            "name": "Bright signal (oedema, fluid)",
+            "name": "Bright signal (oedema)",
             "center": round((p50 + p99) / 2 + (p99 - p50) / 4),
             "width": max(64, round(p99 - p50)),
         },

@@ -121,3 +121,41 @@ def test_viewer_scrolls_toggles_overlay_and_follows_table_links(browse, mri_worl
     assert page.evaluate("() => document.activeElement.id") == "mri-stage"
     browse.screenshot("mri-viewer")
     browse.check()
+
+
+def test_upload_in_the_browser_and_the_viewer_on_a_phone(open_browse, mri_world, tmp_path):
+    from tests.e2e.conftest import PHONE
+    from tests.imaging.mri_helpers import mr_series as series
+
+    carol, study = mri_world
+    phone = open_browse(PHONE)
+    sign_in_verified(phone, carol)
+    page = phone.page
+    phone.goto(f"/imaging/mri/patients/{study.patient_id}/")
+    # A CT series is refused with its message, on the form.
+    ct, _ = series(4, 16, 16, modality="CT")
+    (tmp_path / "ct.zip").write_bytes(zip_of(ct))
+    page.select_option("#id_bundle", "spine-berlin")
+    page.set_input_files("#id_files", str(tmp_path / "ct.zip"))
+    phone.submit("Upload and score")
+    assert "not an MRI series" in page.locator(".form-errors").inner_text()
+    # Several DICOM files of one series, chosen together.
+    files, _ = series(6, 24, 24, plane="axial")
+    paths = []
+    for name, data in files:
+        (tmp_path / name).write_bytes(data)
+        paths.append(str(tmp_path / name))
+    page.select_option("#id_bundle", "sij-axspa")
+    page.set_input_files("#id_files", paths)
+    phone.submit("Upload and score")
+    assert "/imaging/mri/studies/" in page.url
+    assert "Scoring is in progress" in page.content()
+    page.wait_for_selector("#mri-stage[data-ready='true']")
+    assert page.locator("#mri-status").inner_text().startswith("Slice 4 of 6")
+    phone.check()  # axe and reflow at 360 px with the viewer drawn
+    phone.screenshot("mri-upload-phone")
+    # The scored study's viewer and table at 360 px.
+    phone.goto(f"/imaging/mri/studies/{study.pk}/")
+    page.wait_for_selector("#mri-stage[data-ready='true']")
+    phone.check()
+    phone.screenshot("mri-viewer-phone")
