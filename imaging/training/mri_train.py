@@ -15,6 +15,7 @@ examples/ and docs/README.md. Each run stays under about 8 minutes on one CPU th
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -115,7 +116,8 @@ def train_dense(anatomy: str, arrays, epochs: int, batch: int = 16) -> DenseNet2
                 sum(F.cross_entropy(pl[:, f], lb[:, f], ignore_index=-1) for f in range(n_feat))
                 / n_feat
             )
-            l_sal = F.binary_cross_entropy(ps, sb)
+            # Lesions cover ~1% of the voxels: weighted so the map does not settle on the prior.
+            l_sal = (F.binary_cross_entropy(ps, sb, reduction="none") * (1 + 9 * sb)).mean()
             loss = l_heat + l_grade + l_sal
             opt.zero_grad()
             loss.backward()
@@ -186,19 +188,34 @@ def _sizes(args) -> tuple[int, int, int, int]:
     return args.train, args.train // 10, args.calibration, args.epochs
 
 
-def run_spine(args) -> None:
+def _previous_sizes(folder: Path, n_cal: int) -> dict:
+    meta = json.loads((folder / "configs" / "metadata.json").read_text())
+    return {**meta["training_data"]["sizes"], "calibration": n_cal}
+
+
+def _train_dense_bundle(anatomy: str, folder: Path, args) -> tuple[dict, int]:
+    """Train and export (or, with --recalibrate, keep the shipped weights)."""
     n, n_neg, n_cal, epochs = _sizes(args)
-    _log(f"spine: generating {n} + {n_neg} training volumes")
-    arrays = dense_arrays("spine", "train", n, n_neg)
-    net = train_dense("spine", arrays, epochs)
+    if args.recalibrate:
+        _log(f"{anatomy}: keeping the shipped weights, recalibrating only")
+        return _previous_sizes(folder, n_cal), n_cal
+    _log(f"{anatomy}: generating {n} + {n_neg} training volumes")
+    arrays = dense_arrays(anatomy, "train", n, n_neg)
+    net = train_dense(anatomy, arrays, epochs)
     del arrays
-    folder = files.BUNDLE_ROOT / "spine_berlin"
-    example = torch.zeros(1, *synth.SPINE_GRID)
+    example = torch.zeros(1, *synth.grid_for(anatomy))
     export(net, example, folder / "models" / "model.onnx", ["volume"],
            ["heatmaps", "logits", "saliency"])  # fmt: skip
     export(DensePlain(net).eval(), example, folder / "models" / "model_plain.onnx", ["volume"],
            ["heatmaps", "logits"])  # fmt: skip
     torch.save(net.state_dict(), folder / "models" / "model.pt")
+    sizes = {"train": n, "negatives": n_neg, "calibration": n_cal, "epochs": epochs}
+    return sizes, n_cal
+
+
+def run_spine(args) -> None:
+    folder = files.BUNDLE_ROOT / "spine_berlin"
+    sizes, n_cal = _train_dense_bundle("spine", folder, args)
 
     _log("spine: calibrating")
     sess = _session(folder / "models" / "model.onnx")
@@ -217,23 +234,12 @@ def run_spine(args) -> None:
     cal = _grade_calibration(np.concatenate(logits), np.concatenate(truth), args.target, "unit")
     cal["presence_threshold"] = _presence(np.array(peaks), np.array(neg))
     _log(f"spine calibration {cal}")
-    files.write_bundle("spine", cal, {"train": n, "negatives": n_neg, "calibration": n_cal,
-                                      "epochs": epochs}, args.quick)  # fmt: skip
+    files.write_bundle("spine", cal, sizes, args.quick)
 
 
 def run_hand(args) -> None:
-    n, n_neg, n_cal, epochs = _sizes(args)
-    _log(f"hand: generating {n} + {n_neg} training volumes")
-    arrays = dense_arrays("hand", "train", n, n_neg)
-    net = train_dense("hand", arrays, epochs)
-    del arrays
     folder = files.BUNDLE_ROOT / "hand_mri_arthritis"
-    example = torch.zeros(1, *synth.HAND_GRID)
-    export(net, example, folder / "models" / "model.onnx", ["volume"],
-           ["heatmaps", "logits", "saliency"])  # fmt: skip
-    export(DensePlain(net).eval(), example, folder / "models" / "model_plain.onnx", ["volume"],
-           ["heatmaps", "logits"])  # fmt: skip
-    torch.save(net.state_dict(), folder / "models" / "model.pt")
+    sizes, n_cal = _train_dense_bundle("hand", folder, args)
 
     _log("hand: calibrating")
     sess = _session(folder / "models" / "model.onnx")
@@ -267,8 +273,7 @@ def run_hand(args) -> None:
         "validation_ece": expected_calibration_error(conf, correct),
     }
     _log(f"hand calibration {cal}")
-    files.write_bundle("hand", cal, {"train": n, "negatives": n_neg, "calibration": n_cal,
-                                     "epochs": epochs}, args.quick)  # fmt: skip
+    files.write_bundle("hand", cal, sizes, args.quick)
 
 
 # --------------------------------------------------------------------------- SIJ
@@ -375,6 +380,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("anatomy", choices=("spine", "sij", "hand"))
     parser.add_argument("--quick", action="store_true", help="tiny run to check the plumbing")
+    parser.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="keep the shipped weights; refit temperature and thresholds, rewrite the files",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--train", type=int, default=600)
     parser.add_argument("--calibration", type=int, default=120)
