@@ -114,10 +114,11 @@ def mr_series(
     volume: np.ndarray | None = None,
     pixel_spacing=(0.8, 0.8),
 ) -> tuple[list[tuple[str, bytes]], np.ndarray]:
-    """(files named IM0001.dcm... in slice order, the stored volume). `volume` (0-1 floats)
-    replaces the default phantom, e.g. one of imaging.training.mri_synth's."""
+    """(files named IM0001.dcm... in slice order, the stored volume). `volume` (non-negative)
+    replaces the default phantom, e.g. one of imaging.training.mri_synth's (scaled to 12 bits)."""
     if volume is not None:
-        vol = (np.clip(volume, 0, 1) * 4000).astype(np.uint16)
+        scaled = np.clip(volume, 0, None) / max(float(volume.max()), 1e-6)
+        vol = np.rint(scaled * 4000).astype(np.uint16)
         slices = vol.shape[0]
     else:
         vol = phantom(slices, rows, cols, seed)

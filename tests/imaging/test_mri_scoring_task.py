@@ -51,6 +51,12 @@ def test_phantom_series_is_scored_end_to_end(client, carol_imaging, patient_alic
     scores = storage.result_scores(result=result, patient_id=patient_alice.pk)
     assert [r["region"] for r in scores["regions"]][:2] == ["C2/C3", "C3/C4"]
     assert len(scores["regions"]) == 23
+    # Read through DICOM (sorted, reoriented, de-identified) the phantom keeps its grades: the
+    # units the model graded match the grades it was drawn with.
+    graded = [(r["grade"], int(t)) for r, t in zip(scores["regions"], phantom.grades, strict=True)
+              if r["grade"] is not None]  # fmt: skip
+    assert len(graded) >= 20
+    assert sum(g == t for g, t in graded) >= 0.9 * len(graded), graded
     saliency = np.frombuffer(
         storage.saliency_bytes(result=result, patient_id=patient_alice.pk), dtype=np.uint8
     )
