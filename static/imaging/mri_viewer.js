@@ -19,7 +19,7 @@
   var overlayBox = document.getElementById("mri-overlay");
   var status = document.getElementById("mri-status");
   var context = canvas.getContext("2d");
-  var state = { slice: 0, center: 2047.5, width: 4095, overlay: !!overlayBox.checked };
+  var state = { slice: 0, center: 2047.5, width: 4095, overlay: !!overlayBox.checked, selected: null };
   var volume = null; // Uint16Array
   var saliency = null; // Uint8Array or null
   var shape = [0, 0, 0];
@@ -77,10 +77,16 @@
     var names = here.map(function (r) {
       return r.label;
     });
-    var text =
-      "Slice " + (state.slice + 1) + " of " + shape[0] +
-      (names.length ? ". Regions on this slice: " + names.join(", ") : "") +
-      (showSaliency ? ". Saliency map shown" : "");
+    var text = "Slice " + (state.slice + 1) + " of " + shape[0];
+    var chosen = state.selected;
+    if (chosen) {
+      var on = chosen.first <= state.slice && state.slice <= chosen.last;
+      text += ". " + chosen.label + (on ? " is on this slice" : " is on slices " + (chosen.first + 1) + " to " + (chosen.last + 1));
+    }
+    if (names.length) {
+      text += names.length <= 3 ? ". Regions on this slice: " + names.join(", ") : ". " + names.length + " regions on this slice";
+    }
+    text += showSaliency ? ". Saliency map shown" : "";
     status.textContent = text;
     canvas.setAttribute("aria-label", "MRI " + settings.plane + " slice " + (state.slice + 1) + " of " + shape[0]);
     slider.value = String(state.slice + 1);
@@ -180,6 +186,10 @@
         if (row) {
           row.classList.add("current");
         }
+        var index = Number(link.getAttribute("data-region-index"));
+        state.selected = (settings.regions || []).filter(function (r) {
+          return r.index === index;
+        })[0] || null;
         go(Number(link.getAttribute("data-slice")));
         stage.scrollIntoView({ block: "nearest" });
         stage.focus({ preventScroll: true });

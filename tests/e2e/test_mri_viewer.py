@@ -116,7 +116,7 @@ def test_viewer_scrolls_toggles_overlay_and_follows_table_links(browse, mri_worl
     first = int(link.get_attribute("data-slice"))
     link.click()
     assert status(page).startswith(f"Slice {first + 1} of 12")
-    assert "L5/S1 (bme)" in status(page)
+    assert "L5/S1 (bme) is on this slice" in status(page)
     assert "current" in page.locator("tr#region-22").get_attribute("class")
     assert page.evaluate("() => document.activeElement.id") == "mri-stage"
     browse.screenshot("mri-viewer")
@@ -159,3 +159,28 @@ def test_upload_in_the_browser_and_the_viewer_on_a_phone(open_browse, mri_world,
     page.wait_for_selector("#mri-stage[data-ready='true']")
     phone.check()
     phone.screenshot("mri-viewer-phone")
+
+
+def test_a_phantom_scored_by_the_spine_bundle_in_the_viewer(browse, mri_world):
+    from imaging.mri.inference import mri_result_run
+    from imaging.training import mri_synth
+    from tests.imaging.mri_helpers import mr_series as series
+
+    carol, first = mri_world
+    phantom = mri_synth.spine("test", 7)
+    files, _ = series(plane="sagittal", volume=phantom.voxels, spacing=3.0,
+                      pixel_spacing=(1.0, 1.0))  # fmt: skip
+    study, result = mri_services.mri_study_upload(
+        uploaded_by=carol, patient=first.patient, files=files, bundle_name="spine-berlin"
+    )
+    result = mri_result_run(result_id=result.pk)
+    assert result.status in ("scored", "needs_review"), result.error
+    sign_in_verified(browse, carol)
+    page = browse.page
+    browse.goto(f"/imaging/mri/studies/{study.pk}/")
+    page.wait_for_selector("#mri-stage[data-ready='true']")
+    browse.check()
+    assert page.locator("tr[data-region-index]").count() == 23
+    page.locator("tr#region-20 .slice-link").click()  # L3/L4
+    assert "L3/L4 (bme) is on this slice" in page.locator("#mri-status").inner_text()
+    browse.screenshot("mri-viewer-spine-bundle")
