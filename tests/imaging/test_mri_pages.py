@@ -239,3 +239,13 @@ def test_the_file_limit_follows_the_series_limit():
     from django.conf import settings
 
     assert settings.DATA_UPLOAD_MAX_NUMBER_FILES >= settings.MRI_MAX_FILES
+
+
+def test_clinic_list_counts_series_waiting_for_review(client, mri_study, patient_alice):
+    from imaging.selectors import results_awaiting_review
+
+    assert results_awaiting_review(patient_ids=[patient_alice.pk]) == {}  # queued: not yet
+    scored(mri_study)
+    assert results_awaiting_review(patient_ids=[patient_alice.pk]) == {patient_alice.pk: 1}
+    client.post(f"/imaging/mri/studies/{mri_study.pk}/review/", grading_post(mri_study))
+    assert results_awaiting_review(patient_ids=[patient_alice.pk]) == {}
