@@ -147,3 +147,60 @@ def mri_studies_between(*, patient_id: int, date_from: date, date_to: date, tz) 
         review = latest_review(result=result) if result is not None else None
         out.append((study, result, review, headline(study, result, review)))
     return out
+
+
+# A sacroiliac examination is read on a coronal and an axial series; each is scored on its own
+# and the two answers are combined (imaging.mri.scoring.combine_sij) when both are in.
+SIJ_PARTNER_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class SijExam:
+    partner: MriStudy  # the other plane's series of the same examination
+    probability: float
+    per_plane: dict
+    axspa: bool | None  # None: withheld (either series was withheld)
+
+
+def sij_exam(*, study: MriStudy) -> SijExam | None:
+    """The combined SIJ answer of this series and the nearest scored series of the other plane
+    uploaded within a week (None when there is none). The caller has checked the grant."""
+    from imaging.mri.contract import SIJ_AXSPA, MriScore
+    from imaging.mri.scoring import combine_sij
+
+    if study.bundle_name != SIJ_AXSPA:
+        return None
+    candidates = (
+        MriStudy.objects.filter(
+            patient_id=study.patient_id,
+            bundle_name=SIJ_AXSPA,
+            plane__in=["coronal", "axial"],
+            created_at__gte=study.created_at - SIJ_PARTNER_WINDOW,
+            created_at__lte=study.created_at + SIJ_PARTNER_WINDOW,
+        )
+        .exclude(plane=study.plane)
+        .exclude(pk=study.pk)
+    )
+    scores = []
+    for candidate in sorted(candidates, key=lambda s: abs(s.created_at - study.created_at)):
+        result = latest_result(study=candidate)
+        data = result_scores(result=result) if result else None
+        if data and (data.get("summary") or {}).get("per_plane"):
+            scores.append((candidate, data))
+            break
+    mine = latest_result(study=study)
+    own = result_scores(result=mine) if mine else None
+    if not scores or not own or not (own.get("summary") or {}).get("per_plane"):
+        return None
+    partner, other = scores[0]
+
+    def as_score(data: dict) -> MriScore:
+        return MriScore(data["bundle"], data["version"], [], data["summary"], data["abstained"])
+
+    combined = combine_sij([as_score(own), as_score(other)])
+    return SijExam(
+        partner=partner,
+        probability=combined["probability"],
+        per_plane=combined["per_plane"],
+        axspa=combined["axspa"],
+    )

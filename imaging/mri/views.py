@@ -128,6 +128,7 @@ def _study_page(request, study, *, review_form=None, accept_form=None, status=20
                 else None
             ),
             "headline": selectors.headline(study, result, review),
+            "sij_exam": selectors.sij_exam(study=study),
             "card_name": study.bundle_name.replace("-", "_"),
             "banner": MRI_BANNER,
             "radiograph_banner": DEMO_BANNER,

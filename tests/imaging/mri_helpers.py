@@ -195,3 +195,21 @@ def berlin_score(shape: tuple[int, int, int], *, abstain: tuple[str, ...] = (), 
         review_reason="Some units are below the confidence threshold." if abstain else "",
         saliency=saliency,
     )
+
+
+def sij_score(shape: tuple[int, int, int], plane: str, probability: float, *, unsure=False):
+    """A sij-axspa output in the contract's form (one region, per-plane summary)."""
+    from imaging.mri.contract import SIJ_AXSPA, MriScore, RegionScore
+
+    p = probability
+    region = RegionScore("sacroiliac joints", "axspa", None if unsure else int(p >= 0.5),
+                         (1 - p, p), max(p, 1 - p), (0, shape[0] - 1))  # fmt: skip
+    return MriScore(
+        bundle=SIJ_AXSPA,
+        version="0.1.0-test",
+        regions=[region],
+        summary={"probability": p, "per_plane": {plane: p}, "axspa": None if unsure else p >= 0.5},
+        abstained=unsure,
+        review_reason="The ensemble is unsure." if unsure else "",
+        saliency=np.zeros(shape, dtype=np.float32),
+    )

@@ -249,3 +249,45 @@ def test_clinic_list_counts_series_waiting_for_review(client, mri_study, patient
     assert results_awaiting_review(patient_ids=[patient_alice.pk]) == {patient_alice.pk: 1}
     client.post(f"/imaging/mri/studies/{mri_study.pk}/review/", grading_post(mri_study))
     assert results_awaiting_review(patient_ids=[patient_alice.pk]) == {}
+
+
+def _sij_study(carol, alice, plane, probability, unsure=False):
+    from imaging.mri import services as mri_services
+    from tests.imaging.mri_helpers import sij_score
+
+    files, _ = mr_series(6, 24, 24, plane=plane)
+    study, result = mri_services.mri_study_upload(
+        uploaded_by=carol, patient=alice, files=files, bundle_name="sij-axspa"
+    )
+    mri_result_store(result=result, score=sij_score((6, 24, 24), plane, probability,
+                                                    unsure=unsure), shape=(6, 24, 24))  # fmt: skip
+    return study
+
+
+def test_sij_coronal_and_axial_series_are_combined(client, carol_imaging, patient_alice,
+                                                   monkeypatch):  # fmt: skip
+    from imaging.mri import services as mri_services
+
+    monkeypatch.setattr(mri_services, "_enqueue", lambda result_id: None)
+    login_verified(client, carol_imaging)
+    coronal = _sij_study(carol_imaging, patient_alice, "coronal", 0.9)
+    html = client.get(f"/imaging/mri/studies/{coronal.pk}/").content.decode()
+    assert "Examination" not in html  # no axial series yet
+    axial = _sij_study(carol_imaging, patient_alice, "axial", 0.7)
+    for study, partner in ((coronal, axial), (axial, coronal)):
+        html = client.get(f"/imaging/mri/studies/{study.pk}/").content.decode()
+        assert "axial SpA probability 0.80" in html and "axial SpA likely" in html
+        assert f"/imaging/mri/studies/{partner.pk}/" in html
+
+
+def test_sij_combined_answer_is_withheld_when_a_series_is_unsure(
+    client, carol_imaging, patient_alice, monkeypatch
+):
+    from imaging.mri import services as mri_services
+
+    monkeypatch.setattr(mri_services, "_enqueue", lambda result_id: None)
+    login_verified(client, carol_imaging)
+    _sij_study(carol_imaging, patient_alice, "coronal", 0.9)
+    axial = _sij_study(carol_imaging, patient_alice, "axial", 0.55, unsure=True)
+    html = client.get(f"/imaging/mri/studies/{axial.pk}/").content.decode()
+    assert "withheld: a series was unsure" in html
