@@ -65,6 +65,9 @@ def test_phantom_series_is_scored_end_to_end(client, carol_imaging, patient_alic
     )
     page = client.get(f"/imaging/mri/studies/{result.study_id}/").content.decode()
     assert "C2/C3" in page and "saliency.bin" in page
+    assert 'href="/imaging/bundles/spine_berlin/"' in page  # the model card, linked
+    card = client.get("/imaging/bundles/spine_berlin/")
+    assert card.status_code == 200 and "synthetic" in card.content.decode().lower()
 
 
 @needs_spine
