@@ -39,6 +39,8 @@ from imaging.inputs import InputError, _check_dicom_header, _shift, deidentify, 
 from imaging.mri.contract import PLANES, Volume
 
 ZIP_MAGIC = b"PK\x03\x04"
+PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"  # DICOMDIR
 GZIP_MAGIC = b"\x1f\x8b"
 NIFTI_TARGETS = {  # array axes (slice, row, column) in nibabel's RAS axis codes
     "axial": ("S", "P", "L"),
@@ -226,12 +228,24 @@ def _headers(files: list[tuple[str, bytes]]) -> list[_Slice]:
             raise InputError(exc.code, f"{name}: {exc.message}") from exc
         except (InvalidDicomError, EOFError, OSError, ValueError, KeyError) as exc:
             raise InputError("corrupt", f"{name}: the DICOM file cannot be read: {exc}") from exc
+        if _is_dicomdir(ds):
+            continue  # an index of the files (names included), not an image: not kept
+        rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+        if rows == 0 or cols == 0 or PIXEL_DATA_TAG not in data:
+            raise InputError("no_pixels", f"{name}: the DICOM file holds no image (no pixels).")
         try:
             _check_dicom_header(ds)
         except InputError as exc:
             raise InputError(exc.code, f"{name}: {exc.message}") from exc
         slices.append(_Slice(name=name, data=data, ds=ds, position=np.zeros(3)))
+    if not slices:
+        raise InputError("no_pixels", "The upload holds no DICOM images.")
     return slices
+
+
+def _is_dicomdir(ds) -> bool:
+    sop = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "") or "")
+    return sop == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds
 
 
 def _check_modality(slices: list[_Slice]) -> str:

@@ -214,3 +214,36 @@ def test_nifti_voxel_limit_is_checked_before_decompressing(settings, monkeypatch
 def test_empty_upload_is_refused():
     refused([("a.dcm", b"")], "empty")
     refused([], "empty")
+
+
+def test_a_dicomdir_in_the_zip_is_ignored():
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    ds = Dataset()
+    record = Dataset()
+    record.PatientName = "Doe^Jane"
+    ds.DirectoryRecordSequence = Sequence([record])
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.1.3.10"
+    meta.MediaStorageSOPInstanceUID = "1.2.3"
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta = meta
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    files, _ = mr_series(4)
+    read = read_series([("s.zip", zip_of(files + [("DICOMDIR", buf.getvalue())]))])
+    assert read.volume.voxels.shape[0] == 4 and len(read.clean_files) == 4
+
+
+def test_a_dicom_file_without_pixels_is_refused():
+    import pydicom
+
+    files, _ = mr_series(4)
+    ds = pydicom.dcmread(io.BytesIO(files[1][1]))
+    del ds.PixelData
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    files[1] = ("IM0002.dcm", buf.getvalue())
+    assert "IM0002.dcm" in refused(files, "no_pixels")
