@@ -120,9 +120,9 @@ SPECS = {
         "training": "Synthetic coronal hand phantoms of a right hand, fingers up (16 slices x "
         "128 x 96): metacarpals 2-5, proximal phalanges, carpus, radius and ulna, the soft "
         "tissue envelope and palmar flexor tendons. Synovitis is an enhancing rim around the "
-        "joint whose thickness sets the grade (1: 1.0-1.6 px, 2: 2.2-3.0, 3: 3.6-4.6), "
-        "tenosynovitis a bright sheath around the tendon (1: 0.8-1.3 px, 2: 1.8-2.4, 3: "
-        "2.9-3.6), osteitis bright marrow from the joint out to a share of the bone (1: 8-30%, "
+        "joint whose thickness beyond the capsule sets the grade (1: 0.8-1.6 px, 2: 2.6-3.4, 3: "
+        "4.4-5.6), tenosynovitis a bright sheath around the tendon (1: 1.0-1.5 px, 2: 2.5-3.2, "
+        "3: 4.2-5.0), osteitis bright marrow from the joint out to a share of the bone (1: 8-30%, "
         "2: 38-62%, 3: 70-95%, as RAMRIS' thirds). 45% of hands are quiet (at most two grade-1 "
         "findings). Plus volumes without a hand. " + ARTEFACTS,
     },
@@ -283,13 +283,17 @@ def _truth(anatomy: str, ph) -> dict:
 
 
 def _matches(anatomy: str, out: dict, truth: dict) -> int:
-    """How far the bundle's answer is from the truth (0 = every given answer right, nothing
-    withheld)."""
+    """How far the bundle's answer is from the truth: a wrong answer weighs ten withheld ones
+    (0 = every answer given and right)."""
     if anatomy == "sij":
-        return 0 if out["axspa"] == truth["axspa"] else 1
-    wrong = sum(g is None or g != t for g, t in zip(out["grades"], truth["grades"], strict=True))
+        if out["axspa"] is None:
+            return 1
+        return 0 if out["axspa"] == truth["axspa"] else 10
+    pairs = list(zip(out["grades"], truth["grades"], strict=True))
+    wrong = 10 * sum(g is not None and g != t for g, t in pairs)
+    wrong += sum(g is None for g, _ in pairs)
     if anatomy == "hand":
-        wrong += out["arthritis"] != truth["arthritis"]
+        wrong += 1 if out["arthritis"] is None else 10 * (out["arthritis"] != truth["arthritis"])
     return int(wrong)
 
 

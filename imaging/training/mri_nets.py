@@ -125,23 +125,26 @@ class _Layer(nn.Module):
 
 
 class SijVit(nn.Module):
-    """A small ViT: 8 x 8 patches of the (slices-channel) image, mean-pooled tokens."""
+    """A small hybrid ViT (Dosovitskiy et al. 2021, section 3.1): a two-block convolutional
+    stem to stride 4, 2 x 2 patches of its features (tokens at stride 8), three attention
+    layers, then the tokens' mean and max (a lesion anywhere counts) into a linear head."""
 
     def __init__(self, slices: int, size: tuple[int, int], dim: int = 64, depth: int = 3):
         super().__init__()
         self.patch = nn.Sequential(
-            _block(slices, 32, stride=2), nn.Conv2d(32, dim, 4, stride=4)
-        )  # conv stem, then 8 x 8 patches
+            _block(slices, 32, stride=2), _block(32, 48, stride=2), nn.Conv2d(48, dim, 2, 2)
+        )
         tokens = (size[0] // 8) * (size[1] // 8)
         self.pos = nn.Parameter(torch.zeros(1, tokens, dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
         self.layers = nn.Sequential(*[_Layer(dim, 4) for _ in range(depth)])
         self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, 2)
+        self.head = nn.Linear(2 * dim, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.patch(x).flatten(2).transpose(1, 2) + self.pos
-        return self.head(self.norm(self.layers(t)).mean(dim=1))
+        t = self.norm(self.layers(t))
+        return self.head(torch.cat([t.mean(dim=1), t.amax(dim=1)], dim=1))
 
 
 class SijEnsemble(nn.Module):

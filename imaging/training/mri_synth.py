@@ -335,8 +335,8 @@ def _half_at(half, row: int) -> float:
 
 # --------------------------------------------------------------------------- hand
 
-SYNOVITIS_PX = {1: (1.0, 1.6), 2: (2.2, 3.0), 3: (3.6, 4.6)}
-TENO_PX = {1: (0.8, 1.3), 2: (1.8, 2.4), 3: (2.9, 3.6)}
+SYNOVITIS_PX = {1: (0.8, 1.6), 2: (2.6, 3.4), 3: (4.4, 5.6)}  # beyond the capsule, px
+TENO_PX = {1: (1.0, 1.5), 2: (2.5, 3.2), 3: (4.2, 5.0)}  # sheath beyond the tendon, px
 OSTEITIS_EXTENT = {1: (0.08, 0.3), 2: (0.38, 0.62), 3: (0.7, 0.95)}
 
 
@@ -415,7 +415,8 @@ def hand(split: str, index: int, grid=HAND_GRID) -> Phantom:
             rod_r * 1.6 if r < 4 else 0.3 * w)) ** 2)  # fmt: skip
         if g_syn:
             t = rng.uniform(*SYNOVITIS_PX[g_syn])
-            ring = (jd > 0.7) & (jd < 1.0 + t / (rod_r * 1.6 if r < 4 else 10)) & ~bone2d
+            scale = rod_r * 1.6 if r < 4 else 0.09 * h  # px per unit of jd, roughly
+            ring = (jd > 0.85) & ((jd - 1.0) * scale < t) & ~bone2d
             lesion |= (np.abs(zs - z_bone) < 1.8 * s_n / 16) & ring[None]
         if g_teno:
             t = rng.uniform(*TENO_PX[g_teno])

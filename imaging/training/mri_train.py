@@ -325,13 +325,19 @@ def run_sij(args) -> None:
     _log(f"sij: generating {n} training volumes")
     x, y, _ = sij_arrays("train", n)
     torch.manual_seed(0)
-    cnn = _train_classifier(SijCnn(synth.SIJ_GRID[0]), x, y, epochs, 3e-3, "cnn")
+    folder = files.BUNDLE_ROOT / "sij_axspa"
+    if args.reuse_cnn:
+        cnn = SijCnn(synth.SIJ_GRID[0])
+        cnn.load_state_dict(torch.load(folder / "models" / "model.pt")["cnn"])
+        cnn.eval()
+        _log("sij: CNN weights reused from the shipped bundle")
+    else:
+        cnn = _train_classifier(SijCnn(synth.SIJ_GRID[0]), x, y, epochs, 3e-3, "cnn")
     torch.manual_seed(0)
     vit = _train_classifier(
-        SijVit(synth.SIJ_GRID[0], synth.SIJ_GRID[1:]), x, y, epochs + 4, 2e-3, "transformer"
+        SijVit(synth.SIJ_GRID[0], synth.SIJ_GRID[1:]), x, y, epochs + 6, 2e-3, "transformer"
     )
     del x
-    folder = files.BUNDLE_ROOT / "sij_axspa"
     example = torch.zeros(1, *synth.SIJ_GRID)
     export(SijEnsemble(cnn, vit).eval(), example, folder / "models" / "model.onnx", ["volume"],
            ["cnn_logits", "vit_logits", "cam"])  # fmt: skip
@@ -386,6 +392,7 @@ def main(argv: list[str] | None = None) -> None:
         help="keep the shipped weights; refit temperature and thresholds, rewrite the files",
     )
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--reuse-cnn", action="store_true", help="sij: keep the shipped CNN")
     parser.add_argument("--train", type=int, default=600)
     parser.add_argument("--calibration", type=int, default=120)
     parser.add_argument("--epochs", type=int, default=8)
