@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='MriReview',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('kind', models.CharField(choices=[('independent', "Graded independently (the model's grades shown beside)"), ('accepted_model', "Accepted the model's grades"), ('manual', 'Graded manually (the model abstained)')], max_length=16)),
                 ('grades_blob', models.BinaryField()),
                 ('reviewed_at', models.DateTimeField(default=django.utils.timezone.now)),

@@ -102,7 +102,7 @@ class MriReviewInput(serializers.Serializer):
 
 
 class MriReviewOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField()
     kind = serializers.CharField()
     kind_label = serializers.CharField(source="get_kind_display")
     reviewed_by = serializers.IntegerField(source="reviewed_by_id")

@@ -158,8 +158,10 @@ class MriReview(models.Model):
 
     `grades_blob` (encrypted JSON) holds, per region, the clinician's grade beside the model's
     grade and whether the model abstained; the model's output stays on the result, unchanged.
-    Append-only: the latest submit is the confirmed reading."""
+    Append-only: the latest submit is the confirmed reading. Its id is a UUID, as every id an
+    URL or the API shows."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     result = models.ForeignKey(MriResult, on_delete=models.CASCADE, related_name="reviews")
     kind = models.CharField(max_length=16, choices=MriReviewKind.choices)
     grades_blob = models.BinaryField()
