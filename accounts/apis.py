@@ -95,7 +95,7 @@ class TokenApi(APIView):
 
 
 class ProfileOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField()
     email = serializers.EmailField()
     display_name = serializers.CharField()
     role = serializers.CharField()
@@ -133,7 +133,7 @@ class ProfileApi(APIView):
     def _out(user) -> dict:
         return ProfileOutput(
             {
-                "id": user.pk,
+                "id": user.public_id,
                 "email": user.email,
                 "display_name": user.display_name,
                 "role": user.role,

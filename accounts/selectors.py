@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from axes.handlers.proxy import AxesProxyHandler
 from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -38,3 +40,12 @@ def birth_years(*, patient_ids: list[int]) -> dict[int, int]:
     """Patient id -> year of birth, for the patients who gave one (a year only, never a date)."""
     rows = User.objects.filter(pk__in=patient_ids, birth_year__isnull=False)
     return dict(rows.values_list("pk", "birth_year"))
+
+
+def user_pk(*, public_id: uuid.UUID) -> int | None:
+    """The internal key of the person a URL or an API request names by public id, or None.
+
+    URLs and API responses carry only `User.public_id` (issue 16); the integer key stays inside,
+    for foreign keys and the access log. The caller's permission check decides what None means
+    (the same 404 as someone the requester may not see)."""
+    return User.objects.filter(public_id=public_id).values_list("pk", flat=True).first()

@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -83,7 +84,8 @@ def child_floor(count: int) -> int:
     rendered = []
     for i in range(count):
         due = Due(
-            patient_id=i + 1, email_address=f"bench-{i}@example.org", day=today, diary=True,
+            patient_id=i + 1, patient_public_id=uuid.uuid4(),
+            email_address=f"bench-{i}@example.org", day=today, diary=True,
             questionnaire_day=today, email=True, push=False, generation=1,
         )  # fmt: skip
         message = messages.fast_reminder_email(due, diary=True, questionnaire=True)

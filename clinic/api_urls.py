@@ -10,7 +10,7 @@ from clinic import apis
 urlpatterns = [
     path("patients/", apis.PatientListApi.as_view(), name="api_patients"),
     path(
-        "patients/<int:patient_id>/summary/",
+        "patients/<uuid:patient>/summary/",
         apis.PatientSummaryApi.as_view(),
         name="api_patient_summary",
     ),

@@ -6,12 +6,15 @@ names and paths they had when they lived in consent/ (api_patients, api_patient_
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import selectors as account_selectors
 from clinic import selectors, summary
 from clinic.forms import MAX_PERIOD_DAYS
 from consent import selectors as consent_selectors
@@ -23,7 +26,7 @@ from diary import dates
 
 
 class PatientRowOutput(serializers.Serializer):
-    patient_id = serializers.IntegerField()
+    patient_id = serializers.UUIDField(source="patient_public_id")
     name = serializers.CharField()
     email = serializers.EmailField()
     scopes = serializers.ListField(child=serializers.CharField())
@@ -176,7 +179,7 @@ class SummaryImagingOutput(serializers.Serializer):
 
 
 class SummaryOutput(serializers.Serializer):
-    patient_id = serializers.IntegerField()
+    patient_id = serializers.UUIDField(source="patient_public_id")
     patient_name = serializers.CharField()
     date_from = serializers.DateField()
     date_to = serializers.DateField()
@@ -205,7 +208,9 @@ class PatientSummaryApi(APIView):
         ],
         responses={200: SummaryOutput},
     )
-    def get(self, request, patient_id: int):
+    def get(self, request, patient: UUID):
+        # The path names the patient by public id; unknown is refused as no grant (404).
+        patient_id = account_selectors.user_pk(public_id=patient)
         query = _query(request, summary.default_period())
         if not query.is_valid():
             # Access first: anyone without a grant gets the 404 (and a denied row), not a 400.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from uuid import UUID
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -44,7 +45,8 @@ def default_list_period(today: date | None = None) -> tuple[date, date]:
 
 @dataclass(frozen=True)
 class PatientRow:
-    patient_id: int
+    patient_id: int  # internal: the access log
+    patient_public_id: UUID  # what links and the API show
     name: str
     email: str
     scopes: tuple[str, ...]
@@ -137,6 +139,7 @@ def _rows(grants: list[SharingGrant], period: tuple[date, date] | None) -> list[
         rows.append(
             PatientRow(
                 patient_id=pid,
+                patient_public_id=patient.public_id,
                 name=patient.display_name or patient.email,
                 email=patient.email,
                 scopes=tuple(grant.scopes),

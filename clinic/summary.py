@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from uuid import UUID
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -98,7 +99,8 @@ IMAGING_TEMPLATE = "imaging/_summary.html"
 
 @dataclass
 class PatientSummary:
-    patient_id: int
+    patient_id: int  # internal (the imaging block's query); never rendered
+    patient_public_id: UUID  # what links and the API show; never the integer key
     patient_name: str
     date_from: date
     date_to: date
@@ -129,7 +131,7 @@ class PatientSummary:
 def clinician_summary(
     *,
     clinician: User,
-    patient_id: int,
+    patient_id: int | None,
     date_from: date,
     date_to: date,
     request: HttpRequest | None,
@@ -144,6 +146,7 @@ def clinician_summary(
     patient = grant.patient
     report = PatientSummary(
         patient_id=patient.pk,
+        patient_public_id=patient.public_id,
         patient_name=patient.display_name or patient.email,
         date_from=date_from,
         date_to=date_to,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
+from uuid import UUID
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -55,7 +56,7 @@ class Event:
 
 @dataclass
 class Timeline:
-    patient_id: int
+    patient_public_id: UUID  # what links show; never the integer key
     patient_name: str
     date_from: date
     date_to: date
@@ -148,9 +149,9 @@ class Timeline:
         }
 
 
-def _summary_url(patient_id: int, start: date, end: date, anchor: str = "") -> str:
+def _summary_url(patient_public_id: UUID, start: date, end: date, anchor: str = "") -> str:
     query = urlencode({"from": start.isoformat(), "to": end.isoformat()})
-    return f"{reverse('clinic:summary', args=[patient_id])}?{query}{anchor}"
+    return f"{reverse('clinic:summary', args=[patient_public_id])}?{query}{anchor}"
 
 
 def _diary_events(patient: User, date_from: date, date_to: date, summary: bool) -> list[Event]:
@@ -162,7 +163,9 @@ def _diary_events(patient: User, date_from: date, date_to: date, summary: bool) 
         known = [v for _, v in scores if v is not None]
         mean = round(sum(known) / len(known), 1) if known else None
         week = (entry.date - timedelta(days=entry.date.weekday()), entry.date)
-        link = _summary_url(patient.pk, week[0], week[0] + timedelta(days=6)) if summary else ""
+        link = (
+            _summary_url(patient.public_id, week[0], week[0] + timedelta(days=6)) if summary else ""
+        )
         events.append(
             Event(
                 day=entry.date,
@@ -199,7 +202,7 @@ def _questionnaire_events(patient: User, date_from: date, date_to: date) -> list
                 title=f"{instrument.short_name} {format_score(response.score)}",
                 detail=words.get(str(change), "") if change else "",
                 url=_summary_url(
-                    patient.pk, response.period_start, response.period_end, "#questionnaires"
+                    patient.public_id, response.period_start, response.period_end, "#questionnaires"
                 ),
                 link_text="Period in the summary",
                 value=response.score,
@@ -219,7 +222,7 @@ def _medicine_events(patient: User, date_from: date, date_to: date) -> list[Even
                     kind="medicine",
                     title=title,
                     detail=detail,
-                    url=_summary_url(patient.pk, day, min(day + timedelta(days=29), date_to))
+                    url=_summary_url(patient.public_id, day, min(day + timedelta(days=29), date_to))
                     + "#medicines",
                     link_text="Medicines in the summary",
                 )
@@ -279,7 +282,7 @@ def _mri_events(patient: User, date_from: date, date_to: date) -> list[Event]:
 
 
 def patient_timeline(
-    *, clinician: User, patient_id: int, date_from: date, date_to: date, request: HttpRequest
+    *, clinician: User, patient_id: int | None, date_from: date, date_to: date, request: HttpRequest
 ) -> Timeline:
     """The timeline of a period if the clinician holds an active grant (any scope), else 404
     (logged as denied). Each kind of event appears only where the grant covers it."""
@@ -304,7 +307,7 @@ def patient_timeline(
     for event in sorted(events, key=lambda e: (e.day, order.index(e.kind))):
         by_day.setdefault(event.day, []).append(event)
     return Timeline(
-        patient_id=patient.pk,
+        patient_public_id=patient.public_id,
         patient_name=patient.display_name or patient.email,
         date_from=date_from,
         date_to=date_to,

@@ -12,7 +12,7 @@ app_name = "clinic"
 
 urlpatterns = [
     path("patients/", views.patients, name="patients"),
-    path("patients/<int:patient_id>/", views.patient_timeline, name="timeline"),
-    path("patients/<int:patient_id>/summary/", views.patient_summary, name="summary"),
-    path("patients/<int:patient_id>/summary.pdf", views.patient_summary_pdf, name="summary_pdf"),
+    path("patients/<uuid:patient>/", views.patient_timeline, name="timeline"),
+    path("patients/<uuid:patient>/summary/", views.patient_summary, name="summary"),
+    path("patients/<uuid:patient>/summary.pdf", views.patient_summary_pdf, name="summary_pdf"),
 ]

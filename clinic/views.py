@@ -4,6 +4,8 @@ its PDF. Thin: parse the query, call one selector, render. Every read is logged 
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -11,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts import selectors as account_selectors
 from clinic import pdf, selectors, summary, timeline
 from clinic.forms import PatientListForm, PeriodForm, bind
 from consent import selectors as consent_selectors
@@ -55,7 +58,7 @@ def patients(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _period_or_400(request: HttpRequest, patient_id: int, default):
+def _period_or_400(request: HttpRequest, patient_id: int | None, default):
     """(form, date_from, date_to, valid); an invalid period falls back to the default, shown
     with the form's error and a 400. The grant is checked first, so a clinician without one
     gets the 404 (logged as denied), never a 400 that confirms the patient exists."""
@@ -73,10 +76,13 @@ def _period_or_400(request: HttpRequest, patient_id: int, default):
 
 @never_cache
 @require_GET
-def patient_summary(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_summary(request: HttpRequest, patient: UUID) -> HttpResponse:
     """Anyone but a clinician with an active diary grant gets a 404 (logged as denied)."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    # The URL names the patient by public id; an unknown one is refused like a patient without
+    # a grant (404, logged as denied).
+    patient_id = account_selectors.user_pk(public_id=patient)
     form, date_from, date_to, valid = _period_or_400(request, patient_id, summary.default_period())
     report = summary.clinician_summary(
         clinician=request.user,
@@ -95,11 +101,14 @@ def patient_summary(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @never_cache
 @require_GET
-def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_timeline(request: HttpRequest, patient: UUID) -> HttpResponse:
     """A clinician with an active grant (any scope) sees what it covers; anyone else a 404
     (logged as denied). A reversed or blank period: the form's error and a 400, nothing read."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    # The URL names the patient by public id; an unknown one is refused like a patient without
+    # a grant (404, logged as denied).
+    patient_id = account_selectors.user_pk(public_id=patient)
     default = timeline.default_period(timezone.localdate())
     form = bind(PeriodForm, request.GET, default)
     if not form.is_valid():
@@ -113,7 +122,7 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
             {
                 "form": form,
                 "report": None,
-                "patient_id": patient_id,
+                "patient_public_id": patient,
                 "date_from": default[0],
                 "date_to": default[1],
             },
@@ -132,7 +141,7 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
         {
             "form": form,
             "report": report,
-            "patient_id": patient_id,
+            "patient_public_id": patient,
             "date_from": report.date_from,
             "date_to": report.date_to,
             "kinds": timeline.KIND_LABELS,
@@ -142,10 +151,13 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @never_cache
 @require_GET
-def patient_summary_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_summary_pdf(request: HttpRequest, patient: UUID) -> HttpResponse:
     """The summary as a PDF drawn on the server; same access rules and period as the page."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    # The URL names the patient by public id; an unknown one is refused like a patient without
+    # a grant (404, logged as denied).
+    patient_id = account_selectors.user_pk(public_id=patient)
     form, date_from, date_to, valid = _period_or_400(request, patient_id, summary.default_period())
     if not valid:
         message = " ".join(e for errors in form.errors.values() for e in errors)
@@ -159,6 +171,6 @@ def patient_summary_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
     response = HttpResponse(pdf.summary_pdf(report), content_type="application/pdf")
     response["Content-Disposition"] = (
-        f'attachment; filename="summary-{patient_id}-{date_from:%Y%m%d}-{date_to:%Y%m%d}.pdf"'
+        f'attachment; filename="summary-{patient}-{date_from:%Y%m%d}-{date_to:%Y%m%d}.pdf"'
     )
     return response

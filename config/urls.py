@@ -33,7 +33,7 @@ urlpatterns = [
         name="legacy_clinician_patients",
     ),
     path(
-        "consent/patients/<int:patient_id>/summary/",
+        "consent/patients/<uuid:patient>/summary/",
         RedirectView.as_view(pattern_name="clinic:summary", permanent=True, query_string=True),
         name="legacy_clinician_summary",
     ),

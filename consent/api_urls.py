@@ -18,10 +18,10 @@ urlpatterns = [
     path("consents/history/", apis.ConsentHistoryApi.as_view(), name="api_consent_history"),
     path("grants/", apis.GrantListApi.as_view(), name="api_grants"),
     path("grants/requests/", apis.GrantRequestApi.as_view(), name="api_grant_request"),
-    path("grants/<int:grant_id>/revoke/", apis.GrantRevokeApi.as_view(), name="api_grant_revoke"),
-    path("grants/<int:grant_id>/accept/", apis.GrantAcceptApi.as_view(), name="api_grant_accept"),
+    path("grants/<uuid:grant_id>/revoke/", apis.GrantRevokeApi.as_view(), name="api_grant_revoke"),
+    path("grants/<uuid:grant_id>/accept/", apis.GrantAcceptApi.as_view(), name="api_grant_accept"),
     path(
-        "grants/<int:grant_id>/decline/", apis.GrantDeclineApi.as_view(), name="api_grant_decline"
+        "grants/<uuid:grant_id>/decline/", apis.GrantDeclineApi.as_view(), name="api_grant_decline"
     ),
     path("me/access-log/", apis.MyAccessLogApi.as_view(), name="api_my_access_log"),
 ]

@@ -6,6 +6,9 @@ serializers per endpoint.
 
 from __future__ import annotations
 
+import uuid
+from uuid import UUID
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -68,7 +71,7 @@ class RegistryOutput(serializers.Serializer):
 
 
 class ConsentDocumentOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField()
     kind = serializers.CharField()
     registry = RegistryOutput(allow_null=True)
     version = serializers.IntegerField()
@@ -89,7 +92,7 @@ class ConsentDocumentListApi(APIView):
             latest.setdefault((d.kind, d.registry_id), d.pk)
         items = [
             {
-                "id": d.pk,
+                "id": d.public_id,
                 "kind": d.kind,
                 "registry": d.registry,
                 "version": d.version,
@@ -112,13 +115,13 @@ class ConsentStateOutput(serializers.Serializer):
     given = serializers.BooleanField()
     given_at = serializers.DateTimeField(allow_null=True)
     agreed_version = serializers.IntegerField(allow_null=True)
-    current_document_id = serializers.IntegerField()
+    current_document_id = serializers.UUIDField()
     current_version = serializers.IntegerField()
     needs_review = serializers.BooleanField()
 
 
 class ConsentGiveInput(serializers.Serializer):
-    document_id = serializers.IntegerField()
+    document_id = serializers.UUIDField()
     nhs_number = serializers.CharField(required=False, allow_blank=True, max_length=20)
 
     def validate_nhs_number(self, value: str) -> str:
@@ -131,13 +134,13 @@ class ConsentGiveInput(serializers.Serializer):
 
 
 class ConsentEventOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField(source="public_id")
     scope = serializers.CharField()
     registry = RegistryOutput(allow_null=True)
     action = serializers.CharField()
     via = serializers.CharField()
     occurred_at = serializers.DateTimeField()
-    document_id = serializers.IntegerField()
+    document_id = serializers.UUIDField(source="document.public_id")
     document_version = serializers.IntegerField(source="document.version")
     fhir = serializers.DictField(required=False)
 
@@ -149,7 +152,7 @@ def _state_dict(s: selectors.ConsentState) -> dict:
         "given": s.given,
         "given_at": s.given_at,
         "agreed_version": s.agreed_document.version if s.agreed_document else None,
-        "current_document_id": s.current_document.pk,
+        "current_document_id": s.current_document.public_id,
         "current_version": s.current_document.version,
         "needs_review": s.needs_review,
     }
@@ -170,7 +173,7 @@ class ConsentListApi(APIView):
         data = ConsentGiveInput(data=request.data)
         data.is_valid(raise_exception=True)
         document = ConsentDocument.objects.filter(
-            pk=data.validated_data["document_id"], published_at__isnull=False
+            public_id=data.validated_data["document_id"], published_at__isnull=False
         ).first()
         if document is None:
             raise ValidationError({"document_id": ["No published consent document has this id."]})
@@ -224,10 +227,15 @@ class ConsentHistoryApi(APIView):
     @extend_schema(responses={200: ConsentEventOutput(many=True)})
     def get(self, request):
         events = list(selectors.consent_history(patient=request.user))
-        resources = {r["id"]: r for r in fhir.consent_resources(events)}
+        resources = {
+            r["id"]: r
+            for r in fhir.consent_resources(
+                events, patient_reference=f"Patient/{request.user.public_id}"
+            )
+        }
         items = []
         for e in sorted(events, key=lambda e: (e.occurred_at, e.pk)):
-            e.fhir = resources[f"consent-event-{e.pk}"]
+            e.fhir = resources[f"consent-event-{e.public_id}"]
             items.append(e)
         return _paginate(self, request, items, ConsentEventOutput)
 
@@ -236,10 +244,10 @@ class ConsentHistoryApi(APIView):
 
 
 class GrantOutput(serializers.Serializer):
-    id = serializers.IntegerField(source="pk")
-    patient_id = serializers.IntegerField()
+    id = serializers.UUIDField(source="public_id")
+    patient_id = serializers.UUIDField(source="patient.public_id")
     patient_email = serializers.EmailField(source="patient.email")
-    clinician_id = serializers.IntegerField(allow_null=True)
+    clinician_id = serializers.SerializerMethodField()
     clinician_email = serializers.SerializerMethodField()
     scopes = serializers.ListField(child=serializers.CharField())
     status = serializers.CharField()
@@ -247,6 +255,9 @@ class GrantOutput(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
+
+    def get_clinician_id(self, grant) -> uuid.UUID | None:
+        return grant.clinician.public_id if grant.clinician_id else None
 
     def get_clinician_email(self, grant) -> str:
         return grant.clinician.email if grant.clinician_id else grant.invited_email
@@ -290,7 +301,9 @@ class GrantListApi(APIView):
                 {"detail": "Only patients and clinicians have sharing grants."},
                 status=status.HTTP_403_FORBIDDEN,
             )
-        return _paginate(self, request, list(qs.select_related("patient")), GrantOutput)
+        return _paginate(
+            self, request, list(qs.select_related("patient", "clinician")), GrantOutput
+        )
 
     @extend_schema(request=GrantCreateInput, responses={201: GrantCreateOutput})
     def post(self, request):
@@ -324,10 +337,10 @@ class GrantRevokeApi(APIView):
     permission_classes = [*APIView.permission_classes, PatientOnly]
 
     @extend_schema(request=None, responses={200: GrantOutput})
-    def post(self, request, grant_id: int):
+    def post(self, request, grant_id: UUID):
         try:
             with services.denial_logged(actor=request.user, request=request._request):
-                grant = services.grant_revoke(patient=request.user, grant_id=grant_id)
+                grant = services.grant_revoke(patient=request.user, grant_public_id=grant_id)
         except DjangoValidationError as exc:
             _raise_400(exc)
         return Response(GrantOutput(grant).data)
@@ -346,14 +359,14 @@ class GrantAcceptApi(APIView):
     permission_classes = [*APIView.permission_classes, PatientOnly]
 
     @extend_schema(request=GrantAnswerInput, responses={200: GrantOutput})
-    def post(self, request, grant_id: int):
+    def post(self, request, grant_id: UUID):
         data = GrantAnswerInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             with services.denial_logged(actor=request.user, request=request._request):
                 grant = services.grant_answer(
                     patient=request.user,
-                    grant_id=grant_id,
+                    grant_public_id=grant_id,
                     accept=True,
                     scopes=data.validated_data.get("scopes"),
                     ends_on=data.validated_data.get("ends_on"),
@@ -367,10 +380,12 @@ class GrantDeclineApi(APIView):
     permission_classes = [*APIView.permission_classes, PatientOnly]
 
     @extend_schema(request=None, responses={200: GrantOutput})
-    def post(self, request, grant_id: int):
+    def post(self, request, grant_id: UUID):
         try:
             with services.denial_logged(actor=request.user, request=request._request):
-                grant = services.grant_answer(patient=request.user, grant_id=grant_id, accept=False)
+                grant = services.grant_answer(
+                    patient=request.user, grant_public_id=grant_id, accept=False
+                )
         except DjangoValidationError as exc:
             _raise_400(exc)
         return Response(GrantOutput(grant).data)

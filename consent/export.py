@@ -24,7 +24,7 @@ def _iso(value):
 def _history(patient) -> list[dict]:
     return [
         {
-            "id": event.pk,
+            "id": str(event.public_id),
             "occurred_at": _iso(event.occurred_at),
             "action": event.action,
             "scope": event.scope,
@@ -79,7 +79,7 @@ def _fhir_consent(row: dict, patient) -> dict:
         "status": "active" if row["action"] == ConsentAction.GIVE else "inactive",
         "scope": {"text": row["scope"]},
         "category": [{"text": row["document"]}],
-        "patient": {"reference": f"Patient/{patient.pk}"},
+        "patient": {"reference": f"Patient/{patient.public_id}"},
         "dateTime": row["occurred_at"],
         "policyRule": {"text": f"{row['document']}, version {row['version']}"},
     }

@@ -36,7 +36,7 @@ def consent_resource(
     """The FHIR R4 Consent for one event. `ended_at`: when a later event superseded it.
 
     `patient_reference` lets the registry export put a pseudonymised reference in place of the
-    internal id.
+    patient's public id (never the integer key, issue 16).
     """
     permit = event.action == ConsentAction.GIVE
     period: dict[str, str] = {"start": event.occurred_at.isoformat()}
@@ -47,7 +47,7 @@ def consent_resource(
         scope_label = f"{scope_label}: {event.registry.name}"
     return {
         "resourceType": "Consent",
-        "id": f"consent-event-{event.pk}",
+        "id": f"consent-event-{event.public_id}",
         "status": "inactive" if ended_at is not None else "active",
         "scope": {
             "coding": [
@@ -66,7 +66,7 @@ def consent_resource(
                 ]
             },
         ],
-        "patient": {"reference": patient_reference or f"Patient/{event.patient_id}"},
+        "patient": {"reference": patient_reference or f"Patient/{event.patient.public_id}"},
         "dateTime": event.occurred_at.isoformat(),
         "policy": [{"uri": policy_uri(event)}],
         "provision": {

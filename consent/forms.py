@@ -19,7 +19,7 @@ class ScopesField(forms.MultipleChoiceField):
 
 
 class ConsentGiveForm(forms.Form):
-    document_id = forms.IntegerField(widget=forms.HiddenInput)
+    document_id = forms.UUIDField(widget=forms.HiddenInput)
     nhs_number = forms.CharField(
         label="Your NHS number",
         required=False,

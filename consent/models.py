@@ -53,6 +53,9 @@ class Registry(models.Model):
 class ConsentDocument(models.Model):
     """A versioned, plain-language consent text. Published documents are never edited."""
 
+    # The id that URLs, API responses and pages show (issue 16): the integer primary key stays
+    # internal (foreign keys, encryption associated data) so that nobody can count the rows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=32, choices=ConsentScope.choices)
     registry = models.ForeignKey(
         Registry,
@@ -123,6 +126,9 @@ class ConsentVia(models.TextChoices):
 class ConsentEvent(models.Model):
     """One giving or withdrawing of consent. Append-only: the current state is the latest row."""
 
+    # The id that URLs, API responses and pages show (issue 16): the integer primary key stays
+    # internal (foreign keys, encryption associated data) so that nobody can count the rows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Kept when the account is erased (no database constraint, nothing cascades): the erasure
     # writes a withdrawal first, and a registry must still learn of it from its next export's
     # withdrawal list. The rows hold ids and dates only, never health data.
@@ -225,6 +231,9 @@ class SharingGrant(models.Model):
     of its token is stored; the clinician claims it after registration and verification.
     """
 
+    # The id that URLs, API responses and pages show (issue 16): the integer primary key stays
+    # internal (foreign keys, encryption associated data) so that nobody can count the rows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants_given"
     )

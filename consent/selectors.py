@@ -81,7 +81,7 @@ def clinicians_for_staff(*, user: User) -> QuerySet[User]:
     )
 
 
-def active_grant(*, clinician: User, patient_id: int, scope: str | None = None):
+def active_grant(*, clinician: User, patient_id: int | None, scope: str | None = None):
     """The grant in force now from this patient to this clinician (covering `scope`), or None.
 
     No access-log row: callers that show data use `patient_for_clinician` or `grant_for_read`.
@@ -108,13 +108,13 @@ def active_grant(*, clinician: User, patient_id: int, scope: str | None = None):
 def grant_for_read(
     *,
     clinician: User,
-    patient_id: int,
+    patient_id: int | None,
     scope: str | None,
     request: HttpRequest | None,
     what: str = "",
 ) -> SharingGrant:
     """The active grant covering `scope` (None: any grant in force); logs the read as allowed,
-    or logs denied and 404s."""
+    or logs denied and 404s. `patient_id` None: a public id that names nobody (refused alike)."""
     grant = active_grant(clinician=clinician, patient_id=patient_id, scope=scope)
     outcome = AccessOutcome.ALLOWED if grant else AccessOutcome.DENIED
     services.access_log_record(
@@ -130,7 +130,7 @@ def grant_for_read(
 
 
 def patient_for_clinician(
-    *, clinician: User, patient_id: int, scope: str, request: HttpRequest | None
+    *, clinician: User, patient_id: int | None, scope: str, request: HttpRequest | None
 ) -> User:
     """The patient, if an active grant to `clinician` covers `scope`; otherwise Http404.
 
@@ -141,7 +141,7 @@ def patient_for_clinician(
     ).patient
 
 
-def can_see(*, clinician: User, patient_id: int, scope: str) -> bool:
+def can_see(*, clinician: User, patient_id: int | None, scope: str) -> bool:
     """A check without logging, for deciding whether to show a link (never to show data)."""
     return active_grant(clinician=clinician, patient_id=patient_id, scope=scope) is not None
 

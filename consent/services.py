@@ -533,18 +533,23 @@ def grant_create(
     return grant, raw_token
 
 
-def _own_grant(*, patient: User, grant_id: int) -> SharingGrant:
-    grant = SharingGrant.objects.select_for_update().filter(pk=grant_id, patient=patient).first()
+def _own_grant(*, patient: User, grant_public_id: uuid.UUID) -> SharingGrant:
+    """The patient's own grant named by its public id (URLs never carry the integer key)."""
+    grant = (
+        SharingGrant.objects.select_for_update()
+        .filter(public_id=grant_public_id, patient=patient)
+        .first()
+    )
     if grant is None:
         raise Http404("No such sharing.")
     return grant
 
 
 @transaction.atomic
-def grant_revoke(*, patient: User, grant_id: int) -> SharingGrant:
+def grant_revoke(*, patient: User, grant_public_id: uuid.UUID) -> SharingGrant:
     """Stop sharing now: the very next request by the clinician is refused."""
     patient = _lock_patient(patient)
-    grant = _own_grant(patient=patient, grant_id=grant_id)
+    grant = _own_grant(patient=patient, grant_public_id=grant_public_id)
     if grant.revoked_at is not None:
         raise ValidationError("This sharing was already stopped.")
     if grant.status == GrantStatus.DECLINED:
@@ -598,14 +603,14 @@ def grant_request(*, clinician: User, patient_email: str, scopes: Iterable[str])
 def grant_answer(
     *,
     patient: User,
-    grant_id: int,
+    grant_public_id: uuid.UUID,
     accept: bool,
     scopes: Iterable[str] | None = None,
     ends_on: date | None = None,
 ) -> SharingGrant:
     """Accept (optionally narrowing what is shared) or decline a clinician's request."""
     patient = _lock_patient(patient)
-    grant = _own_grant(patient=patient, grant_id=grant_id)
+    grant = _own_grant(patient=patient, grant_public_id=grant_public_id)
     if grant.status != GrantStatus.REQUESTED or grant.revoked_at is not None:
         raise ValidationError("This request has already been answered.")
     now = timezone.now()

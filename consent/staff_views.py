@@ -5,6 +5,7 @@ actions, these pages are the accessible, guided way."""
 from __future__ import annotations
 
 from functools import wraps
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -85,7 +86,9 @@ def clinician_new(request: HttpRequest) -> HttpResponse:
                 f"Created {profile.user.email}: they have an e-mail to choose a password. "
                 "Verify them once you have checked their register entry.",
             )
-            return redirect(f"{reverse('consent:staff_clinicians')}#clinician-{profile.user_id}")
+            return redirect(
+                f"{reverse('consent:staff_clinicians')}#clinician-{profile.user.public_id}"
+            )
     status = 400 if request.method == "POST" else 200
     return render(request, "consent/staff_clinician_new.html", {"form": form}, status=status)
 
@@ -93,16 +96,18 @@ def clinician_new(request: HttpRequest) -> HttpResponse:
 @never_cache
 @staff_required("consent.view_clinicianprofile", "consent.change_clinicianprofile")
 @require_POST
-def clinician_verify(request: HttpRequest, user_id: int) -> HttpResponse:
-    clinician = User.objects.filter(pk=user_id, role=Role.CLINICIAN).first()
+def clinician_verify(request: HttpRequest, user_id: UUID) -> HttpResponse:
+    clinician = User.objects.filter(public_id=user_id, role=Role.CLINICIAN).first()
     if clinician is None:
         raise Http404("No such clinician.")
     form = ClinicianVerifyForm(request.POST)
     if not form.is_valid():
-        return _list_page(request, verify_errors={clinician.pk: form.errors["checked"]}, status=400)
+        return _list_page(
+            request, verify_errors={clinician.public_id: form.errors["checked"]}, status=400
+        )
     if not clinician.is_active:
         messages.error(request, f"{clinician.email} is switched off: switch them on first.")
         return _list_page(request, status=400)
     services.clinician_verify(clinician=clinician, by=request.user)
     messages.success(request, f"Verified {clinician.email}.")
-    return redirect(f"{reverse('consent:staff_clinicians')}#clinician-{clinician.pk}")
+    return redirect(f"{reverse('consent:staff_clinicians')}#clinician-{clinician.public_id}")

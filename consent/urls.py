@@ -17,8 +17,8 @@ urlpatterns = [
     path("withdraw/", views.consent_withdraw, name="withdraw"),
     path("history/", views.consent_history, name="history"),
     path("share/", views.share, name="share"),
-    path("sharing/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
-    path("sharing/<int:grant_id>/answer/", views.request_answer, name="request_answer"),
+    path("sharing/<uuid:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
+    path("sharing/<uuid:grant_id>/answer/", views.request_answer, name="request_answer"),
     path("viewed/", views.access_log, name="access_log"),
     # Clinician (the patient list and summary moved to clinic/; config/urls.py redirects the old
     # addresses)
@@ -28,7 +28,7 @@ urlpatterns = [
     path("staff/clinicians/", staff_views.clinicians, name="staff_clinicians"),
     path("staff/clinicians/new/", staff_views.clinician_new, name="staff_clinician_new"),
     path(
-        "staff/clinicians/<int:user_id>/verify/",
+        "staff/clinicians/<uuid:user_id>/verify/",
         staff_views.clinician_verify,
         name="staff_clinician_verify",
     ),

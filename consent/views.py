@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -90,7 +91,7 @@ def consent_give(request: HttpRequest) -> HttpResponse:
     form = ConsentGiveForm(request.POST)
     if form.is_valid():
         document = ConsentDocument.objects.filter(
-            pk=form.cleaned_data["document_id"], published_at__isnull=False
+            public_id=form.cleaned_data["document_id"], published_at__isnull=False
         ).first()
         try:
             if document is None:
@@ -195,10 +196,10 @@ def _add_form_errors(form, exc: ValidationError) -> None:
 @never_cache
 @patient_required
 @require_POST
-def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
+def grant_revoke(request: HttpRequest, grant_id: UUID) -> HttpResponse:
     try:
         with services.denial_logged(actor=request.user, request=request):
-            services.grant_revoke(patient=request.user, grant_id=grant_id)
+            services.grant_revoke(patient=request.user, grant_public_id=grant_id)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -210,7 +211,7 @@ def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
 @never_cache
 @patient_required
 @require_POST
-def request_answer(request: HttpRequest, grant_id: int) -> HttpResponse:
+def request_answer(request: HttpRequest, grant_id: UUID) -> HttpResponse:
     form = AnswerRequestForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -222,7 +223,7 @@ def request_answer(request: HttpRequest, grant_id: int) -> HttpResponse:
         with services.denial_logged(actor=request.user, request=request):
             services.grant_answer(
                 patient=request.user,
-                grant_id=grant_id,
+                grant_public_id=grant_id,
                 accept=accept,
                 scopes=form.cleaned_data["scopes"] if accept else None,
                 ends_on=form.cleaned_data["ends_on"],

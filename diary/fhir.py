@@ -117,12 +117,12 @@ def _questionnaire_response(q, subject: dict) -> dict:
 
 
 def fhir_bundle(*, patient, entries, medicines, questionnaires) -> dict:
-    patient_ref = f"Patient/{patient.pk}"
+    patient_ref = f"Patient/{patient.public_id}"
     subject = {"reference": patient_ref}
     resources = [
         {
             "resourceType": "Patient",
-            "id": str(patient.pk),
+            "id": str(patient.public_id),
             "telecom": [{"system": "email", "value": patient.email}],
         }
     ]

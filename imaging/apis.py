@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -17,6 +18,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import selectors as account_selectors
 from accounts.models import Role
 from accounts.permissions import TwoFactorSatisfied
 from imaging import selectors, services
@@ -35,7 +37,7 @@ class ClinicianOnly(BasePermission):
 
 
 class StudyUploadInput(serializers.Serializer):
-    patient = serializers.IntegerField(min_value=1)
+    patient = serializers.UUIDField(help_text="The patient's id (as the patient list gives it).")
     file = serializers.FileField(allow_empty_file=True)
 
     def validate_file(self, upload):
@@ -45,7 +47,7 @@ class StudyUploadInput(serializers.Serializer):
 
 
 class StudyListInput(serializers.Serializer):
-    patient = serializers.IntegerField(min_value=1)
+    patient = serializers.UUIDField(help_text="The patient's id (as the patient list gives it).")
 
 
 class ResultOutput(serializers.Serializer):
@@ -65,7 +67,7 @@ class ResultOutput(serializers.Serializer):
 
 class StudyOutput(serializers.Serializer):
     id = serializers.UUIDField()
-    patient = serializers.IntegerField(source="patient_id")
+    patient = serializers.UUIDField(source="patient.public_id")
     kind = serializers.CharField()
     modality = serializers.CharField()
     body_part = serializers.CharField()
@@ -89,8 +91,8 @@ class JointOutput(serializers.Serializer):
     reviewed_by = serializers.SerializerMethodField()
     reviewed_at = serializers.SerializerMethodField()
 
-    def get_reviewed_by(self, row) -> int | None:
-        return row.review.reviewed_by_id if row.review else None
+    def get_reviewed_by(self, row) -> str | None:
+        return str(row.review.reviewed_by.public_id) if row.review else None
 
     def get_reviewed_at(self, row) -> str | None:
         return row.review.reviewed_at.isoformat() if row.review else None
@@ -102,7 +104,7 @@ class RaReviewOutput(serializers.Serializer):
     model_probability = serializers.FloatField(source="review.model_probability")
     ra_pattern = serializers.BooleanField(source="review.ra_pattern")
     action = serializers.CharField(source="review.action")
-    reviewed_by = serializers.IntegerField(source="review.reviewed_by_id")
+    reviewed_by = serializers.UUIDField(source="review.reviewed_by.public_id")
     reviewed_at = serializers.DateTimeField(source="review.reviewed_at")
 
 
@@ -137,10 +139,10 @@ class ReviewInput(serializers.Serializer):
 
 
 class ReviewOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField(source="public_id")
     kind = serializers.CharField()
     kind_label = serializers.CharField(source="get_kind_display")
-    reviewed_by = serializers.IntegerField(source="reviewed_by_id")
+    reviewed_by = serializers.UUIDField(source="reviewed_by.public_id")
     reviewed_at = serializers.DateTimeField()
 
 
@@ -156,7 +158,7 @@ class StudyListApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        parameters=[OpenApiParameter("patient", int, required=True)],
+        parameters=[OpenApiParameter("patient", OpenApiTypes.UUID, required=True)],
         responses=StudyOutput(many=True),
     )
     def get(self, request):
@@ -164,7 +166,7 @@ class StudyListApi(APIView):
         params.is_valid(raise_exception=True)
         _, studies = selectors.studies_for_patient(
             clinician=request.user,
-            patient_id=params.validated_data["patient"],
+            public_id=params.validated_data["patient"],
             request=request._request,
         )
         return Response(StudyOutput(studies, many=True).data)
@@ -175,7 +177,7 @@ class StudyListApi(APIView):
         body.is_valid(raise_exception=True)
         patient = selectors.patient_for_upload(
             clinician=request.user,
-            patient_id=body.validated_data["patient"],
+            patient_id=account_selectors.user_pk(public_id=body.validated_data["patient"]),
             request=request._request,
         )
         try:

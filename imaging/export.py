@@ -58,7 +58,7 @@ def _reviews(result) -> list[dict]:
 
 def imaging_export_part(*, patient) -> ExportPart:
     studies, results, reviews, files, resources = [], [], [], {}, []
-    subject = {"reference": f"Patient/{patient.pk}"}
+    subject = {"reference": f"Patient/{patient.public_id}"}
     for study in _studies(patient):
         name = f"radiographs/{study.pk}.{EXTENSIONS.get(study.kind, 'bin')}"
         files[name] = study_file_bytes(study=study)

@@ -177,6 +177,9 @@ class Review(models.Model):
     transaction, with how the grades were reached, by whom and when. The rows per score
     (JointReview, RaReview) point here; the model's output stays on the Result, unchanged."""
 
+    # The id that URLs, API responses and pages show (issue 16): the integer primary key stays
+    # internal (foreign keys, encryption associated data) so that nobody can count the rows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     result = models.ForeignKey(Result, on_delete=models.CASCADE, related_name="submissions")
     kind = models.CharField(max_length=16, choices=ReviewKind.choices)
     reviewed_by = models.ForeignKey(

@@ -6,6 +6,7 @@ writes the access-log row (allowed or denied) and raises Http404 without a grant
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -14,6 +15,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpRequest
 
+from accounts import selectors as account_selectors
 from accounts.models import Role, User
 from imaging.joints import JOINTS
 from imaging.models import (
@@ -30,7 +32,9 @@ from imaging.mri.models import MriResult, MriReview, MriStatus
 SCOPE = "imaging"
 
 
-def patient_for_upload(*, clinician: User, patient_id: int, request: HttpRequest | None) -> User:
+def patient_for_upload(
+    *, clinician: User, patient_id: int | None, request: HttpRequest | None
+) -> User:
     from consent.selectors import patient_for_clinician
 
     if getattr(clinician, "role", None) != Role.CLINICIAN:
@@ -41,10 +45,15 @@ def patient_for_upload(*, clinician: User, patient_id: int, request: HttpRequest
 
 
 def studies_for_patient(
-    *, clinician: User, patient_id: int, request: HttpRequest | None
+    *, clinician: User, public_id: uuid.UUID, request: HttpRequest | None
 ) -> tuple[User, QuerySet[Study]]:
+    """The patient a URL names by public id and their studies; an unknown id is refused like a
+    patient without an imaging grant (404, logged as denied)."""
+    patient_id = account_selectors.user_pk(public_id=public_id)
     patient = patient_for_upload(clinician=clinician, patient_id=patient_id, request=request)
-    return patient, Study.objects.filter(patient=patient).prefetch_related("results")
+    return patient, (
+        Study.objects.filter(patient=patient).select_related("patient").prefetch_related("results")
+    )
 
 
 def study_for_clinician(*, clinician: User, study_id, request: HttpRequest | None) -> Study:

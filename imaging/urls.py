@@ -8,7 +8,7 @@ from imaging.mri import views as mri_views
 app_name = "imaging"
 
 urlpatterns = [
-    path("patients/<int:patient_id>/", views.patient_studies, name="patient_studies"),
+    path("patients/<uuid:patient>/", views.patient_studies, name="patient_studies"),
     path("studies/<uuid:study_id>/", views.study, name="study"),
     path("studies/<uuid:study_id>/image.png", views.study_image, name="study_image"),
     path("studies/<uuid:study_id>/overlay.png", views.study_overlay, name="study_overlay"),

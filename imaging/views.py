@@ -8,6 +8,7 @@ and writes the access log.
 from __future__ import annotations
 
 from functools import wraps
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -46,9 +47,10 @@ def _png(data: bytes) -> HttpResponse:
 @never_cache
 @_signed_in
 @require_http_methods(["GET", "POST"])
-def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_studies(request: HttpRequest, patient: UUID) -> HttpResponse:
+    public_id = patient
     patient, studies = selectors.studies_for_patient(
-        clinician=request.user, patient_id=patient_id, request=request
+        clinician=request.user, public_id=public_id, request=request
     )
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -70,7 +72,7 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
         request,
         "imaging/patient_studies.html",
         {
-            "patient_id": patient_id,
+            "patient_public_id": public_id,
             "patient": patient,
             "rows": rows,
             "form": form,

@@ -9,9 +9,9 @@ urlpatterns = [
         name="api_export_destinations",
     ),
     path("exports/runs/", apis.RunListApi.as_view(), name="api_export_runs"),
-    path("exports/runs/<int:run_id>/", apis.RunDetailApi.as_view(), name="api_export_run"),
+    path("exports/runs/<uuid:run_id>/", apis.RunDetailApi.as_view(), name="api_export_run"),
     path(
-        "exports/runs/<int:run_id>/files/<str:name>",
+        "exports/runs/<uuid:run_id>/files/<str:name>",
         apis.RunFileApi.as_view(),
         name="api_export_run_file",
     ),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -58,7 +61,7 @@ class RunFileOutput(serializers.Serializer):
 
 
 class RunOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField(source="public_id")
     destination = serializers.UUIDField(source="destination_id")
     destination_name = serializers.CharField(source="destination.name")
     status = serializers.CharField()
@@ -84,7 +87,7 @@ class RunOutput(serializers.Serializer):
         request = self.context.get("request")
         out = []
         for f in run.files:
-            url = f"/api/v1/exports/runs/{run.pk}/files/{f['name']}"
+            url = reverse("api_export_run_file", args=[run.public_id, f["name"]])
             out.append(
                 {
                     "name": f["name"],
@@ -158,12 +161,12 @@ class RunListApi(ExportApi):
 
 class RunDetailApi(ExportApi):
     @extend_schema(responses={200: RunOutput})
-    def get(self, request, run_id: int):
+    def get(self, request, run_id: UUID):
         run = selectors.run_for(user=request.user, run_id=run_id)
         return Response(RunOutput(run, context={"request": request}).data)
 
 
-def stream_file(*, request, run_id: int, name: str) -> FileResponse:
+def stream_file(*, request, run_id: UUID, name: str) -> FileResponse:
     """Stream one file of a finished run and record the download in the access log."""
     from consent.services import access_log_record, access_log_record_many
 
@@ -205,5 +208,5 @@ def stream_file(*, request, run_id: int, name: str) -> FileResponse:
 
 class RunFileApi(ExportApi):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
-    def get(self, request, run_id: int, name: str):
+    def get(self, request, run_id: UUID, name: str):
         return stream_file(request=request._request, run_id=run_id, name=name)

@@ -127,6 +127,11 @@ class Destination(models.Model):
         return self.consent_scope == ConsentScope.NHS_LINKAGE
 
 
+def short_id(public_id: object) -> str:
+    """The first 8 hex digits of a public id, for naming a run to a person."""
+    return str(public_id)[:8]
+
+
 class RunStatus(models.TextChoices):
     PENDING = "pending", "Queued"
     RUNNING = "running", "Running"
@@ -151,6 +156,9 @@ class ExportRun(models.Model):
     """One export of one destination for one period:
     pending -> running -> succeeded | failed | cancelled."""
 
+    # The id that URLs, API responses and pages show (issue 16): the integer primary key stays
+    # internal (foreign keys, encryption associated data) so that nobody can count the rows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="runs")
     full = models.BooleanField(default=True)
     period_start = models.DateTimeField()
@@ -208,7 +216,13 @@ class ExportRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Export run {self.pk} of {self.destination_id} ({self.status})"
+        return f"Export run {self.label} of {self.destination_id} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        """How pages and messages name the run: the start of its public id (never the integer
+        key, which would tell how many runs there have been)."""
+        return short_id(self.public_id)
 
     @property
     def consent_snapshot_at(self) -> datetime:
@@ -312,6 +326,9 @@ class ExportRunWithdrawal(models.Model):
 class BulkClient(models.Model):
     """A registry's backend client (SMART Backend Services), for exactly one destination."""
 
+    # The id that URLs, API responses and pages show (issue 16): the integer primary key stays
+    # internal (foreign keys, encryption associated data) so that nobody can count the rows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     client_id = models.CharField(max_length=64, unique=True, editable=False)
     name = models.CharField(max_length=120)
     destination = models.ForeignKey(

@@ -7,6 +7,7 @@ aggregates over consenting patients with small cells suppressed (DESIGN.md secti
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -69,7 +70,7 @@ def run_check_still_served(*, run: ExportRun) -> None:
     gone = run_withdrawn_since(run=run)
     if gone:
         raise RunWithdrawn(
-            f"Run {run.pk} is no longer available: {gone} patient(s) in it have withdrawn their "
+            f"Run {run.label} is no longer available: {gone} patient(s) in it have withdrawn their "
             "consent since it was made, so its files are not served any more. Request a new "
             "export: it leaves them out and lists them as deleted."
         )
@@ -104,7 +105,7 @@ def runs_for(*, user: User, destination: Destination | None = None) -> QuerySet[
 
 def run_for(*, user: User, run_id) -> ExportRun:
     try:
-        return runs_for(user=user).get(pk=run_id)
+        return runs_for(user=user).get(public_id=run_id)
     except (ExportRun.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No export run you are allowed to see has this id.") from exc
 
@@ -137,12 +138,12 @@ def run_check_downloadable(*, run: ExportRun) -> None:
     if run.status == RunStatus.SUCCEEDED:
         return
     if run.status == RunStatus.FAILED:
-        message = f"Run {run.pk} failed, so it has no files. Start it again to retry."
+        message = f"Run {run.label} failed, so it has no files. Start it again to retry."
     elif run.status == RunStatus.CANCELLED:
-        message = f"Run {run.pk} was cancelled, so it has no files. Start a new run."
+        message = f"Run {run.label} was cancelled, so it has no files. Start a new run."
     else:
         message = (
-            f"Run {run.pk} is not finished yet: files can be downloaded once it has succeeded."
+            f"Run {run.label} is not finished yet: files can be downloaded once it has succeeded."
         )
     raise RunNotDownloadable(message)
 
@@ -153,7 +154,7 @@ def run_file(*, user: User, run_id, name: str) -> tuple[ExportRun, Path]:
     run = run_for(user=user, run_id=run_id)
     run_check_downloadable(run=run)
     if name not in run.file_names:
-        raise Http404(f"Run {run.pk} has no file named {name!r}.")
+        raise Http404(f"Run {run.label} has no file named {name!r}.")
     run_check_still_served(run=run)
     path = storage.run_dir(run) / name
     if not path.is_file():
@@ -298,7 +299,7 @@ def clients_for(*, user: User) -> QuerySet[BulkClient]:
 
 def client_for(*, user: User, client_pk) -> BulkClient:
     try:
-        return clients_for(user=user).get(pk=client_pk)
+        return clients_for(user=user).get(public_id=client_pk)
     except (BulkClient.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No backend client of a destination you may use has this id.") from exc
 
@@ -319,8 +320,8 @@ class WithdrawalListed:
     fetched a run that lists it (Bulk Data `deleted`, or withdrawals.csv)."""
 
     pseudonym: str
-    first_run_id: int
-    last_run_id: int
+    first_run: uuid.UUID  # public ids: pages link and name runs by these
+    last_run: uuid.UUID
     runs: int
     fetched_at: datetime | None
 
@@ -341,18 +342,21 @@ def withdrawals_for(*, user: User, destination: Destination) -> list[WithdrawalL
         )
     )
     pseudonyms = pseudonymiser_for(destination)
-    out = [
+    listed = [(pseudonyms.patient(row["patient_id"]), row) for row in rows]
+    # Newest first; the pseudonym breaks ties, so the order says nothing about internal ids.
+    listed.sort(key=lambda item: (-item[1]["last"], item[0]))
+    run_pks = {row[end] for _, row in listed for end in ("first", "last")}
+    public = dict(ExportRun.objects.filter(pk__in=run_pks).values_list("pk", "public_id"))
+    return [
         WithdrawalListed(
-            pseudonym=pseudonyms.patient(row["patient_id"]),
-            first_run_id=row["first"],
-            last_run_id=row["last"],
+            pseudonym=pseudonym,
+            first_run=public[row["first"]],
+            last_run=public[row["last"]],
             runs=row["runs"],
             fetched_at=row["fetched"],
         )
-        for row in rows
+        for pseudonym, row in listed
     ]
-    # Newest first; the pseudonym breaks ties, so the order says nothing about internal ids.
-    return sorted(out, key=lambda w: (-w.last_run_id, w.pseudonym))
 
 
 def run_zip_members(*, user: User, run_id) -> tuple[ExportRun, list[tuple[str, Path, int]]]:

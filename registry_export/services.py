@@ -729,7 +729,7 @@ def _manifest(run: ExportRun, files: list[dict]) -> bytes:
             "consent_scope": destination.consent_scope,
             "mode": destination.mode,
         },
-        "run": {"id": run.pk, "full": run.full},
+        "run": {"id": str(run.public_id), "full": run.full},
         "period": {
             "start": None if run.period_start == EPOCH else _instant(run.period_start),
             "end": _instant(run.period_end),

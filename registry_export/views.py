@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from functools import wraps
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -64,15 +65,15 @@ def run_now(request: HttpRequest, destination_id) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("registry_export:destination_list")
     if created:
-        messages.success(request, f"Export run {run.pk} of {destination.name} has been queued.")
+        messages.success(request, f"Export run {run.label} of {destination.name} has been queued.")
     else:
-        messages.info(request, f"Run {run.pk} of {destination.name} is already under way.")
-    return redirect("registry_export:run_detail", run_id=run.pk)
+        messages.info(request, f"Run {run.label} of {destination.name} is already under way.")
+    return redirect("registry_export:run_detail", run_id=run.public_id)
 
 
 @require_GET
 @researcher_required
-def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_detail(request: HttpRequest, run_id: UUID) -> HttpResponse:
     with denial_logged(actor=request.user, request=request):
         run = selectors.run_for(user=request.user, run_id=run_id)
     progress = selectors.run_progress(run=run)
@@ -86,7 +87,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_GET
 @researcher_required
-def run_file(request: HttpRequest, run_id: int, name: str) -> HttpResponse:
+def run_file(request: HttpRequest, run_id: UUID, name: str) -> HttpResponse:
     try:
         return stream_file(request=request, run_id=run_id, name=name)
     except (selectors.RunNotDownloadable, selectors.RunWithdrawn) as exc:
@@ -121,22 +122,22 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @researcher_required
-def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_cancel(request: HttpRequest, run_id: UUID) -> HttpResponse:
     with denial_logged(actor=request.user, request=request):
         run = selectors.run_for(user=request.user, run_id=run_id)
     reason = f"Cancelled by researcher {request.user.short_name}."
     if services.export_run_cancel(run_id=run.pk, reason=reason):
-        messages.success(request, f"Run {run.pk} is cancelled and its files removed.")
+        messages.success(request, f"Run {run.label} is cancelled and its files removed.")
     else:
         messages.error(
-            request, f"Run {run.pk} is not queued or running, so it cannot be cancelled."
+            request, f"Run {run.label} is not queued or running, so it cannot be cancelled."
         )
-    return redirect("registry_export:run_detail", run_id=run.pk)
+    return redirect("registry_export:run_detail", run_id=run.public_id)
 
 
 @require_GET
 @researcher_required
-def run_zip(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_zip(request: HttpRequest, run_id: UUID) -> HttpResponse:
     """The whole run (every file and manifest.json) as one zip, streamed as it is made."""
     what = f"registry export run {run_id} zip"
     try:
@@ -177,7 +178,7 @@ def run_zip(request: HttpRequest, run_id: int) -> HttpResponse:
     )
     # The zip holds withdrawals.csv: the registry's side has now fetched this run's list.
     services.export_withdrawals_fetched(run=run)
-    folder = f"{slugify(run.destination.name) or 'export'}-run-{run.pk}"
+    folder = f"{slugify(run.destination.name) or 'export'}-run-{run.label}"
     response = StreamingHttpResponse(
         archive.iter_zip(members, folder=folder), content_type="application/zip"
     )
@@ -264,7 +265,7 @@ def _register(request: HttpRequest, form: ClientRegisterForm):
 
 @require_POST
 @researcher_required
-def client_revoke(request: HttpRequest, client_pk: int) -> HttpResponse:
+def client_revoke(request: HttpRequest, client_pk: UUID) -> HttpResponse:
     with denial_logged(actor=request.user, request=request):
         client = selectors.client_for(user=request.user, client_pk=client_pk)
     if bulk_auth.bulk_client_revoke(client=client):

@@ -132,7 +132,7 @@ class SubscriptionDeleteInput(serializers.Serializer):
 
 
 class SubscriptionOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField()
     push_service = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -144,7 +144,7 @@ class SubscriptionListOutput(serializers.Serializer):
 
 def _subscription(sub) -> dict:
     return {
-        "id": sub.pk,
+        "id": sub.public_id,
         "push_service": urlsplit(sub.endpoint).hostname,
         "created_at": sub.created_at,
     }

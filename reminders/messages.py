@@ -42,9 +42,9 @@ def _url(name: str, token: str) -> str:
 
 def links_for(due: Due, *, channel: str, diary: bool) -> Links:
     target = "day" if diary else "questionnaires"
-    open_token = tokens.open_token(patient_id=due.patient_id, day=due.day, target=target)
+    open_token = tokens.open_token(patient=due.patient_public_id, day=due.day, target=target)
     unsubscribe = tokens.unsubscribe_token(
-        patient_id=due.patient_id, channel=channel, generation=due.generation
+        patient=due.patient_public_id, channel=channel, generation=due.generation
     )
     return Links(_url("reminders:open", open_token), _url("reminders:unsubscribe", unsubscribe))
 

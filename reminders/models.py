@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import time
 
 from django.conf import settings
@@ -65,6 +66,9 @@ class ReminderSettings(models.Model):
 class PushSubscription(models.Model):
     """A browser's Web Push subscription (the PushSubscription JSON of the Push API)."""
 
+    # The id that URLs, API responses and pages show (issue 16): the integer primary key stays
+    # internal (foreign keys, encryption associated data) so that nobody can count the rows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
     )

@@ -5,6 +5,7 @@ questionnaire due), never its tables."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -34,6 +35,7 @@ class Due:
     """One patient to remind now: what is due (diary today, a questionnaire) and how."""
 
     patient_id: int
+    patient_public_id: uuid.UUID  # what links name the patient by
     email_address: str
     day: date  # the patient's own today
     diary: bool  # today not logged yet
@@ -63,6 +65,7 @@ _COLUMNS = (
     "quiet_start",
     "quiet_end",
     "generation",
+    "patient__public_id",
 )
 
 
@@ -120,6 +123,7 @@ def due_batches(*, now: datetime, batch_size: int) -> Iterator[list[Due]]:
         batch = [
             Due(
                 patient_id=pid,
+                patient_public_id=row[11],
                 email_address=row[1],
                 day=today,
                 diary=pid not in logged,

@@ -1,14 +1,19 @@
 """Signed, timestamped tokens in reminder links (django.core.signing with its own salts).
 
-A token names a patient id and nothing else about them; links carry no health data."""
+A token names a patient by public id (a UUID, issue 16: a signed token is readable, so it must
+not carry the integer key) and nothing else about them; links carry no health data. Tokens
+signed before the change carry the integer key and keep working until they expire."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.core import signing
+
+from accounts.selectors import user_pk
 
 OPEN_SALT = "reminders.open"
 UNSUBSCRIBE_SALT = "reminders.unsubscribe"
@@ -41,12 +46,25 @@ class Unsubscribe:
     generation: int
 
 
-def open_token(*, patient_id: int, day: date, target: str = "day") -> str:
-    return signing.dumps([patient_id, day.isoformat(), target], salt=OPEN_SALT)
+def open_token(*, patient: uuid.UUID, day: date, target: str = "day") -> str:
+    """`patient`: the patient's public id."""
+    return signing.dumps([str(patient), day.isoformat(), target], salt=OPEN_SALT)
 
 
-def unsubscribe_token(*, patient_id: int, channel: str, generation: int) -> str:
-    return signing.dumps([patient_id, channel, generation], salt=UNSUBSCRIBE_SALT)
+def unsubscribe_token(*, patient: uuid.UUID, channel: str, generation: int) -> str:
+    """`patient`: the patient's public id."""
+    return signing.dumps([str(patient), channel, generation], salt=UNSUBSCRIBE_SALT)
+
+
+def _patient_pk(value) -> int:
+    """The internal key of the patient a token names: a public id, or (tokens signed before
+    issue 16) the key itself. Raises ValueError for anything else or an unknown id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    pk = user_pk(public_id=uuid.UUID(str(value)))
+    if pk is None:
+        raise ValueError("no such patient")
+    return pk
 
 
 def _loads(token: str, *, salt: str, max_age: timedelta):
@@ -64,7 +82,7 @@ def read_open_token(token: str) -> OpenLink:
     )
     try:
         patient_id, day, target = value
-        link = OpenLink(int(patient_id), date.fromisoformat(day), str(target))
+        link = OpenLink(_patient_pk(patient_id), date.fromisoformat(day), str(target))
     except (TypeError, ValueError) as exc:
         raise BadToken(expired=False) from exc
     if link.target not in OPEN_TARGETS:
@@ -76,7 +94,7 @@ def read_unsubscribe_token(token: str) -> Unsubscribe:
     value = _loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
     try:
         patient_id, channel, generation = value
-        found = Unsubscribe(int(patient_id), str(channel), int(generation))
+        found = Unsubscribe(_patient_pk(patient_id), str(channel), int(generation))
     except (TypeError, ValueError) as exc:
         raise BadToken(expired=False) from exc
     if found.channel not in CHANNELS:

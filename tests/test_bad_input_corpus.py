@@ -43,7 +43,7 @@ class Case:
     id: str
     who: str  # anon | alice | carol
     method: str
-    url: str  # {med}, {today}, {yesterday}, {tomorrow}, {alice} are filled in
+    url: str  # {med}, {today}, {yesterday}, {tomorrow}, {alice}, {alice_pk} are filled in
     status: int
     message: str
     body: object = None
@@ -237,6 +237,85 @@ CASES: list[Case] = [
         "/api/v1/patients/{alice}/summary/?from=2024-05-01&to=2024-04-01",
         400,
         "on or before the end",
+    ),
+    # Integer ids (issue 16): objects are named by opaque UUIDs; an old integer address, or
+    # Alice's internal key, matches no route.
+    Case(
+        "int-id-timeline",
+        "carol",
+        "get",
+        "/clinic/patients/{alice_pk}/",
+        404,
+        "could not find that page",
+    ),
+    Case(
+        "int-id-summary-api",
+        "carol",
+        "get",
+        "/api/v1/patients/{alice_pk}/summary/",
+        404,
+        "could not find that page",
+    ),
+    Case(
+        "int-id-radiographs",
+        "carol",
+        "get",
+        "/imaging/patients/{alice_pk}/",
+        404,
+        "could not find that page",
+    ),
+    Case(
+        "int-id-legacy-summary",
+        "carol",
+        "get",
+        "/consent/patients/1/summary/",
+        404,
+        "could not find that page",
+    ),
+    Case(
+        "int-id-grant-revoke",
+        "alice",
+        "post",
+        "/consent/sharing/1/revoke/",
+        404,
+        "could not find that page",
+        {},
+        "form",
+    ),
+    Case(
+        "int-id-grant-revoke-api",
+        "alice",
+        "post",
+        "/api/v1/grants/1/revoke/",
+        404,
+        "could not find that page",
+        {},
+    ),
+    Case("int-id-export-run", "alice", "get", "/exports/runs/1/", 404, "could not find that page"),
+    Case(
+        "int-id-export-run-api",
+        "alice",
+        "get",
+        "/api/v1/exports/runs/1/",
+        404,
+        "could not find that page",
+    ),
+    Case(
+        "int-id-consent-document",
+        "alice",
+        "post",
+        "/api/v1/consents/",
+        400,
+        "No published consent document has this id",
+        {"document_id": 1},
+    ),
+    Case(
+        "unknown-uuid-summary",
+        "carol",
+        "get",
+        "/clinic/patients/00000000-0000-4000-8000-000000000000/summary/",
+        404,
+        "could not find that page",
     ),
     # --- Periods ------------------------------------------------------------------------------
     Case(
@@ -1268,7 +1347,7 @@ CASES: list[Case] = [
         "post",
         "/api/v1/imaging/studies/",
         400,
-        "valid integer",
+        "valid UUID",
         {"patient": "abc", "file": ("x.png", b"123")},
         "multipart",
     ),
@@ -1417,7 +1496,8 @@ def world(db, patient_alice, clinician_carol, settings, tmp_path):
         "yesterday": (today - timedelta(days=1)).isoformat(),
         "tomorrow": (today + timedelta(days=1)).isoformat(),
         "med": str(medicine.id),
-        "alice": str(patient_alice.pk),
+        "alice": str(patient_alice.public_id),
+        "alice_pk": str(patient_alice.pk),
     }
     return clients, names
 

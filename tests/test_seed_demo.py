@@ -82,9 +82,9 @@ def test_seed_demo_gives_the_demo_researcher_a_destination_with_a_finished_run(
     assert "Demo registry export: run" in out.getvalue()
     # The researcher sees it at once, and can download it.
     login_verified(client, researcher)
-    page = client.get(f"/exports/runs/{run.pk}/").content.decode()
+    page = client.get(f"/exports/runs/{run.public_id}/").content.decode()
     assert "Finished" in page and "manifest.json" in page
-    assert client.get(f"/exports/runs/{run.pk}/zip/").status_code == 200
+    assert client.get(f"/exports/runs/{run.public_id}/zip/").status_code == 200
     # Run again: nothing new, and the researcher's second factor is kept.
     device = TOTPDevice.objects.get(user=researcher, name="Demo authenticator")
     call_command("seed_demo", stdout=io.StringIO(), quiet=True)

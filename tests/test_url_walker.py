@@ -10,7 +10,7 @@ HOW TO EXTEND (read this when `test_every_route_is_in_the_table` fails):
      anyone), "researcher", "staff"; or None where no user is "wrong" (e.g. a public page).
    - method: "get" (default) or "post" for POST-only routes.
    - kwargs: optional, a function World -> URL kwargs, when the default samples (see SAMPLES:
-     Alice's id for `patient_id`, a random UUID, today's date, ...) do not fit.
+     Alice's public id for `patient`, a random UUID, today's date, ...) do not fit.
 2. Routes of the admin site and of django-allauth are matched by PREFIX_RULES / MODULE_RULES.
 3. Run `pytest tests/test_url_walker.py`.
 A route missing from the table fails the suite: access rules are never left implicit.
@@ -234,8 +234,8 @@ SAMPLES: dict[str, Callable[[World], object]] = {
     "PathConverter": lambda w: "sample",
     "IsoDateConverter": lambda w: timezone.localdate().isoformat(),
 }
-# Parameters that name a person get Alice's id, so a wrong user is asked for her data.
-PERSON_KWARGS = {"patient_id": lambda w: w.patient.pk}
+# Parameters that name a person get Alice's (public) id, so a wrong user is asked for her data.
+PERSON_KWARGS = {"patient": lambda w: w.patient.public_id}
 
 
 @dataclass(frozen=True)
@@ -291,6 +291,18 @@ def test_every_route_is_in_the_table():
     keys = {f.key for f in routes}
     stale = sorted(k for k in ROUTES if k not in keys)
     assert not stale, f"ROUTES lists routes that no longer exist: {stale}"
+
+
+def test_no_route_names_an_object_by_an_integer():
+    """Issue 16: URLs name objects by opaque ids (UUIDs), so that nobody can count the rows or
+    walk them. Only the admin site (staff only) keeps Django's own integer addresses."""
+    integer = sorted(
+        f.key
+        for f in walk_routes()
+        if not f.key.startswith("admin:")
+        and any(type(c).__name__ == "IntConverter" for c in f.pattern.pattern.converters.values())
+    )
+    assert not integer, f"routes with an <int:...> parameter: {integer}"
 
 
 def _url(found: Found, rule: Rule, world: World) -> str:

@@ -31,7 +31,7 @@ def imaging_summary(report) -> dict:
     return {
         "shared": shared,
         "items": items,
-        "patient_id": getattr(report, "patient_id", None),
+        "patient_public_id": getattr(report, "patient_public_id", None),
         "banner": "Demonstration model trained on synthetic images, not for clinical use.",
     }
 

@@ -27,8 +27,8 @@ def test_summary_pdf_and_two_radiographs_are_one_visit(client, patient_alice, ca
     first, second = (_scored_study(patient_alice, carol_verified) for _ in range(2))
     login_verified(client, carol_verified)
 
-    client.get(reverse("clinic:summary", args=[patient_alice.pk]))
-    client.get(reverse("clinic:summary_pdf", args=[patient_alice.pk]))
+    client.get(reverse("clinic:summary", args=[patient_alice.public_id]))
+    client.get(reverse("clinic:summary_pdf", args=[patient_alice.public_id]))
     for study in (first, second, first):
         client.get(reverse("imaging:study", args=[study.pk]))
 
@@ -49,10 +49,10 @@ def test_summary_pdf_and_two_radiographs_are_one_visit(client, patient_alice, ca
 def test_a_visit_ends_after_half_an_hour_idle(client, patient_alice, carol_verified, monkeypatch):
     make_grant(patient_alice, carol_verified, ALL)
     login_verified(client, carol_verified)
-    client.get(reverse("clinic:summary", args=[patient_alice.pk]))
+    client.get(reverse("clinic:summary", args=[patient_alice.public_id]))
     later = timezone.now() + timedelta(minutes=31)
     monkeypatch.setattr(timezone, "now", lambda: later)
-    client.get(reverse("clinic:timeline", args=[patient_alice.pk]))
+    client.get(reverse("clinic:timeline", args=[patient_alice.public_id]))
 
     lines = selectors.access_visits_for_patient(patient=patient_alice)
     assert [line.text for line in lines] == [
@@ -66,7 +66,7 @@ def test_visit_time_is_in_the_patients_time_zone(client, patient_alice, carol_ve
     patient_alice.save(update_fields=["time_zone"])
     make_grant(patient_alice, carol_verified, ALL)
     login_verified(client, carol_verified)
-    client.get(reverse("clinic:summary", args=[patient_alice.pk]))
+    client.get(reverse("clinic:summary", args=[patient_alice.public_id]))
 
     (line,) = selectors.access_visits_for_patient(patient=patient_alice)
     row = AccessLogEvent.objects.get(actor_id=carol_verified.pk)
@@ -84,7 +84,9 @@ def test_refusals_stay_one_line_each(client, patient_alice, clinician_dave):
     verify_clinician(clinician_dave)
     login_verified(client, clinician_dave)
     for _ in range(2):
-        assert client.get(reverse("clinic:summary", args=[patient_alice.pk])).status_code == 404
+        assert (
+            client.get(reverse("clinic:summary", args=[patient_alice.public_id])).status_code == 404
+        )
     lines = selectors.access_visits_for_patient(patient=patient_alice)
     assert [line.outcome for line in lines] == ["refused", "refused"]
     assert all(not r.visit for r in AccessLogEvent.objects.filter(actor_id=clinician_dave.pk))

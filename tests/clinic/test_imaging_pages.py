@@ -25,10 +25,10 @@ def test_study_and_list_pages_name_the_patient_and_link_to_the_timeline(
     make_grant(patient_alice, carol_verified, ("diary", "imaging"))
     study = _scored_study(patient_alice, carol_verified)
     login_verified(client, carol_verified)
-    timeline = reverse("clinic:timeline", args=[patient_alice.pk])
+    timeline = reverse("clinic:timeline", args=[patient_alice.public_id])
     for url in (
         reverse("imaging:study", args=[study.pk]),
-        reverse("imaging:patient_studies", args=[patient_alice.pk]),
+        reverse("imaging:patient_studies", args=[patient_alice.public_id]),
     ):
         text = client.get(url).content.decode()
         assert 'class="patient-header"' in text

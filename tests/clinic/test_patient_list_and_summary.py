@@ -133,14 +133,14 @@ def test_my_patients_page_shows_the_flags(client, alice_diary, carol_grant):
     page = client.get(reverse("clinic:patients")).content.decode()
     assert "ESSPRI worse by more than the minimal important change" in page
     assert "Flare this week" in page
-    assert reverse("clinic:summary", args=[alice_diary.pk]) in page
+    assert reverse("clinic:summary", args=[alice_diary.public_id]) in page
 
 
 def test_summary_api_has_weekly_means_flares_medicines_and_questionnaires(
     api_client, alice_diary, carol_grant
 ):
     login_verified(api_client, carol_grant.clinician)
-    url = reverse("api_patient_summary", args=[alice_diary.pk])
+    url = reverse("api_patient_summary", args=[alice_diary.public_id])
     data = api_client.get(url, {"from": str(_day(27)), "to": str(_day(0))}).json()
 
     assert data["entry_count"] == 14 and data["days_in_period"] == 28
@@ -178,8 +178,10 @@ def test_summary_page_and_api_show_the_same_numbers(client, api_client, alice_di
     login_verified(client, carol_grant.clinician)
     login_verified(api_client, carol_grant.clinician)
     params = {"from": str(_day(27)), "to": str(_day(0))}
-    data = api_client.get(reverse("api_patient_summary", args=[alice_diary.pk]), params).json()
-    page = client.get(reverse("clinic:summary", args=[alice_diary.pk]), params)
+    data = api_client.get(
+        reverse("api_patient_summary", args=[alice_diary.public_id]), params
+    ).json()
+    page = client.get(reverse("clinic:summary", args=[alice_diary.public_id]), params)
     assert page.status_code == 200
     report = page.context["report"]
     assert report.entry_count == data["entry_count"]
@@ -196,7 +198,7 @@ def test_summary_page_and_api_show_the_same_numbers(client, api_client, alice_di
 
 def test_summary_defaults_to_the_last_90_days(api_client, patient_alice, carol_grant):
     login_verified(api_client, carol_grant.clinician)
-    data = api_client.get(reverse("api_patient_summary", args=[patient_alice.pk])).json()
+    data = api_client.get(reverse("api_patient_summary", args=[patient_alice.public_id])).json()
     assert data["days_in_period"] == 90
     assert data["date_to"] == str(timezone.localdate())
 
@@ -206,11 +208,11 @@ def test_narrower_grant_leaves_out_what_is_not_shared(
 ):
     make_grant(alice_diary, carol_verified, scopes=("diary",))
     login_verified(api_client, carol_verified)
-    data = api_client.get(reverse("api_patient_summary", args=[alice_diary.pk])).json()
+    data = api_client.get(reverse("api_patient_summary", args=[alice_diary.public_id])).json()
     assert data["medicines"] is None and data["questionnaires"] is None
     assert data["entry_count"] == 14
     login_verified(client, carol_verified)
-    page = client.get(reverse("clinic:summary", args=[alice_diary.pk]))
+    page = client.get(reverse("clinic:summary", args=[alice_diary.public_id]))
     text = page.content.decode()
     assert "does not share their medicines" in text
     assert "Hydroxychloroquine" not in text  # not in the tables, nor as a chart band
@@ -232,7 +234,9 @@ def test_bad_period_is_a_400_with_a_field_message(
     api_client, patient_alice, carol_grant, params, field
 ):
     login_verified(api_client, carol_grant.clinician)
-    response = api_client.get(reverse("api_patient_summary", args=[patient_alice.pk]), params)
+    response = api_client.get(
+        reverse("api_patient_summary", args=[patient_alice.public_id]), params
+    )
     assert response.status_code == 400
     assert field in response.json()
 
@@ -240,7 +244,7 @@ def test_bad_period_is_a_400_with_a_field_message(
 def test_bad_period_without_a_grant_is_still_a_404(api_client, patient_alice, clinician_dave):
     login_verified(api_client, clinician_dave)
     response = api_client.get(
-        reverse("api_patient_summary", args=[patient_alice.pk]), {"from": "nonsense"}
+        reverse("api_patient_summary", args=[patient_alice.public_id]), {"from": "nonsense"}
     )
     assert response.status_code == 404
 
@@ -248,7 +252,7 @@ def test_bad_period_without_a_grant_is_still_a_404(api_client, patient_alice, cl
 def test_bad_period_on_the_page_shows_the_error(client, patient_alice, carol_grant):
     login_verified(client, carol_grant.clinician)
     response = client.get(
-        reverse("clinic:summary", args=[patient_alice.pk]),
+        reverse("clinic:summary", args=[patient_alice.public_id]),
         {"from": "2024-02-01", "to": "2024-01-01"},
     )
     assert response.status_code == 400

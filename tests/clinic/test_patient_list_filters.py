@@ -146,9 +146,11 @@ def test_api_list_takes_the_same_query(api_client, three_patients, carol_verifie
 def test_old_addresses_redirect(client, three_patients, carol_verified):
     login_verified(client, carol_verified)
     ann = three_patients[0]
-    response = client.get(f"/consent/patients/{ann.pk}/summary/?from=2026-01-01&to=2026-01-31")
+    response = client.get(
+        f"/consent/patients/{ann.public_id}/summary/?from=2026-01-01&to=2026-01-31"
+    )
     assert response.status_code == 301
-    target = reverse("clinic:summary", args=[ann.pk]) + "?from=2026-01-01&to=2026-01-31"
+    target = reverse("clinic:summary", args=[ann.public_id]) + "?from=2026-01-01&to=2026-01-31"
     assert response["Location"] == target
     assert client.get("/consent/patients/")["Location"] == reverse("clinic:patients")
 

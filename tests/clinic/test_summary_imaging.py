@@ -59,7 +59,7 @@ def test_summary_api_lists_imaging_results_when_the_grant_covers_imaging(
     _scored_study(patient_bob, carol_verified)  # another patient's study never appears
     login_verified(api_client, carol_verified)
 
-    data = api_client.get(reverse("api_patient_summary", args=[patient_alice.pk])).json()
+    data = api_client.get(reverse("api_patient_summary", args=[patient_alice.public_id])).json()
 
     (row,) = data["imaging"]
     assert row["study_id"] == str(study.pk)
@@ -78,7 +78,7 @@ def test_summary_page_shows_the_imaging_block(client, patient_alice, carol_verif
     study = _scored_study(patient_alice, carol_verified)
     login_verified(client, carol_verified)
 
-    page = client.get(reverse("clinic:summary", args=[patient_alice.pk]))
+    page = client.get(reverse("clinic:summary", args=[patient_alice.public_id]))
 
     assert page.status_code == 200
     assert page.context["report"].imaging[0].study_id == str(study.pk)
@@ -94,11 +94,11 @@ def test_imaging_not_shared_is_left_out_of_page_and_api(
     make_grant(patient_alice, carol_verified, ("diary", "questionnaires"))
     _scored_study(patient_alice, carol_verified)
     login_verified(api_client, carol_verified)
-    data = api_client.get(reverse("api_patient_summary", args=[patient_alice.pk])).json()
+    data = api_client.get(reverse("api_patient_summary", args=[patient_alice.public_id])).json()
     assert data["imaging"] is None
 
     login_verified(client, carol_verified)
-    text = client.get(reverse("clinic:summary", args=[patient_alice.pk])).content
+    text = client.get(reverse("clinic:summary", args=[patient_alice.public_id])).content
     text = text.decode()
     assert "does not share their imaging" in text
     assert "Hand radiographs" not in text

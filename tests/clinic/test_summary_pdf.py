@@ -28,8 +28,8 @@ def test_pdf_holds_the_summary_text(client, alice_diary, carol_verified):  # noq
     _scored_study(alice_diary, carol_verified)
     login_verified(client, carol_verified)
 
-    page = client.get(reverse("clinic:summary", args=[alice_diary.pk]))
-    pdf_url = reverse("clinic:summary_pdf", args=[alice_diary.pk])
+    page = client.get(reverse("clinic:summary", args=[alice_diary.public_id]))
+    pdf_url = reverse("clinic:summary_pdf", args=[alice_diary.public_id])
     assert pdf_url in page.content.decode()  # the page offers the download
     response = client.get(pdf_url, {"from": str(_day(27)), "to": str(_day(0))})
 
@@ -47,7 +47,7 @@ def test_pdf_holds_the_summary_text(client, alice_diary, carol_verified):  # noq
 def test_pdf_without_grant_is_404_and_logged(client, alice_diary, clinician_dave):  # noqa: F811
     verify_clinician(clinician_dave)
     login_verified(client, clinician_dave)
-    response = client.get(reverse("clinic:summary_pdf", args=[alice_diary.pk]))
+    response = client.get(reverse("clinic:summary_pdf", args=[alice_diary.public_id]))
     assert response.status_code == 404
     assert AccessLogEvent.objects.filter(actor_id=clinician_dave.pk, outcome="denied").exists()
 
@@ -55,7 +55,7 @@ def test_pdf_without_grant_is_404_and_logged(client, alice_diary, clinician_dave
 def test_pdf_with_reversed_period_is_400_with_message(client, alice_diary, carol_grant):  # noqa: F811
     login_verified(client, carol_grant.clinician)
     response = client.get(
-        reverse("clinic:summary_pdf", args=[alice_diary.pk]),
+        reverse("clinic:summary_pdf", args=[alice_diary.public_id]),
         {"from": str(_day(0)), "to": str(_day(5))},
     )
     assert response.status_code == 400

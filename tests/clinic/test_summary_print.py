@@ -158,7 +158,7 @@ def test_ninety_day_summary_prints_on_two_a4_pages(
                 ]
             )
             page = context.new_page()
-            response = page.goto(f"{live_server.url}/clinic/patients/{alice.pk}/summary/")
+            response = page.goto(f"{live_server.url}/clinic/patients/{alice.public_id}/summary/")
             assert response.status == 200
             page.wait_for_selector(".chart svg")  # plotly has drawn
             # Every section, imaging included, is on the page that is printed.

@@ -53,7 +53,7 @@ def alice_history(patient_alice):
 
 
 def _url(patient, **query):
-    return reverse("clinic:timeline", args=[patient.pk]) + (
+    return reverse("clinic:timeline", args=[patient.public_id]) + (
         "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
     )
 
@@ -74,7 +74,7 @@ def test_timeline_puts_every_kind_on_one_axis_with_links(client, alice_history, 
     assert "Started Pilocarpine" in text and "Stopped Pilocarpine" in text
     assert "ESSPRI 5.0" in text or "ESSPRI 5" in text
     assert reverse("imaging:study", args=[study.pk]) in text  # imaging links to its result
-    assert reverse("clinic:summary", args=[alice_history.pk]) in text  # diary to the summary
+    assert reverse("clinic:summary", args=[alice_history.public_id]) in text  # diary to the summary
     assert "Alice" in text and 'class="patient-header"' in text
     row = AccessLogEvent.objects.get(actor_id=carol_verified.pk)
     assert (row.outcome, row.patient_id) == ("allowed", alice_history.pk)

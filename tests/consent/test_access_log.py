@@ -33,7 +33,7 @@ def _row_text(row: AccessLogEvent) -> str:
 def test_allowed_read_writes_one_row_in_the_same_request(api_client, patient_alice, carol_grant):
     login_verified(api_client, carol_grant.clinician)
     response = api_client.get(
-        reverse("api_patient_summary", args=[patient_alice.pk]),
+        reverse("api_patient_summary", args=[patient_alice.public_id]),
         HTTP_X_REQUEST_ID="req-0123456789",
         REMOTE_ADDR="203.0.113.9",
     )
@@ -57,7 +57,7 @@ def test_allowed_read_writes_one_row_in_the_same_request(api_client, patient_ali
 
 def test_denied_read_is_logged_as_denied(api_client, patient_alice, clinician_dave):
     login_verified(api_client, clinician_dave)
-    response = api_client.get(reverse("api_patient_summary", args=[patient_alice.pk]))
+    response = api_client.get(reverse("api_patient_summary", args=[patient_alice.public_id]))
     assert response.status_code == 404
     row = AccessLogEvent.objects.get()
     assert (row.outcome, row.actor_id, row.patient_id) == (
@@ -122,7 +122,7 @@ def test_role_refusal_on_a_clinician_route_is_logged(client, patient_alice):
 
 def test_log_survives_the_erasure_of_the_accounts_it_names(api_client, patient_alice, carol_grant):
     login_verified(api_client, carol_grant.clinician)
-    api_client.get(reverse("api_patient_summary", args=[patient_alice.pk]))
+    api_client.get(reverse("api_patient_summary", args=[patient_alice.public_id]))
     clinician_id = carol_grant.clinician.pk
     carol_grant.clinician.delete()
     patient_alice.delete()
@@ -134,8 +134,8 @@ def test_patient_sees_who_viewed_their_data_in_plain_words(
     client, api_client, patient_alice, patient_bob, carol_grant
 ):
     login_verified(api_client, carol_grant.clinician)
-    api_client.get(reverse("api_patient_summary", args=[patient_alice.pk]))
-    api_client.get(reverse("api_patient_summary", args=[patient_bob.pk]))  # denied, Bob's
+    api_client.get(reverse("api_patient_summary", args=[patient_alice.public_id]))
+    api_client.get(reverse("api_patient_summary", args=[patient_bob.public_id]))  # denied, Bob's
 
     client.force_login(patient_alice)
     page = client.get(reverse("consent:access_log"))

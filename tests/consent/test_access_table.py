@@ -84,9 +84,9 @@ def _page(name: str, *args_of: Callable[[World], object]) -> Callable[[World], s
     return lambda w: reverse(name, args=[a(w) for a in args_of])
 
 
-alice_id = lambda w: w.alice.pk  # noqa: E731
-target_grant_id = lambda w: w.target_grant.pk  # noqa: E731
-request_grant_id = lambda w: w.request_grant.pk  # noqa: E731
+alice_id = lambda w: w.alice.public_id  # noqa: E731
+target_grant_id = lambda w: w.target_grant.public_id  # noqa: E731
+request_grant_id = lambda w: w.request_grant.public_id  # noqa: E731
 invitation = lambda w: w.invitation_token  # noqa: E731
 
 PATIENT_PAGE = _statuses(patients=200, clinicians=403, researcher=403, anonymous=LOGIN)
@@ -137,7 +137,7 @@ ROUTES: dict[str, Route] = {
     "consent:staff_clinician_new": Route("get", _page("consent:staff_clinician_new"), STAFF_ONLY),
     "consent:staff_clinician_verify": Route(
         "post",
-        _page("consent:staff_clinician_verify", lambda w: w.target_grant.clinician_id),
+        _page("consent:staff_clinician_verify", lambda w: w.target_grant.clinician.public_id),
         STAFF_ONLY,
         {"checked": "on"},
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _give(client, kind, **extra):
-    return client.post(reverse("api_consents"), {"document_id": document(kind).pk, **extra})
+    return client.post(reverse("api_consents"), {"document_id": document(kind).public_id, **extra})
 
 
 def test_patient_gives_and_withdraws_through_the_api_and_history_keeps_both(
@@ -84,7 +85,8 @@ def test_consenting_to_a_version_that_is_not_current_is_a_400(api_client, patien
 
 def test_unknown_document_or_scope_is_a_400(api_client, patient_alice):
     api_client.force_login(patient_alice)
-    assert api_client.post(reverse("api_consents"), {"document_id": 999999}).status_code == 400
+    unknown = {"document_id": str(uuid.uuid4())}
+    assert api_client.post(reverse("api_consents"), unknown).status_code == 400
     bad = api_client.post(reverse("api_consent_withdraw"), {"scope": "telepathy"})
     assert bad.status_code == 400
     assert "scope" in bad.json()
@@ -179,7 +181,7 @@ def test_invalid_nhs_number_on_the_page_shows_a_clear_message_and_stores_nothing
     client.force_login(patient_alice)
     response = client.post(
         reverse("consent:give"),
-        {"document_id": document("nhs_linkage").pk, "nhs_number": "1234567890"},
+        {"document_id": document("nhs_linkage").public_id, "nhs_number": "1234567890"},
         follow=True,
     )
     assert "not a valid NHS number" in response.content.decode()
@@ -192,7 +194,7 @@ def test_patient_gives_and_withdraws_on_the_page_with_one_button(client, patient
     assert page.status_code == 200
     assert "You have not agreed." in page.content.decode()
 
-    client.post(reverse("consent:give"), {"document_id": document("registry_sharing").pk})
+    client.post(reverse("consent:give"), {"document_id": document("registry_sharing").public_id})
     page = client.get(reverse("consent:overview")).content.decode()
     assert "You agreed" in page
 
@@ -271,7 +273,9 @@ def test_each_consent_event_is_a_valid_fhir_r4_consent(patient_alice):
     ]
     assert parsed[0].provision.period.end is not None
     assert parsed[2].policy[0].uri.endswith("/consent-documents/registry_sharing/uk-pssr/v1")
-    assert parsed[0].patient.reference == f"Patient/{patient_alice.pk}"
+    assert parsed[0].patient.reference == f"Patient/{patient_alice.public_id}"
+    # FHIR ids are opaque (issue 16): never the integer key of a row.
+    assert {r["id"] for r in resources} == {f"consent-event-{e.public_id}" for e in events}
 
 
 def test_history_api_embeds_fhir_resources(api_client, patient_alice):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _summary_url(patient):
-    return reverse("api_patient_summary", args=[patient.pk])
+    return reverse("api_patient_summary", args=[patient.public_id])
 
 
 def test_patient_shares_by_email_and_the_clinician_sees_the_summary(
@@ -46,7 +46,7 @@ def test_revocation_takes_effect_on_the_very_next_request(
     assert api_client.get(_summary_url(patient_alice)).status_code == 200
 
     client.force_login(patient_alice)
-    client.post(reverse("consent:grant_revoke", args=[carol_grant.pk]))
+    client.post(reverse("consent:grant_revoke", args=[carol_grant.public_id]))
 
     assert api_client.get(_summary_url(patient_alice)).status_code == 404
     listed = api_client.get(reverse("api_patients")).json()["results"]
@@ -76,7 +76,7 @@ def test_end_date_is_the_end_of_that_day_in_the_patients_time_zone(
         format="json",
     )
     assert response.status_code == 201
-    grant = SharingGrant.objects.get(pk=response.json()["id"])
+    grant = SharingGrant.objects.get(public_id=response.json()["id"])
     local_end = timezone.localtime(grant.ends_at, timezone=selectors_zone(patient_alice))
     assert local_end.date() == ends_on + timedelta(days=1)
     assert (local_end.hour, local_end.minute) == (0, 0)
@@ -176,7 +176,7 @@ def test_unverified_clinician_may_accept_but_sees_the_patient_only_once_verified
     page = client.get(reverse("consent:invitation", args=[token])).content.decode()
     assert "Staff have not verified your clinician account yet" in page
     client.post(reverse("consent:invitation", args=[token]))
-    summary = reverse("clinic:summary", args=[patient_alice.pk])
+    summary = reverse("clinic:summary", args=[patient_alice.public_id])
     assert client.get(summary).status_code == 404
     client.force_login(patient_alice)
     overview = client.get(reverse("consent:overview")).content.decode()
@@ -228,7 +228,7 @@ def test_clinician_requests_access_and_patient_accepts_with_fewer_scopes(
     page = client.get(reverse("consent:overview")).content.decode()
     assert "asks to see your diary" in page
     client.post(
-        reverse("consent:request_answer", args=[grant.pk]),
+        reverse("consent:request_answer", args=[grant.public_id]),
         {"decision": "accept", "scopes": ["diary"]},
     )
     grant.refresh_from_db()
@@ -249,8 +249,8 @@ def test_patient_declines_a_request_and_cannot_answer_twice(
     )
     grant = SharingGrant.objects.get()
     api_client.force_login(patient_alice)
-    assert api_client.post(reverse("api_grant_decline", args=[grant.pk])).status_code == 200
-    again = api_client.post(reverse("api_grant_accept", args=[grant.pk]), format="json")
+    assert api_client.post(reverse("api_grant_decline", args=[grant.public_id])).status_code == 200
+    again = api_client.post(reverse("api_grant_accept", args=[grant.public_id]), format="json")
     assert again.status_code == 400
     assert "already been answered" in str(again.json())
     grant.refresh_from_db()
@@ -266,7 +266,7 @@ def test_accepting_more_than_was_asked_is_refused(api_client, patient_alice, car
     grant = SharingGrant.objects.get()
     api_client.force_login(patient_alice)
     response = api_client.post(
-        reverse("api_grant_accept", args=[grant.pk]),
+        reverse("api_grant_accept", args=[grant.public_id]),
         {"scopes": ["diary", "imaging"]},
         format="json",
     )
@@ -298,16 +298,25 @@ def test_unverified_clinician_cannot_request_access(api_client, clinician_dave, 
 
 def test_patient_cannot_revoke_or_answer_someone_elses_grant(api_client, patient_bob, carol_grant):
     api_client.force_login(patient_bob)
-    assert api_client.post(reverse("api_grant_revoke", args=[carol_grant.pk])).status_code == 404
-    assert api_client.post(reverse("api_grant_decline", args=[carol_grant.pk])).status_code == 404
+    assert (
+        api_client.post(reverse("api_grant_revoke", args=[carol_grant.public_id])).status_code
+        == 404
+    )
+    assert (
+        api_client.post(reverse("api_grant_decline", args=[carol_grant.public_id])).status_code
+        == 404
+    )
     carol_grant.refresh_from_db()
     assert carol_grant.revoked_at is None
 
 
 def test_revoking_twice_is_a_400(api_client, patient_alice, carol_grant):
     api_client.force_login(patient_alice)
-    assert api_client.post(reverse("api_grant_revoke", args=[carol_grant.pk])).status_code == 200
-    again = api_client.post(reverse("api_grant_revoke", args=[carol_grant.pk]))
+    assert (
+        api_client.post(reverse("api_grant_revoke", args=[carol_grant.public_id])).status_code
+        == 200
+    )
+    again = api_client.post(reverse("api_grant_revoke", args=[carol_grant.public_id]))
     assert again.status_code == 400
 
 

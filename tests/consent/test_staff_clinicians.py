@@ -50,7 +50,7 @@ def test_staff_create_a_clinician_who_gets_an_email_to_choose_a_password(staff_c
 
 def test_staff_verify_a_clinician_only_after_ticking_the_register_check(staff_client, staff_sam):
     doc = ClinicianFactory(email="doc@example.org")
-    url = reverse("consent:staff_clinician_verify", args=[doc.pk])
+    url = reverse("consent:staff_clinician_verify", args=[doc.public_id])
     refused = staff_client.post(url, {})
     assert refused.status_code == 400
     assert "Tick the box" in refused.content.decode()
@@ -92,7 +92,7 @@ def test_bad_input_is_a_form_error_and_nothing_is_stored(staff_client, change, f
 
 def test_verifying_someone_who_is_not_a_clinician_is_404(staff_client, patient_alice, root):
     for user in (patient_alice, root):
-        url = reverse("consent:staff_clinician_verify", args=[user.pk])
+        url = reverse("consent:staff_clinician_verify", args=[user.public_id])
         assert staff_client.post(url, {"checked": "on"}).status_code == 404
     assert not ClinicianProfile.objects.exists()
 
@@ -104,7 +104,7 @@ def root(db):
 
 def test_a_switched_off_clinician_is_not_verified(staff_client):
     doc = ClinicianFactory(is_active=False)
-    url = reverse("consent:staff_clinician_verify", args=[doc.pk])
+    url = reverse("consent:staff_clinician_verify", args=[doc.public_id])
     response = staff_client.post(url, {"checked": "on"})
     assert response.status_code == 400 and "switched off" in response.content.decode()
     assert not ClinicianProfile.objects.filter(verified_at__isnull=False).exists()

@@ -88,7 +88,7 @@ def test_push_button_reports_what_the_browser_could_do(browser, live_server, bro
 def test_unsubscribe_pages_from_a_reminder(browse):
     dan = PatientFactory(email="dan-reminders@example.org")
     ReminderSettings.objects.create(patient=dan, enabled=True, email=True)
-    token = tokens.unsubscribe_token(patient_id=dan.pk, channel="email", generation=1)
+    token = tokens.unsubscribe_token(patient=dan.public_id, channel="email", generation=1)
     browse.goto(reverse("reminders:unsubscribe", kwargs={"token": token}))
     browse.submit("Stop these reminders")
     assert "no more email reminders" in browse.page.get_by_role("heading", level=1).inner_text()

@@ -60,17 +60,17 @@ def test_researcher_registers_a_client_and_downloads_a_run_as_a_zip(browse, worl
     assert page.get_by_role("cell", name=client.client_id).is_visible()
 
     browse.click_through(page.get_by_role("link", name="Runs", exact=True))
-    browse.click_through(page.get_by_role("link", name=f"Run {run.pk}", exact=True))
+    browse.click_through(page.get_by_role("link", name=f"Run {run.label}", exact=True))
     assert page.get_by_text("Finished", exact=True).first.is_visible()
     with page.expect_download() as download_info:
-        page.get_by_role("link", name=f"Download run {run.pk} as one zip").click()
+        page.get_by_role("link", name=f"Download run {run.label} as one zip").click()
     download = download_info.value
-    assert download.suggested_filename == f"uk-pssr-run-{run.pk}.zip"
+    assert download.suggested_filename == f"uk-pssr-run-{run.label}.zip"
     path = tmp_path / "run.zip"
     download.save_as(str(path))
     archive = zipfile.ZipFile(path)
     assert archive.testzip() is None
-    manifest = json.loads(archive.read(f"uk-pssr-run-{run.pk}/manifest.json"))
+    manifest = json.loads(archive.read(f"uk-pssr-run-{run.label}/manifest.json"))
     assert manifest["patients"] == 2
     assert len(archive.namelist()) == len(run.files)
 

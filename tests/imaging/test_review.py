@@ -266,7 +266,7 @@ def test_api_independent_grading_then_result_shows_who_and_how(api_carol, carol_
     assert JointReview.objects.filter(review__kind="independent").count() == len(JOINTS)
     result = api_carol.get(f"/api/v1/imaging/studies/{scored.study_id}/result/").json()
     assert result["latest_review"]["kind"] == "independent"
-    assert result["latest_review"]["reviewed_by"] == carol_imaging.pk
+    assert result["latest_review"]["reviewed_by"] == str(carol_imaging.public_id)
     assert result["joints"][0]["confirmed_jsn"] == MODEL["MCP1"][0]
 
 

@@ -21,7 +21,7 @@ def scored_study(client, carol_imaging, patient_alice, hand_png, eager_celery,
     login_verified(client, carol_imaging)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            f"/imaging/patients/{patient_alice.pk}/",
+            f"/imaging/patients/{patient_alice.public_id}/",
             {"file": SimpleUploadedFile("hand.png", hand_png)},
         )
     assert response.status_code == 302
@@ -62,7 +62,7 @@ def test_clinician_without_imaging_grant_gets_404_on_every_study_route(
         assert client.get(url).status_code == 404, url
     assert client.post(base + "review/", full_grading(scored_study)).status_code == 404
     assert client.post(base + "accept/", {"confirm": "on"}).status_code == 404
-    assert client.get(f"/imaging/patients/{scored_study.patient_id}/").status_code == 404
+    assert client.get(f"/imaging/patients/{scored_study.patient.public_id}/").status_code == 404
     assert JointReview.objects.count() == 0 and RaReview.objects.count() == 0
 
 
@@ -77,7 +77,7 @@ def test_bad_upload_form_shows_a_field_error_and_stores_nothing(
 ):
     login_verified(client, carol_imaging)
     response = client.post(
-        f"/imaging/patients/{patient_alice.pk}/",
+        f"/imaging/patients/{patient_alice.public_id}/",
         {"file": SimpleUploadedFile("scan.dcm", b"hello, not DICOM")},
     )
     assert response.status_code == 400
@@ -87,7 +87,11 @@ def test_bad_upload_form_shows_a_field_error_and_stores_nothing(
 
 
 def test_summary_block_shows_confirmed_value_and_banner(client, scored_study, carol_imaging):
-    report = SimpleNamespace(patient_id=scored_study.patient_id, imaging_shared=True)
+    report = SimpleNamespace(
+        patient_id=scored_study.patient_id,
+        patient_public_id=scored_study.patient.public_id,
+        imaging_shared=True,
+    )
     html = render_to_string("imaging/_summary.html", {"report": report})
     assert "Confirmed by a clinician: 0 of 11 joints" in html
     response = client.post(

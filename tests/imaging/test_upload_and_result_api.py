@@ -33,7 +33,7 @@ def _upload(api_client, patient, name, data, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         return api_client.post(
             URL,
-            {"patient": patient.pk, "file": SimpleUploadedFile(name, data)},
+            {"patient": patient.public_id, "file": SimpleUploadedFile(name, data)},
             format="multipart",
         )
 
@@ -75,11 +75,11 @@ def test_clinician_with_imaging_grant_uploads_and_gets_a_scored_result(
     )
     after = api_client.get(f"{URL}{study.pk}/result/").json()
     review = after["ra_pattern_review"]
-    assert review["ra_pattern"] is True and review["reviewed_by"] == carol_imaging.pk
+    assert review["ra_pattern"] is True and review["reviewed_by"] == str(carol_imaging.public_id)
     assert review["model_probability"] == body["scores"]["ra_pattern"]["probability"]
     assert review["action"] in ("confirm", "override") and review["reviewed_at"]
     assert after["latest_review"]["kind"] == "independent"
-    listing = api_client.get(URL, {"patient": patient_alice.pk})
+    listing = api_client.get(URL, {"patient": patient_alice.public_id})
     assert listing.status_code == 200 and listing.json()[0]["id"] == str(study.pk)
     assert AccessLogEvent.objects.filter(patient_id=patient_alice.pk, outcome="allowed").exists()
 
@@ -138,7 +138,7 @@ def test_clinician_without_imaging_grant_gets_404_and_is_logged(
         api_client, patient_alice, "hand.png", hand_png, django_capture_on_commit_callbacks
     )
     assert response.status_code == 404
-    assert api_client.get(URL, {"patient": patient_alice.pk}).status_code == 404
+    assert api_client.get(URL, {"patient": patient_alice.public_id}).status_code == 404
     assert Study.objects.count() == 0
     assert AccessLogEvent.objects.filter(
         actor_id=dave_diary_only.pk, patient_id=patient_alice.pk, outcome="denied"
@@ -159,9 +159,9 @@ def test_other_clinician_cannot_read_a_study_result(
 
 
 def test_patient_and_anonymous_are_refused(api_client, patient_alice):
-    assert api_client.get(URL, {"patient": patient_alice.pk}).status_code in (401, 403)
+    assert api_client.get(URL, {"patient": patient_alice.public_id}).status_code in (401, 403)
     login_verified(api_client, patient_alice)
-    assert api_client.get(URL, {"patient": patient_alice.pk}).status_code == 403
+    assert api_client.get(URL, {"patient": patient_alice.public_id}).status_code == 403
 
 
 def test_task_is_idempotent_for_a_finished_result(

@@ -86,7 +86,7 @@ def test_status_reports_live_progress_in_rows(rita, cohort, destination):
     run, _ = services.export_run_request(destination=destination, trigger="command", dispatch=False)
     run, pending = services.export_run_plan(run_id=run.pk, partition_size=2)
     services.export_partition_write(run_id=run.pk, attempt=1, index=0, enqueue_finalize=False)
-    data = rita.get(f"{RUNS}{run.pk}/").json()
+    data = rita.get(f"{RUNS}{run.public_id}/").json()
     assert data["status"] == "running"
     # Two of the four patients done: 16 of their 32 diary entries.
     assert data["progress"] == {"rows_done": 16, "rows_total": 32, "percent": 50}
@@ -96,7 +96,7 @@ def test_status_reports_live_progress_in_rows(rita, cohort, destination):
 def test_the_run_list_shows_the_researchers_runs(rita, cohort, destination):
     run = run_now(destination)
     data = rita.get(RUNS, {"destination": str(destination.pk)}).json()
-    assert [r["id"] for r in data] == [run.pk]
+    assert [r["id"] for r in data] == [str(run.public_id)]
     assert data[0]["status"] == "succeeded" and data[0]["patients"] == 4
     assert data[0]["progress"]["percent"] == 100
     names = [f["name"] for f in data[0]["files"]]
@@ -105,7 +105,7 @@ def test_the_run_list_shows_the_researchers_runs(rita, cohort, destination):
 
 def test_download_streams_the_file_and_logs_each_patient_in_it(rita, cohort, destination):
     run = run_now(destination)
-    url = f"{RUNS}{run.pk}/files/Observation.00000.ndjson"
+    url = f"{RUNS}{run.public_id}/files/Observation.00000.ndjson"
     response = rita.get(url)
     assert response.status_code == 200 and response.streaming
     content = body(response)
@@ -115,13 +115,13 @@ def test_download_streams_the_file_and_logs_each_patient_in_it(rita, cohort, des
     logged = AccessLogEvent.objects.filter(kind="file", outcome="allowed")
     assert sorted(logged.values_list("patient_id", flat=True)) == sorted(p.pk for p in cohort[:4])
     assert {r.what for r in logged} == {
-        f"registry export run {run.pk} file Observation.00000.ndjson"
+        f"registry export run {run.public_id} file Observation.00000.ndjson"
     }
 
 
 def test_download_of_a_run_still_running_is_a_409(rita, cohort, destination):
     run, _ = services.export_run_request(destination=destination, trigger="command", dispatch=False)
-    response = rita.get(f"{RUNS}{run.pk}/files/manifest.json")
+    response = rita.get(f"{RUNS}{run.public_id}/files/manifest.json")
     assert response.status_code == 409
     assert "not finished" in response.json()["detail"]
     assert AccessLogEvent.objects.filter(kind="file", outcome="denied").count() == 1
@@ -130,20 +130,20 @@ def test_download_of_a_run_still_running_is_a_409(rita, cohort, destination):
 def test_download_of_a_failed_run_is_a_409(rita, cohort, destination):
     run, _ = services.export_run_request(destination=destination, trigger="command", dispatch=False)
     services.export_run_fail(run_id=run.pk, error="OSError: disk full")
-    response = rita.get(f"{RUNS}{run.pk}/files/manifest.json")
+    response = rita.get(f"{RUNS}{run.public_id}/files/manifest.json")
     assert response.status_code == 409 and "failed" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("name", ["nothing.csv", "..%2Fsecret", "manifest.json.tmp"])
 def test_download_of_an_unknown_file_is_a_404(rita, cohort, destination, name):
     run = run_now(destination)
-    response = rita.get(f"{RUNS}{run.pk}/files/{name}")
+    response = rita.get(f"{RUNS}{run.public_id}/files/{name}")
     assert response.status_code == 404
 
 
 def test_another_researchers_run_is_a_404(client, cohort, destination):
     run = run_now(destination)
     login_verified(client, ResearcherFactory())
-    assert client.get(f"{RUNS}{run.pk}/").status_code == 404
-    assert client.get(f"{RUNS}{run.pk}/files/manifest.json").status_code == 404
+    assert client.get(f"{RUNS}{run.public_id}/").status_code == 404
+    assert client.get(f"{RUNS}{run.public_id}/files/manifest.json").status_code == 404
     assert run.status == RunStatus.SUCCEEDED

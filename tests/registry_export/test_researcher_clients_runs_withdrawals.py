@@ -180,7 +180,7 @@ def test_revoking_a_client_stops_its_tokens_at_once(rita, client, destination, t
     auth = bearer(client, client_id, key)
     assert client.get("/fhir/metadata").status_code == 200
     registered = BulkClient.objects.get(client_id=client_id)
-    response = rita.post(url("client_revoke", registered.pk), follow=True)
+    response = rita.post(url("client_revoke", registered.public_id), follow=True)
     assert "is revoked" in response.content.decode()
     registered.refresh_from_db()
     assert not registered.is_active and not BulkAccessToken.objects.exists()
@@ -202,14 +202,14 @@ def test_revoking_a_client_of_another_destination_is_a_logged_404(
     theirs = register(other_destination, rsa_key(), tmp_path, name="theirs")
     registered = BulkClient.objects.get(client_id=theirs)
     before = denied_count()
-    assert rita.post(url("client_revoke", registered.pk)).status_code == 404
+    assert rita.post(url("client_revoke", registered.public_id)).status_code == 404
     registered.refresh_from_db()
     assert registered.is_active and denied_count() == before + 1
 
 
 def test_revoke_needs_a_post(rita, destination, tmp_path):
     register(destination, rsa_key(), tmp_path)
-    assert rita.get(url("client_revoke", BulkClient.objects.get().pk)).status_code == 405
+    assert rita.get(url("client_revoke", BulkClient.objects.get().public_id)).status_code == 405
 
 
 # --- Runs: honest states ------------------------------------------------------------------------
@@ -247,9 +247,9 @@ def test_a_running_run_shows_partitions_written_so_far(rita, cohort, destination
     run, _ = services.export_run_request(destination=destination, trigger="command", dispatch=False)
     services.export_run_plan(run_id=run.pk, partition_size=2)
     services.export_partition_write(run_id=run.pk, attempt=1, index=0, enqueue_finalize=False)
-    page = rita.get(url("run_detail", run.pk)).content.decode()
+    page = rita.get(url("run_detail", run.public_id)).content.decode()
     assert "Running" in page and "Partitions written: 1 of 2" in page
-    assert "Partitions of run" in page and url("run_cancel", run.pk) in page
+    assert "Partitions of run" in page and url("run_cancel", run.public_id) in page
 
 
 def test_cancelling_a_running_run_removes_its_files_and_it_reads_cancelled(
@@ -260,7 +260,7 @@ def test_cancelling_a_running_run_removes_its_files_and_it_reads_cancelled(
     services.export_partition_write(run_id=run.pk, attempt=1, index=0, enqueue_finalize=False)
     assert storage.parts_dir(run).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = rita.post(url("run_cancel", run.pk), follow=True)
+        response = rita.post(url("run_cancel", run.public_id), follow=True)
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED and run.finished_at is not None
     assert "Cancelled by researcher Rita." == run.error
@@ -272,7 +272,7 @@ def test_cancelling_a_running_run_removes_its_files_and_it_reads_cancelled(
     )
     assert not services.export_run_finalize(run_id=run.pk)
     # Its files are not served, with the reason.
-    response = rita.get(url("run_zip", run.pk))
+    response = rita.get(url("run_zip", run.public_id))
     assert response.status_code == 409 and "was cancelled" in response.content.decode()
     # The next request starts a new run rather than re-opening the cancelled one.
     again, created = services.export_run_request(
@@ -283,7 +283,7 @@ def test_cancelling_a_running_run_removes_its_files_and_it_reads_cancelled(
 
 def test_cancelling_a_finished_run_changes_nothing(rita, cohort, destination):
     run = run_now(destination)
-    response = rita.post(url("run_cancel", run.pk), follow=True)
+    response = rita.post(url("run_cancel", run.public_id), follow=True)
     assert "cannot be cancelled" in response.content.decode()
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED
@@ -295,9 +295,9 @@ def test_runs_of_another_destination_are_not_listed_and_their_pages_are_logged_4
     theirs = run_now(other_destination)
     assert f"Run {theirs.pk}<" not in rita.get(url("run_list")).content.decode()
     before = denied_count()
-    assert rita.get(url("run_detail", theirs.pk)).status_code == 404
-    assert rita.post(url("run_cancel", theirs.pk)).status_code == 404
-    assert rita.get(url("run_zip", theirs.pk)).status_code == 404
+    assert rita.get(url("run_detail", theirs.public_id)).status_code == 404
+    assert rita.post(url("run_cancel", theirs.public_id)).status_code == 404
+    assert rita.get(url("run_zip", theirs.public_id)).status_code == 404
     assert denied_count() == before + 3
 
 
@@ -306,20 +306,20 @@ def test_runs_of_another_destination_are_not_listed_and_their_pages_are_logged_4
 
 def test_the_zip_holds_every_file_and_the_manifest_byte_for_byte(rita, cohort, destination):
     run = run_now(destination)
-    response = rita.get(url("run_zip", run.pk))
+    response = rita.get(url("run_zip", run.public_id))
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"] == "application/zip"
-    assert f'filename="uk-pssr-run-{run.pk}.zip"' in response["Content-Disposition"]
+    assert f'filename="uk-pssr-run-{run.label}.zip"' in response["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert archive.testzip() is None
     folder = storage.run_dir(run)
-    names = [f"uk-pssr-run-{run.pk}/{f['name']}" for f in run.files]
+    names = [f"uk-pssr-run-{run.label}/{f['name']}" for f in run.files]
     assert archive.namelist() == names
     for f in run.files:
         stored = (folder / f["name"]).read_bytes()
-        assert archive.read(f"uk-pssr-run-{run.pk}/{f['name']}") == stored
-    manifest = json.loads(archive.read(f"uk-pssr-run-{run.pk}/manifest.json"))
-    assert manifest["run"]["id"] == run.pk
+        assert archive.read(f"uk-pssr-run-{run.label}/{f['name']}") == stored
+    manifest = json.loads(archive.read(f"uk-pssr-run-{run.label}/manifest.json"))
+    assert manifest["run"]["id"] == str(run.public_id)
     # Logged per patient in the run, as a file download.
     logged = AccessLogEvent.objects.filter(kind="file", outcome="allowed", what__contains="zip")
     assert logged.count() == run.patients_total == 4
@@ -328,7 +328,7 @@ def test_the_zip_holds_every_file_and_the_manifest_byte_for_byte(rita, cohort, d
 def test_the_zip_of_a_queued_run_explains_why_not(rita, cohort, destination):
     run, _ = services.export_run_request(destination=destination, trigger="command", dispatch=False)
     before = denied_count()
-    response = rita.get(url("run_zip", run.pk))
+    response = rita.get(url("run_zip", run.public_id))
     assert response.status_code == 409 and "not finished" in response.content.decode()
     assert denied_count() == before + 1
 
@@ -336,7 +336,7 @@ def test_the_zip_of_a_queued_run_explains_why_not(rita, cohort, destination):
 def test_the_zip_of_a_run_with_a_withdrawn_patient_is_gone(rita, cohort, destination, registry):
     run = run_now(destination)
     withdraw_consent(cohort[0], ConsentScope.REGISTRY_SHARING, registry)
-    response = rita.get(url("run_zip", run.pk))
+    response = rita.get(url("run_zip", run.public_id))
     assert response.status_code == 410
     assert "withdrawn their consent" in response.content.decode()
 
@@ -356,11 +356,11 @@ def test_withdrawal_list_shows_pseudonyms_and_whether_the_registry_fetched_them(
     pseudonym = pseudonymiser_for(destination).patient(leaving.pk)
     page = rita.get(url("withdrawal_list", destination.pk)).content.decode()
     assert pseudonym in page and "Not yet" in page
-    assert f">Run {second.pk}<" in page
+    assert f">Run {second.label}<" in page
     # Never an internal id.
     assert f"patient {leaving.pk}" not in page
     # The registry fetches the second run (the zip holds withdrawals.csv): now marked fetched.
-    assert rita.get(url("run_zip", second.pk)).status_code == 200
+    assert rita.get(url("run_zip", second.public_id)).status_code == 200
     page = rita.get(url("withdrawal_list", destination.pk)).content.decode()
     assert "Yes, " in page and "Not yet" not in page
     assert first.pk != second.pk

@@ -38,7 +38,7 @@ def test_the_exports_page_lists_the_researchers_destinations_and_runs(
     run = run_now(destination)
     page = rita.get(url("destination_list")).content.decode()
     assert "UK PSSR" in page and "Hidden feed" not in page
-    assert url("run_detail", run.pk) in page
+    assert url("run_detail", run.public_id) in page
     assert url("run_now", destination.pk) in page
 
 
@@ -46,7 +46,7 @@ def test_run_now_queues_a_run_and_shows_it(rita, destination, django_capture_on_
     with django_capture_on_commit_callbacks() as queued:
         response = rita.post(url("run_now", destination.pk))
     run = ExportRun.objects.get()
-    assert response.status_code == 302 and response["Location"] == url("run_detail", run.pk)
+    assert response.status_code == 302 and response["Location"] == url("run_detail", run.public_id)
     assert len(queued) == 1
     # A second click while it waits does not start another run.
     rita.post(url("run_now", destination.pk))
@@ -80,10 +80,10 @@ def test_run_page_has_a_progress_bar_driven_by_static_script(rita, cohort, desti
     run, _ = services.export_run_request(destination=destination, trigger="command", dispatch=False)
     services.export_run_plan(run_id=run.pk, partition_size=2)
     services.export_partition_write(run_id=run.pk, attempt=1, index=0, enqueue_finalize=False)
-    page = rita.get(url("run_detail", run.pk)).content.decode()
+    page = rita.get(url("run_detail", run.public_id)).content.decode()
     assert re.search(r'<progress id="run-progress" max="32" value="16"', page)
     assert "16 of 32 rows (50%)" in page
-    assert f'data-status-url="/api/v1/exports/runs/{run.pk}/"' in page
+    assert f'data-status-url="/api/v1/exports/runs/{run.public_id}/"' in page
     assert 'src="/static/registry_export/run_progress.js"' in page
     # The CSP forbids inline script: every script element loads a file.
     assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", page))
@@ -99,15 +99,15 @@ def test_the_progress_script_exists_and_polls_the_status_url():
 
 def test_a_finished_run_page_lists_files_with_checksums(rita, cohort, destination):
     run = run_now(destination)
-    page = rita.get(url("run_detail", run.pk)).content.decode()
+    page = rita.get(url("run_detail", run.public_id)).content.decode()
     for f in run.files:
         assert f["sha256"] in page
-        assert url("run_file", run.pk, f["name"]) in page
+        assert url("run_file", run.public_id, f["name"]) in page
 
 
 def test_downloading_from_the_page_streams_and_logs(rita, cohort, destination):
     run = run_now(destination)
-    response = rita.get(url("run_file", run.pk, "redcap_records.00000.csv"))
+    response = rita.get(url("run_file", run.public_id, "redcap_records.00000.csv"))
     assert response.status_code == 200 and response.streaming
     assert b"record_id,redcap_repeat_instrument" in b"".join(response.streaming_content)
     assert AccessLogEvent.objects.filter(kind="file", outcome="allowed").count() == 4
@@ -115,14 +115,14 @@ def test_downloading_from_the_page_streams_and_logs(rita, cohort, destination):
 
 def test_downloading_from_a_run_in_progress_explains_why_not(rita, cohort, destination):
     run, _ = services.export_run_request(destination=destination, trigger="command", dispatch=False)
-    response = rita.get(url("run_file", run.pk, "manifest.json"))
+    response = rita.get(url("run_file", run.public_id, "manifest.json"))
     assert response.status_code == 409
     assert "not finished" in response.content.decode()
 
 
 def test_unknown_file_on_the_page_is_a_404(rita, cohort, destination):
     run = run_now(destination)
-    assert rita.get(url("run_file", run.pk, "passwords.txt")).status_code == 404
+    assert rita.get(url("run_file", run.public_id, "passwords.txt")).status_code == 404
 
 
 def test_cohort_suppresses_cells_of_fewer_than_five_patients(rita, cohort, destination):

@@ -112,14 +112,14 @@ def test_the_researcher_pages_refuse_an_earlier_runs_files_with_410_and_ack_on_f
     first = run_now(destination)
     withdraw_consent(cohort[2], ConsentScope.REGISTRY_SHARING, registry)
 
-    page = client.get(reverse("registry_export:run_file", args=[first.pk, "manifest.json"]))
+    page = client.get(reverse("registry_export:run_file", args=[first.public_id, "manifest.json"]))
     assert page.status_code == 410
     assert "withdrawn their consent" in page.content.decode()
-    api = client.get(f"/api/v1/exports/runs/{first.pk}/files/withdrawals.csv")
+    api = client.get(f"/api/v1/exports/runs/{first.public_id}/files/withdrawals.csv")
     assert api.status_code == 410
 
     second = run_now(destination)
-    listed = client.get(f"/api/v1/exports/runs/{second.pk}/files/withdrawals.csv")
+    listed = client.get(f"/api/v1/exports/runs/{second.public_id}/files/withdrawals.csv")
     assert listed.status_code == 200
     assert ps.patient(cohort[2].pk) in body(listed).decode()
     # The registry fetched the REDCap withdrawals file: later runs need not list them again.

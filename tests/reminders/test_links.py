@@ -3,6 +3,7 @@ unsubscribe (RFC 8058), including tampered, expired and replayed links."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, time, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from tests.reminders.conftest import enable_reminders
 def unsubscribe_url(patient, channel="email", generation=None):
     row = ReminderSettings.objects.get(patient=patient)
     token = tokens.unsubscribe_token(
-        patient_id=patient.pk, channel=channel, generation=generation or row.generation
+        patient=patient.public_id, channel=channel, generation=generation or row.generation
     )
     return reverse("reminders:unsubscribe", kwargs={"token": token})
 
@@ -74,12 +75,12 @@ def test_an_old_link_cannot_undo_turning_reminders_back_on(patient_alice):
 def test_a_tampered_link_is_refused_with_a_message(patient_alice, patient_bob, how):
     enable_reminders(patient_alice)
     enable_reminders(patient_bob)
-    token = tokens.unsubscribe_token(patient_id=patient_alice.pk, channel="email", generation=1)
+    token = tokens.unsubscribe_token(patient=patient_alice.public_id, channel="email", generation=1)
     forged = {
         "tampered": token.replace(token.split(":")[0], signing.b64_encode(
             f"[{patient_bob.pk},\"email\",1]".encode()).decode()),
         "cut": token[:-6],
-        "other_salt": tokens.open_token(patient_id=patient_bob.pk, day=date(2026, 1, 1)),
+        "other_salt": tokens.open_token(patient=patient_bob.public_id, day=date(2026, 1, 1)),
         "bad_channel": signing.dumps([patient_bob.pk, "sms", 1], salt=tokens.UNSUBSCRIBE_SALT),
     }[how]  # fmt: skip
     url = reverse("reminders:unsubscribe", kwargs={"token": forged})
@@ -93,7 +94,7 @@ def test_a_tampered_link_is_refused_with_a_message(patient_alice, patient_bob, h
 @pytest.mark.django_db
 def test_an_expired_open_link_says_so(client, patient_alice, settings):
     settings.REMINDERS_LINK_MAX_AGE_DAYS = 0
-    token = tokens.open_token(patient_id=patient_alice.pk, day=date(2026, 3, 10))
+    token = tokens.open_token(patient=patient_alice.public_id, day=date(2026, 3, 10))
     client.force_login(patient_alice)
     import time as clock
 
@@ -104,7 +105,7 @@ def test_an_expired_open_link_says_so(client, patient_alice, settings):
 
 @pytest.mark.django_db
 def test_a_tampered_open_link_is_refused(client, patient_alice):
-    token = tokens.open_token(patient_id=patient_alice.pk, day=date(2026, 3, 10))
+    token = tokens.open_token(patient=patient_alice.public_id, day=date(2026, 3, 10))
     client.force_login(patient_alice)
     bad = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     response = client.get(reverse("reminders:open", kwargs={"token": bad}))
@@ -114,9 +115,36 @@ def test_a_tampered_open_link_is_refused(client, patient_alice):
 @pytest.mark.django_db
 def test_questionnaire_link_opens_the_questionnaires(client, patient_alice):
     token = tokens.open_token(
-        patient_id=patient_alice.pk, day=date.today() - timedelta(days=1), target="questionnaires"
+        patient=patient_alice.public_id,
+        day=date.today() - timedelta(days=1),
+        target="questionnaires",
     )
     client.force_login(patient_alice)
     response = client.get(reverse("reminders:open", kwargs={"token": token}))
     assert response.status_code == 302
     assert response["Location"] == reverse("diary:questionnaire_list")
+
+
+@pytest.mark.django_db
+def test_a_link_names_the_patient_by_public_id_never_the_integer_key(patient_alice):
+    # A signed token is only base64: anyone holding the link can read what it carries.
+    token = tokens.open_token(patient=patient_alice.public_id, day=date(2026, 3, 10))
+    payload = signing.b64_decode(token.split(":")[0].encode()).decode()
+    assert str(patient_alice.public_id) in payload
+    assert not payload.startswith(f"[{patient_alice.pk},")
+    assert tokens.read_open_token(token).patient_id == patient_alice.pk
+
+
+@pytest.mark.django_db
+def test_a_link_signed_before_public_ids_still_unsubscribes(patient_alice):
+    enable_reminders(patient_alice)
+    legacy = signing.dumps([patient_alice.pk, "email", 1], salt=tokens.UNSUBSCRIBE_SALT)
+    assert one_click(reverse("reminders:unsubscribe", kwargs={"token": legacy})).status_code == 200
+    assert not ReminderSettings.objects.get(patient=patient_alice).email
+
+
+@pytest.mark.django_db
+def test_a_link_naming_an_unknown_public_id_is_refused(client):
+    token = tokens.open_token(patient=uuid.uuid4(), day=date(2026, 3, 10))
+    response = client.get(reverse("reminders:open", kwargs={"token": token}))
+    assert response.status_code == 400 and b"This link is not valid" in response.content

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import uuid
 from datetime import date
 
 import pytest
@@ -16,7 +17,8 @@ from reminders.selectors import Due
 @pytest.fixture
 def due():
     return Due(
-        patient_id=7, email_address="zoë@exämple.org", day=date(2026, 3, 10), diary=True,
+        patient_id=7, patient_public_id=uuid.UUID(int=7), email_address="zoë@exämple.org",
+        day=date(2026, 3, 10), diary=True,
         questionnaire_day=date(2026, 3, 1), email=True, push=False, generation=3,
     )  # fmt: skip
 

@@ -48,7 +48,7 @@ class Command(BaseCommand):
         )
         if not quiet:
             self.stdout.write(
-                f"Demo registry export: run {run.pk} of {run.destination.name} "
+                f"Demo registry export: run {run.label} of {run.destination.name} "
                 f"({run.get_status_display().lower()}, {run.patients_total} patient(s))."
             )
 
