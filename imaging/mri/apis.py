@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -14,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import selectors as account_selectors
 from accounts.permissions import TwoFactorSatisfied
 from imaging.apis import ClinicianOnly, _raise_400
 from imaging.mri import selectors, services
@@ -22,7 +24,7 @@ from imaging.mri.views import MRI_BANNER
 
 
 class MriUploadInput(serializers.Serializer):
-    patient = serializers.IntegerField(min_value=1)
+    patient = serializers.UUIDField(help_text="The patient's id (as the patient list gives it).")
     bundle = serializers.ChoiceField(choices=list(MRI_BUNDLES))
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True),
@@ -41,12 +43,12 @@ class MriUploadInput(serializers.Serializer):
 
 
 class MriListInput(serializers.Serializer):
-    patient = serializers.IntegerField(min_value=1)
+    patient = serializers.UUIDField(help_text="The patient's id (as the patient list gives it).")
 
 
 class MriStudyOutput(serializers.Serializer):
     id = serializers.UUIDField()
-    patient = serializers.IntegerField(source="patient_id")
+    patient = serializers.UUIDField(source="patient.public_id")
     bundle = serializers.CharField(source="bundle_name")
     source = serializers.CharField()
     modality = serializers.CharField()
@@ -105,7 +107,7 @@ class MriReviewOutput(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.CharField()
     kind_label = serializers.CharField(source="get_kind_display")
-    reviewed_by = serializers.IntegerField(source="reviewed_by_id")
+    reviewed_by = serializers.UUIDField(source="reviewed_by.public_id")
     reviewed_at = serializers.DateTimeField()
 
 
@@ -114,7 +116,7 @@ class MriStudyListApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        parameters=[OpenApiParameter("patient", int, required=True)],
+        parameters=[OpenApiParameter("patient", OpenApiTypes.UUID, required=True)],
         responses=MriStudyOutput(many=True),
     )
     def get(self, request):
@@ -122,7 +124,7 @@ class MriStudyListApi(APIView):
         params.is_valid(raise_exception=True)
         _, studies = selectors.mri_studies_for_patient(
             clinician=request.user,
-            patient_id=params.validated_data["patient"],
+            public_id=params.validated_data["patient"],
             request=request._request,
         )
         return Response(MriStudyOutput(studies, many=True).data)
@@ -141,7 +143,7 @@ class MriStudyListApi(APIView):
 
         patient = patient_for_upload(
             clinician=request.user,
-            patient_id=body.validated_data["patient"],
+            patient_id=account_selectors.user_pk(public_id=body.validated_data["patient"]),
             request=request._request,
         )
         try:

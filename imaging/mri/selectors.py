@@ -4,12 +4,14 @@ access-log row and 404s otherwise). Patients and researchers get 404, as for rad
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
+from accounts import selectors as account_selectors
 from accounts.models import Role, User
 from imaging.mri import storage
 from imaging.mri.models import MriResult, MriReview, MriStatus, MriStudy
@@ -17,8 +19,11 @@ from imaging.selectors import patient_for_upload
 
 
 def mri_studies_for_patient(
-    *, clinician: User, patient_id: int, request: HttpRequest | None
+    *, clinician: User, public_id: uuid.UUID, request: HttpRequest | None
 ) -> tuple[User, QuerySet[MriStudy]]:
+    """The patient a URL names by public id and their MRI series; an unknown id is refused like
+    a patient without an imaging grant (404, logged as denied)."""
+    patient_id = account_selectors.user_pk(public_id=public_id)
     patient = patient_for_upload(clinician=clinician, patient_id=patient_id, request=request)
     return patient, MriStudy.objects.filter(patient=patient).prefetch_related("results")
 

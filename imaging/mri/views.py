@@ -8,6 +8,7 @@ a patient or a study goes through imaging.mri.selectors (404 without an imaging 
 from __future__ import annotations
 
 import json
+from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -37,9 +38,10 @@ def _binary(data: bytes) -> HttpResponse:
 @never_cache
 @_signed_in
 @require_http_methods(["GET", "POST"])
-def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_studies(request: HttpRequest, patient: UUID) -> HttpResponse:
+    public_id = patient
     patient, studies = selectors.mri_studies_for_patient(
-        clinician=request.user, patient_id=patient_id, request=request
+        clinician=request.user, public_id=public_id, request=request
     )
     form = MriUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -62,7 +64,6 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
         request,
         "imaging/mri_patient_studies.html",
         {
-            "patient_id": patient_id,
             "patient": patient,
             "rows": rows,
             "form": form,

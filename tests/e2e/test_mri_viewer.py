@@ -131,7 +131,7 @@ def test_upload_in_the_browser_and_the_viewer_on_a_phone(open_browse, mri_world,
     phone = open_browse(PHONE)
     sign_in_verified(phone, carol)
     page = phone.page
-    phone.goto(f"/imaging/mri/patients/{study.patient_id}/")
+    phone.goto(f"/imaging/mri/patients/{study.patient.public_id}/")
     # A CT series is refused with its message, on the form.
     ct, _ = series(4, 16, 16, modality="CT")
     (tmp_path / "ct.zip").write_bytes(zip_of(ct))

@@ -24,7 +24,7 @@ def post_series(client, patient, files, bundle="spine-berlin"):
     return client.post(
         URL,
         {
-            "patient": patient.pk,
+            "patient": str(patient.public_id),
             "bundle": bundle,
             "files": [SimpleUploadedFile(name, data) for name, data in files],
         },
@@ -46,7 +46,7 @@ def api_study(carol_api, patient_alice, django_capture_on_commit_callbacks):
 
 
 def test_list_and_result(carol_api, api_study, patient_alice):
-    listed = carol_api.get(URL, {"patient": patient_alice.pk})
+    listed = carol_api.get(URL, {"patient": str(patient_alice.public_id)})
     assert listed.status_code == 200
     assert [s["id"] for s in listed.json()] == [str(api_study.pk)]
     assert listed.json()[0]["result_status"] == "scored"
@@ -93,7 +93,7 @@ def test_review_grade_and_accept(carol_api, api_study):
 def test_clinician_without_imaging_grant_gets_404(api_client, api_study, dave_diary_only,
                                                   patient_alice):  # fmt: skip
     login_verified(api_client, dave_diary_only)
-    assert api_client.get(URL, {"patient": patient_alice.pk}).status_code == 404
+    assert api_client.get(URL, {"patient": str(patient_alice.public_id)}).status_code == 404
     assert api_client.get(f"{URL}{api_study.pk}/result/").status_code == 404
     response = api_client.post(f"{URL}{api_study.pk}/review/", {"action": "accept_model"},
                                format="json")  # fmt: skip
@@ -105,5 +105,5 @@ def test_clinician_without_imaging_grant_gets_404(api_client, api_study, dave_di
 
 def test_patient_gets_403(api_client, api_study, patient_alice):
     login_verified(api_client, patient_alice)
-    assert api_client.get(URL, {"patient": patient_alice.pk}).status_code == 403
+    assert api_client.get(URL, {"patient": str(patient_alice.public_id)}).status_code == 403
     assert api_client.get(f"{URL}{api_study.pk}/result/").status_code == 403

@@ -20,7 +20,7 @@ BANNER = "demonstration models trained on synthetic mri volumes, not for clinica
 
 def upload(client, patient, data: bytes, name="series.zip", bundle="spine-berlin", **kw):
     return client.post(
-        f"/imaging/mri/patients/{patient.pk}/",
+        f"/imaging/mri/patients/{patient.public_id}/",
         {"bundle": bundle, "files": [SimpleUploadedFile(name, data)]},
         **kw,
     )
@@ -54,7 +54,7 @@ def scored(study, **kw) -> MriResult:
 
 
 def test_upload_page_lists_series_and_has_the_form(client, mri_study, patient_alice):
-    response = client.get(f"/imaging/mri/patients/{patient_alice.pk}/")
+    response = client.get(f"/imaging/mri/patients/{patient_alice.public_id}/")
     assert response.status_code == 200
     html = response.content.decode()
     assert BANNER in html.lower()
@@ -130,7 +130,7 @@ def test_others_get_404_on_every_route(client, mri_study, dave_diary_only, patie
     login_verified(client, user)
     base = f"/imaging/mri/studies/{mri_study.pk}/"
     for url in (base, base + "volume.bin", base + "saliency.bin",
-                f"/imaging/mri/patients/{patient_alice.pk}/"):  # fmt: skip
+                f"/imaging/mri/patients/{patient_alice.public_id}/"):  # fmt: skip
         assert client.get(url).status_code == 404, url
     assert client.post(base + "review/", {}).status_code == 404
     assert client.post(base + "accept/", {"confirm": "on"}).status_code == 404
@@ -204,14 +204,14 @@ def test_manual_grading_when_the_model_refused_the_series(client, mri_study):
 
 def test_timeline_shows_the_series_beside_radiographs(client, mri_study, patient_alice):
     scored(mri_study)
-    response = client.get(f"/clinic/patients/{patient_alice.pk}/")
+    response = client.get(f"/clinic/patients/{patient_alice.public_id}/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "Spine MRI uploaded (sagittal, 12 slices)" in html
     assert "model: Berlin spine total" in html and "waiting for a clinician" in html
     assert f"/imaging/mri/studies/{mri_study.pk}/" in html
     client.post(f"/imaging/mri/studies/{mri_study.pk}/review/", grading_post(mri_study, 2))
-    html = client.get(f"/clinic/patients/{patient_alice.pk}/").content.decode()
+    html = client.get(f"/clinic/patients/{patient_alice.public_id}/").content.decode()
     assert "Berlin spine total 46 of 69 (graded independently" in html
 
 
@@ -219,7 +219,7 @@ def test_timeline_of_a_grant_without_imaging_has_no_mri(client, mri_study, dave_
                                                         patient_alice):  # fmt: skip
     client.logout()
     login_verified(client, dave_diary_only)
-    response = client.get(f"/clinic/patients/{patient_alice.pk}/")
+    response = client.get(f"/clinic/patients/{patient_alice.public_id}/")
     assert response.status_code == 200
     assert "Spine MRI" not in response.content.decode()
 
@@ -229,7 +229,7 @@ def test_more_loose_files_than_a_series_may_have_is_refused(client, carol_imagin
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = settings.MRI_MAX_FILES = 20
     login_verified(client, carol_imaging)
     files = [SimpleUploadedFile(f"IM{i}.dcm", b"x") for i in range(21)]
-    response = client.post(f"/imaging/mri/patients/{patient_alice.pk}/",
+    response = client.post(f"/imaging/mri/patients/{patient_alice.public_id}/",
                            {"bundle": "spine-berlin", "files": files})  # fmt: skip
     assert response.status_code == 400
     assert MriStudy.objects.count() == 0

@@ -24,7 +24,7 @@ needs_spine = pytest.mark.skipif(
 def upload_and_run(client, patient, files, capture, bundle="spine-berlin"):
     with capture(execute=True):
         response = client.post(
-            f"/imaging/mri/patients/{patient.pk}/",
+            f"/imaging/mri/patients/{patient.public_id}/",
             {"bundle": bundle, "files": [SimpleUploadedFile("s.zip", zip_of(files))]},
         )
     assert response.status_code == 302, response.content.decode()[:2000]

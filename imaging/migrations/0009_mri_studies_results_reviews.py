@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imaging', '0005_study_deidentified_preview'),
+        ('imaging', '0008_public_id_unique'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
