@@ -215,6 +215,19 @@ def _peaks_1d(profile: np.ndarray, k: int, min_gap: int = 2) -> np.ndarray:
     return np.array(sorted(chosen), int)
 
 
+def _peaks_2d(m: np.ndarray, k: int, min_gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """The k highest points of a map at least min_gap apart (greedy non-maximum suppression)."""
+    order = np.argsort(-m, axis=None, kind="stable")
+    rows, cols = np.unravel_index(order, m.shape)
+    chosen: list[tuple[int, int]] = []
+    for r, c in zip(rows, cols, strict=True):
+        if all((r - a) ** 2 + (c - b) ** 2 >= min_gap**2 for a, b in chosen):
+            chosen.append((int(r), int(c)))
+            if len(chosen) == k:
+                break
+    return np.array([a for a, _ in chosen], int), np.array([b for _, b in chosen], int)
+
+
 def _saliency_volume(sal: np.ndarray, shape) -> np.ndarray:
     return np.clip(resize(sal, shape), 0, 1).astype(np.float32)
 
@@ -363,10 +376,16 @@ def combine_sij(scores: list[MriScore]) -> dict:
 def hand_raw(session, x: np.ndarray, n_regions: int, n_features: int):
     heat, logits, sal = session.run(["heatmaps", "logits", "saliency"], {"volume": x})
     hm = heat[0]
-    flat = hm.reshape(n_regions, -1)
-    idx = flat.argmax(axis=1)
-    rows, cols = np.unravel_index(idx, hm.shape[1:])
-    peaks = flat.max(axis=1)
+    # The MCP channels are pooled and their four strongest separate peaks taken left to right
+    # (MCP2 to MCP5 of a right hand seen as drawn): telling the fingers apart by order is more
+    # robust than by each channel's own peak. The wrist is its channel's peak.
+    any_mcp = hm[: n_regions - 1].max(axis=0)
+    rows, cols = _peaks_2d(any_mcp, n_regions - 1, min_gap=4)
+    order = np.argsort(cols, kind="stable")
+    rows, cols = rows[order], cols[order]
+    wr, wc = np.unravel_index(int(hm[-1].argmax()), hm.shape[1:])
+    rows, cols = np.append(rows, wr), np.append(cols, wc)
+    peaks = np.append(any_mcp[rows[:-1], cols[:-1]], hm[-1, wr, wc])
     lg = logits[0].reshape(n_features, -1, *logits.shape[2:])
     region_logits = np.stack(
         [
