@@ -92,7 +92,8 @@ def _torch_model(name: str, bundle):
         return mri_nets.SijEnsemble(cnn, vit).eval()
     heat = bundle.meta["network_data_format"]["outputs"]["heatmaps"]["num_channels"]
     logits = bundle.meta["network_data_format"]["outputs"]["logits"]["num_channels"]
-    net = mri_nets.DenseNet25D(s_n, heat, logits)
+    coords = state["e1.0.0.weight"].shape[1] == s_n + 2  # the hand net has CoordConv channels
+    net = mri_nets.DenseNet25D(s_n, heat, logits, coords=coords)
     net.load_state_dict(state)
     return net.eval()
 

@@ -19,6 +19,7 @@ Demonstration only: the bundles were trained on synthetic phantoms.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,7 @@ def load(name: str, dirs: list[Path] | None = None) -> bundles_mod.Bundle:
 # --------------------------------------------------------------------------- preprocessing
 
 
+@functools.lru_cache(maxsize=64)
 def _interp_matrix(m: int, n: int) -> np.ndarray:
     """(n, m) weights of linear interpolation from m to n samples (corners aligned)."""
     pos = np.linspace(0, m - 1, n) if n > 1 else np.zeros(1)
@@ -108,16 +110,14 @@ def resize(vol: np.ndarray, shape) -> np.ndarray:
     """Separable linear interpolation to `shape` (corners aligned). Axes that shrink go first
     (with gathers: cheap when shrinking); axes that grow go last, as one matrix product each
     (a BLAS call, much faster than gathering into a larger array)."""
-    out = np.asarray(vol, np.float32)
+    out = np.ascontiguousarray(vol, np.float32)
     axes = sorted(range(len(shape)), key=lambda a: shape[a] / out.shape[a])
     for axis in axes:
         m, n = out.shape[axis], shape[axis]
         if m == n:
             continue
         if n > m:
-            moved = np.ascontiguousarray(np.moveaxis(out, axis, -1))
-            grown = moved.reshape(-1, m) @ _interp_matrix(m, n).T
-            out = np.moveaxis(grown.reshape(*moved.shape[:-1], n), -1, axis)
+            out = _grow(out, axis, _interp_matrix(m, n))
             continue
         pos = np.linspace(0, m - 1, n) if n > 1 else np.zeros(1)
         lo = np.floor(pos).astype(int).clip(0, m - 1)
@@ -127,6 +127,21 @@ def resize(vol: np.ndarray, shape) -> np.ndarray:
         wt = (pos - lo).astype(np.float32).reshape(shp)
         out = np.take(out, lo, axis=axis) * (1 - wt) + np.take(out, hi, axis=axis) * wt
     return np.ascontiguousarray(out, np.float32)
+
+
+def _grow(vol: np.ndarray, axis: int, w: np.ndarray) -> np.ndarray:
+    """One axis of a contiguous 3D array interpolated by the (n, m) matrix w, as one matrix
+    product on contiguous data (no transposed copies)."""
+    if vol.ndim != 3:
+        moved = np.ascontiguousarray(np.moveaxis(vol, axis, -1))
+        grown = moved.reshape(-1, moved.shape[-1]) @ w.T
+        return np.moveaxis(grown.reshape(*moved.shape[:-1], -1), -1, axis)
+    s, h, c = vol.shape
+    if axis == 0:
+        return (w @ vol.reshape(s, h * c)).reshape(-1, h, c)
+    if axis == 1:
+        return np.matmul(w, vol)  # (n, h) @ (s, h, c), batched over slices
+    return (vol.reshape(s * h, c) @ w.T).reshape(s, h, -1)
 
 
 def normalise(vol: np.ndarray, low: float = 1.0, high: float = 99.5) -> np.ndarray:
@@ -187,36 +202,60 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _window(arr: np.ndarray, r: int, c: int, rr: int, cr: int) -> np.ndarray:
-    return arr[..., max(r - rr, 0) : r + rr + 1, max(c - cr, 0) : c + cr + 1]
+def _window_stat(arr: np.ndarray, rows, cols, rr: int, cr: int, how: str) -> np.ndarray:
+    """Per slice, the max or mean of arr (slices, H, W) in a (2rr+1) x (2cr+1) window around
+    each (row, col): (slices, regions), in one gather for all regions."""
+    r = np.clip(np.asarray(rows)[:, None] + np.arange(-rr, rr + 1), 0, arr.shape[1] - 1)
+    c = np.clip(np.asarray(cols)[:, None] + np.arange(-cr, cr + 1), 0, arr.shape[2] - 1)
+    win = arr[:, r[:, :, None], c[:, None, :]]  # (slices, regions, 2rr+1, 2cr+1)
+    return win.max(axis=(2, 3)) if how == "max" else win.mean(axis=(2, 3))
 
 
-def _slice_range(sal: np.ndarray, x: np.ndarray, r: int, c: int, n_vol: int) -> tuple[int, int]:
-    """The slices (of the uploaded series) a region was seen on: where its saliency is high, or,
-    without a lesion, where its anatomy is (window brightness at least 60% of its peak)."""
-    s = _window(sal, r, c, 3, 4).reshape(sal.shape[0], -1).max(axis=1)
-    hot = np.nonzero(s >= 0.5)[0]
-    if len(hot) == 0:
-        m = _window(x, 2 * r, 2 * c, 6, 8).reshape(x.shape[0], -1).mean(axis=1)
-        hot = np.nonzero(m >= 0.6 * m.max())[0] if m.max() > 0 else np.arange(len(m))
+def _slice_ranges(sal: np.ndarray, x: np.ndarray, rows, cols, n_vol: int) -> list[tuple]:
+    """The slices (of the uploaded series) each region was seen on: where its saliency is high,
+    or, without a lesion, where its anatomy is (window brightness at least 60% of its peak)."""
+    hot_sal = _window_stat(sal, rows, cols, 3, 4, "max") >= 0.5
+    bright = _window_stat(x, np.asarray(rows) * 2, np.asarray(cols) * 2, 6, 8, "mean")
+    anatomy = bright >= 0.6 * bright.max(axis=0, keepdims=True)
+    sel = np.where(hot_sal.any(axis=0), hot_sal, anatomy)
+    sel[:, ~sel.any(axis=0)] = True  # nothing stands out: the whole series
+    first = sel.argmax(axis=0)
+    last = sel.shape[0] - 1 - sel[::-1].argmax(axis=0)
     scale = (n_vol - 1) / max(sal.shape[0] - 1, 1)
-    return int(round(hot.min() * scale)), int(round(hot.max() * scale))
+    return [
+        (int(round(f * scale)), int(round(t * scale)))
+        for f, t in zip(first.tolist(), last.tolist(), strict=True)
+    ]
 
 
 def _peaks_1d(profile: np.ndarray, k: int, min_gap: int = 2) -> np.ndarray:
     """The k highest local maxima of a profile at least min_gap apart (greedy NMS)."""
-    order = np.argsort(-profile, kind="stable")
+    order = np.argsort(-profile, kind="stable").tolist()
     chosen: list[int] = []
     for i in order:
-        if all(abs(int(i) - j) >= min_gap for j in chosen):
-            chosen.append(int(i))
+        if all(abs(i - j) >= min_gap for j in chosen):
+            chosen.append(i)
             if len(chosen) == k:
                 break
     return np.array(sorted(chosen), int)
 
 
+def _peaks_2d(m: np.ndarray, k: int, min_gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """The k highest points of a map at least min_gap apart (greedy non-maximum suppression)."""
+    order = np.argsort(-m, axis=None, kind="stable")
+    rows, cols = np.unravel_index(order, m.shape)
+    chosen: list[tuple[int, int]] = []
+    for r, c in zip(rows, cols, strict=True):
+        if all((r - a) ** 2 + (c - b) ** 2 >= min_gap**2 for a, b in chosen):
+            chosen.append((int(r), int(c)))
+            if len(chosen) == k:
+                break
+    return np.array([a for a, _ in chosen], int), np.array([b for _, b in chosen], int)
+
+
 def _saliency_volume(sal: np.ndarray, shape) -> np.ndarray:
-    return np.clip(resize(sal, shape), 0, 1).astype(np.float32)
+    out = resize(sal, shape)
+    return np.clip(out, 0, 1, out=out)  # linear interpolation stays in 0-1 but for rounding
 
 
 # --------------------------------------------------------------------------- spine
@@ -229,10 +268,7 @@ def spine_raw(session, x: np.ndarray):
     profile = hm.max(axis=1)
     rows = _peaks_1d(profile, len(BERLIN_UNITS))
     cols = hm[rows].argmax(axis=1)
-    unit_logits = np.stack(
-        [_window(logits[0], r, c, 1, 1).reshape(logits.shape[1], -1).mean(1) for r, c in
-         zip(rows, cols, strict=True)]
-    )  # fmt: skip
+    unit_logits = _window_stat(logits[0], rows, cols, 1, 1, "mean").T  # (23, 4)
     return rows, cols, profile[rows], unit_logits, sal[0]
 
 
@@ -256,6 +292,7 @@ def _score_spine(bundle, volume: Volume, x: np.ndarray, session) -> MriScore:
         )
     probs = softmax(unit_logits / bundle.temperature())
     threshold = bundle.review_threshold
+    spans = _slice_ranges(sal, x[0], rows, cols, volume.voxels.shape[0])
     regions = []
     for k, unit in enumerate(BERLIN_UNITS):
         p = probs[k]
@@ -268,7 +305,7 @@ def _score_spine(bundle, volume: Volume, x: np.ndarray, session) -> MriScore:
                 grade,
                 tuple(round(float(v), 4) for v in p),
                 round(conf, 4),
-                _slice_range(sal, x[0], int(rows[k]), int(cols[k]), volume.voxels.shape[0]),
+                spans[k],
             )
         )
     graded = [r.grade for r in regions if r.grade is not None]
@@ -363,17 +400,20 @@ def combine_sij(scores: list[MriScore]) -> dict:
 def hand_raw(session, x: np.ndarray, n_regions: int, n_features: int):
     heat, logits, sal = session.run(["heatmaps", "logits", "saliency"], {"volume": x})
     hm = heat[0]
-    flat = hm.reshape(n_regions, -1)
-    idx = flat.argmax(axis=1)
-    rows, cols = np.unravel_index(idx, hm.shape[1:])
-    peaks = flat.max(axis=1)
-    lg = logits[0].reshape(n_features, -1, *logits.shape[2:])
-    region_logits = np.stack(
-        [
-            _window(lg, r, c, 1, 1).reshape(n_features, lg.shape[1], -1).mean(-1)
-            for r, c in zip(rows, cols, strict=True)
-        ]
-    )  # fmt: skip  (regions, features, grades)
+    # The MCP channels are pooled and their four strongest separate peaks taken left to right
+    # (MCP2 to MCP5 of a right hand seen as drawn): telling the fingers apart by order is more
+    # robust than by each channel's own peak. The wrist is its channel's peak.
+    any_mcp = hm[: n_regions - 1].max(axis=0)
+    rows, cols = _peaks_2d(any_mcp, n_regions - 1, min_gap=4)
+    order = np.argsort(cols, kind="stable")
+    rows, cols = rows[order], cols[order]
+    wr, wc = np.unravel_index(int(hm[-1].argmax()), hm.shape[1:])
+    rows, cols = np.append(rows, wr), np.append(cols, wc)
+    peaks = np.append(any_mcp[rows[:-1], cols[:-1]], hm[-1, wr, wc])
+    flat = logits[0].reshape(-1, *logits.shape[2:])  # (features x grades, H, W)
+    region_logits = _window_stat(flat, rows, cols, 1, 1, "mean").T.reshape(
+        len(rows), n_features, -1
+    )  # (regions, features, grades)
     return rows, cols, peaks, region_logits, sal[0]
 
 
@@ -414,9 +454,10 @@ def _score_hand(bundle, volume: Volume, x: np.ndarray, session) -> MriScore:
         )
     probs = softmax(region_logits / bundle.temperature())
     threshold = bundle.review_threshold
+    spans = _slice_ranges(sal, x[0], rows, cols, n)
     regions = []
     for i, rname in enumerate(regions_names):
-        span = _slice_range(sal, x[0], int(rows[i]), int(cols[i]), n)
+        span = spans[i]
         for j, feat in enumerate(features):
             p = probs[i, j]
             conf = float(p.max())

@@ -32,10 +32,16 @@ class DenseNet25D(nn.Module):
     """(N, slices, H, W) -> heatmaps (N, K, H/2, W/2) 0-1, logits (N, F*G, H/2, W/2),
     saliency (N, slices, H/2, W/2) 0-1."""
 
-    def __init__(self, slices: int, n_heat: int, n_logits: int, width: int = 16) -> None:
+    def __init__(
+        self, slices: int, n_heat: int, n_logits: int, width: int = 16, coords: bool = False
+    ) -> None:
         super().__init__()
         w = width
-        self.e1 = nn.Sequential(_block(slices, w, stride=2), _block(w, w))  # /2
+        # CoordConv (Liu et al. 2018): two channels of row and column position, so the hand's
+        # heatmaps can tell MCP2 from MCP5 by where they are, not only by what is around them.
+        self.coords = coords
+        cin = slices + (2 if coords else 0)
+        self.e1 = nn.Sequential(_block(cin, w, stride=2), _block(w, w))  # /2
         self.e2 = nn.Sequential(_block(w, 2 * w, stride=2), _block(2 * w, 2 * w))  # /4
         self.e3 = nn.Sequential(_block(2 * w, 3 * w, stride=2), _block(3 * w, 3 * w))  # /8
         self.b = nn.Sequential(_block(3 * w, 3 * w, dilation=2), _block(3 * w, 3 * w, dilation=4))
@@ -45,12 +51,23 @@ class DenseNet25D(nn.Module):
         self.logits = nn.Conv2d(w, n_logits, 1)
         self.saliency = nn.Conv2d(w, slices, 1)
 
-    def forward(self, x: torch.Tensor):
-        e1 = self.e1(x)
+    def with_coords(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.coords:
+            return x
+        n, _, h, w = x.shape
+        rows = torch.linspace(-1, 1, h).view(1, 1, h, 1).expand(n, 1, h, w)
+        cols = torch.linspace(-1, 1, w).view(1, 1, 1, w).expand(n, 1, h, w)
+        return torch.cat([x, rows, cols], 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = self.e1(self.with_coords(x))
         e2 = self.e2(e1)
         b = self.b(self.e3(e2))
         d2 = self.d2(torch.cat([F.interpolate(b, scale_factor=2.0), e2], 1))
-        d1 = self.d1(torch.cat([F.interpolate(d2, scale_factor=2.0), e1], 1))
+        return self.d1(torch.cat([F.interpolate(d2, scale_factor=2.0), e1], 1))
+
+    def forward(self, x: torch.Tensor):
+        d1 = self.features(x)
         return torch.sigmoid(self.heat(d1)), self.logits(d1), torch.sigmoid(self.saliency(d1))
 
 
@@ -62,13 +79,8 @@ class DensePlain(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor):
-        n = self.net
-        e1 = n.e1(x)
-        e2 = n.e2(e1)
-        b = n.b(n.e3(e2))
-        d2 = n.d2(torch.cat([F.interpolate(b, scale_factor=2.0), e2], 1))
-        d1 = n.d1(torch.cat([F.interpolate(d2, scale_factor=2.0), e1], 1))
-        return torch.sigmoid(n.heat(d1)), n.logits(d1)
+        d1 = self.net.features(x)
+        return torch.sigmoid(self.net.heat(d1)), self.net.logits(d1)
 
 
 class SijCnn(nn.Module):

@@ -42,7 +42,8 @@ from imaging.training.mri_nets import (
 )
 from imaging.training.train import OPSET, fit_temperature
 
-HEAT_SIGMA = {"spine": 0.8, "hand": 1.5}
+HEAT_SIGMA = {"spine": 0.8, "hand": 2.0}
+HEAT_WEIGHT = {"spine": 10, "hand": 30}
 
 
 def _log(msg: str) -> None:
@@ -94,7 +95,7 @@ def train_dense(anatomy: str, arrays, epochs: int, batch: int = 16) -> DenseNet2
     x, heat, labels, lesion = arrays
     s_n = x.shape[1]
     n_feat = labels.shape[1]
-    net = DenseNet25D(s_n, heat.shape[1], n_feat * synth.GRADES)
+    net = DenseNet25D(s_n, heat.shape[1], n_feat * synth.GRADES, coords=anatomy == "hand")
     steps = epochs * (len(x) // batch)
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
@@ -110,7 +111,7 @@ def train_dense(anatomy: str, arrays, epochs: int, batch: int = 16) -> DenseNet2
             lb = torch.from_numpy(labels[idx])
             sb = torch.from_numpy(lesion[idx].astype(np.float32))
             ph, pl, ps = net(xb)
-            l_heat = ((ph - hb) ** 2 * (1 + 20 * hb)).mean() * 10
+            l_heat = ((ph - hb) ** 2 * (1 + 20 * hb)).mean() * HEAT_WEIGHT[anatomy]
             pl = pl.reshape(pl.shape[0], n_feat, synth.GRADES, *pl.shape[2:])
             l_grade = (
                 sum(F.cross_entropy(pl[:, f], lb[:, f], ignore_index=-1) for f in range(n_feat))

@@ -109,3 +109,63 @@ def test_a_final_result_is_left_alone(client, carol_imaging, patient_alice, eage
     again = mri_result_run(result_id=result.pk)
     assert again.status == MriStatus.FAILED and again.finished_at == finished
     assert mri_result_run(result_id="00000000-0000-0000-0000-000000000000") is None
+
+
+def _phantom_files(anatomy: str, index: int, plane: str | None = None):
+    from imaging.training import mri_synth
+
+    phantom = (
+        mri_synth.sij("test", index, plane) if anatomy == "sij" else mri_synth.hand("test", index)
+    )
+    files, _ = mr_series(plane=phantom.plane, volume=phantom.voxels, spacing=phantom.spacing_mm[0],
+                         pixel_spacing=phantom.spacing_mm[1:])  # fmt: skip
+    return files, phantom
+
+
+@pytest.mark.skipif(
+    not (bundles_mod.PROJECT_BUNDLES / "sij_axspa").is_dir(), reason="no sij-axspa bundle"
+)
+def test_sij_coronal_and_axial_phantoms_are_scored_and_combined(
+    client, carol_imaging, patient_alice, eager_celery, django_capture_on_commit_callbacks
+):
+    login_verified(client, carol_imaging)
+    truths = {}
+    for index, plane in ((3, "coronal"), (4, "axial")):
+        files, phantom = _phantom_files("sij", index, plane)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                f"/imaging/mri/patients/{patient_alice.pk}/",
+                {"bundle": "sij-axspa", "files": [SimpleUploadedFile("s.zip", zip_of(files))]},
+            )
+        assert response.status_code == 302
+        truths[plane] = int(phantom.grades[0])
+    for study in MriStudy.objects.all():
+        result = study.results.get()
+        assert result.status == MriStatus.SCORED, (result.review_reason, result.error)
+        scores = storage.result_scores(result=result, patient_id=patient_alice.pk)
+        (region,) = scores["regions"]
+        assert region["region"] == "sacroiliac joints" and region["grade"] == truths[study.plane]
+    axial = MriStudy.objects.get(plane="axial")
+    page = client.get(f"/imaging/mri/studies/{axial.pk}/").content.decode()
+    assert "Examination" in page and "axial SpA probability 0.50" in page  # (0.0 + 1.0) / 2
+
+
+@pytest.mark.skipif(
+    not (bundles_mod.PROJECT_BUNDLES / "hand_mri_arthritis").is_dir(), reason="no hand bundle"
+)
+def test_hand_phantom_is_scored_per_region_and_feature(
+    client, carol_imaging, patient_alice, eager_celery, django_capture_on_commit_callbacks
+):
+    login_verified(client, carol_imaging)
+    files, phantom = _phantom_files("hand", 3)
+    result = upload_and_run(client, patient_alice, files, django_capture_on_commit_callbacks,
+                            bundle="hand-mri-arthritis")  # fmt: skip
+    assert result.status in (MriStatus.SCORED, MriStatus.NEEDS_REVIEW), result.error
+    scores = storage.result_scores(result=result, patient_id=patient_alice.pk)
+    assert len(scores["regions"]) == 15  # MCP 2-5 and the wrist x three features
+    truth = phantom.grades.reshape(-1)
+    graded = [(r["grade"], int(t)) for r, t in zip(scores["regions"], truth, strict=True)
+              if r["grade"] is not None]  # fmt: skip
+    assert len(graded) >= 10 and sum(g == t for g, t in graded) >= 0.8 * len(graded)
+    page = client.get(f"/imaging/mri/studies/{result.study_id}/").content.decode()
+    assert "tenosynovitis" in page and 'id="id_grade_14"' in page
