@@ -134,7 +134,7 @@ def test_sij_coronal_and_axial_phantoms_are_scored_and_combined(
         files, phantom = _phantom_files("sij", index, plane)
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(
-                f"/imaging/mri/patients/{patient_alice.pk}/",
+                f"/imaging/mri/patients/{patient_alice.public_id}/",
                 {"bundle": "sij-axspa", "files": [SimpleUploadedFile("s.zip", zip_of(files))]},
             )
         assert response.status_code == 302
