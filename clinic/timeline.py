@@ -22,6 +22,7 @@ from diary.fields import SYMPTOM_FIELDS
 from diary.questionnaires.definitions import get_instrument
 from diary.questionnaires.scoring import change_between, format_score
 from imaging import selectors as imaging_selectors
+from imaging.mri import selectors as mri_selectors
 
 DEFAULT_TIMELINE_DAYS = 90
 
@@ -261,6 +262,25 @@ def _imaging_events(patient: User, date_from: date, date_to: date) -> list[Event
     return events
 
 
+def _mri_events(patient: User, date_from: date, date_to: date) -> list[Event]:
+    """MRI series beside the radiographs: the clinician's figure when reviewed, else the
+    model's (marked as the model's), else the status."""
+    zone = diary_selectors.patient_zone(patient)
+    return [
+        Event(
+            day=study.created_at.astimezone(zone).date(),
+            kind="imaging",
+            title=f"{study.kind_label} uploaded ({study.plane}, {study.slices} slices)",
+            detail=headline,
+            url=reverse("imaging:mri_study", args=[study.pk]),
+            link_text="Open the series",
+        )
+        for study, _result, _review, headline in mri_selectors.mri_studies_between(
+            patient_id=patient.pk, date_from=date_from, date_to=date_to, tz=zone
+        )
+    ]
+
+
 def patient_timeline(
     *, clinician: User, patient_id: int | None, date_from: date, date_to: date, request: HttpRequest
 ) -> Timeline:
@@ -279,6 +299,7 @@ def patient_timeline(
         events += _medicine_events(patient, date_from, date_to)
     if grant.share_imaging:
         events += _imaging_events(patient, date_from, date_to)
+        events += _mri_events(patient, date_from, date_to)
     if not grant.share_diary:  # the summary needs the diary: no link that would 404
         events = [replace(e, url="", link_text="") if e.kind != "imaging" else e for e in events]
     order = list(KIND_LABELS)

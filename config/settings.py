@@ -478,6 +478,18 @@ QUESTIONNAIRE_TEXT_DIR = env.str("QUESTIONNAIRE_TEXT_DIR", default="")
 
 # --- Imaging --------------------------------------------------------------------------------
 IMAGING_BUNDLE_DIRS = [Path(p) for p in env.list("IMAGING_BUNDLE_DIRS", default=[])]
+# MRI series (imaging.mri.volume): checked from a zip's central directory or a NIfTI header
+# before anything is decompressed. The defaults fit a 30-slice 512 x 512 series many times over
+# and keep one upload's decoded volume under ~250 MB of a web worker's memory.
+MRI_MAX_FILES = env.int("MRI_MAX_FILES", default=1000)  # files (slices) per series
+MRI_MAX_VOXELS = env.int("MRI_MAX_VOXELS", default=64_000_000)
+MRI_MAX_BYTES = env.int("MRI_MAX_BYTES", default=256 * 1024 * 1024)  # upload, compressed
+MRI_MAX_UNCOMPRESSED_BYTES = env.int("MRI_MAX_UNCOMPRESSED_BYTES", default=512 * 1024 * 1024)
+MRI_MAX_COMPRESSION_RATIO = env.int("MRI_MAX_COMPRESSION_RATIO", default=100)
+MRI_MIN_SLICES = env.int("MRI_MIN_SLICES", default=3)
+# Files in one multipart request (Django's default is 100): a series sent as loose files may
+# have as many as MRI_MAX_FILES; Django stops parsing past this (a 400), before the rest is read.
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=MRI_MAX_FILES)
 
 # --- Logging: structured lines, never patient data ------------------------------------------
 LOGGING = {

@@ -22,7 +22,11 @@ from typing import Any
 
 import jsonschema
 
-ROLES = ("joint_localiser", "joint_scorer", "ra_pattern")
+RADIOGRAPH_ROLES = ("joint_localiser", "joint_scorer", "ra_pattern")
+# MRI bundles (imaging.mri.scoring): their metadata also carries an "mri" block (planes,
+# minimum slices, regions, presence and extra thresholds).
+MRI_ROLES = ("mri_spine_berlin", "mri_sij_axspa", "mri_hand_arthritis")
+ROLES = RADIOGRAPH_ROLES + MRI_ROLES
 PROJECT_BUNDLES = Path(__file__).resolve().parent / "bundles"
 MAX_MODEL_BYTES = 20 * 1024 * 1024
 
@@ -125,6 +129,20 @@ METADATA_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "mri": {
+            "type": "object",
+            "required": ["bundle", "planes", "min_slices"],
+            "properties": {
+                "bundle": {"type": "string"},
+                "planes": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"enum": ["sagittal", "coronal", "axial"]},
+                },
+                "min_slices": {"type": "integer", "minimum": 2},
+                "presence_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
         "examples": {
             "type": "array",
             "items": {
@@ -134,6 +152,9 @@ METADATA_SCHEMA: dict[str, Any] = {
             },
         },
     },
+    # An MRI bundle says which planes and how many slices it scores (imaging.mri.scoring).
+    "if": {"properties": {"role": {"enum": list(MRI_ROLES)}}, "required": ["role"]},
+    "then": {"required": ["mri"]},
 }
 
 

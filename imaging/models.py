@@ -326,3 +326,7 @@ class RaReview(models.Model):
 
     def __str__(self) -> str:
         return f"RA pattern {self.action} by {self.reviewed_by_id}"
+
+
+# The MRI models live in their own module (imaging.mri.models) and register under this app.
+from imaging.mri.models import MriResult, MriReview, MriStudy  # noqa: E402, F401

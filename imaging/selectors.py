@@ -27,6 +27,7 @@ from imaging.models import (
     ReviewKind,
     Study,
 )
+from imaging.mri.models import MriResult, MriReview, MriStatus
 from imaging.sealed import share_keys
 
 SCOPE = "imaging"
@@ -158,6 +159,25 @@ def results_awaiting_review(*, patient_ids) -> dict[int, int]:
         .filter(pk=Subquery(latest))
         .filter(status__in=[ResultStatus.SCORED, ResultStatus.NEEDS_REVIEW])
         .exclude(Exists(Review.objects.filter(result=OuterRef("pk"))))
+        .values("study__patient_id")
+        .annotate(n=Count("pk"))
+    )
+    counts = {row["study__patient_id"]: row["n"] for row in waiting}
+    for patient_id, n in _mri_awaiting_review(patient_ids).items():
+        counts[patient_id] = counts.get(patient_id, 0) + n
+    return counts
+
+
+def _mri_awaiting_review(patient_ids) -> dict[int, int]:
+    """The same count for MRI series (imaging.mri)."""
+    latest = (
+        MriResult.objects.filter(study=OuterRef("study")).order_by("-created_at").values("pk")[:1]
+    )
+    waiting = (
+        MriResult.objects.filter(study__patient_id__in=list(patient_ids))
+        .filter(pk=Subquery(latest))
+        .filter(status__in=[MriStatus.SCORED, MriStatus.NEEDS_REVIEW])
+        .exclude(Exists(MriReview.objects.filter(result=OuterRef("pk"))))
         .values("study__patient_id")
         .annotate(n=Count("pk"))
     )

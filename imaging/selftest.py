@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from imaging import pipeline
-from imaging.bundles import Bundle
+from imaging.bundles import MRI_ROLES, Bundle
 from imaging.inputs import decode_image
 
 
@@ -25,6 +25,8 @@ def _read_example(bundle: Bundle, rel: str) -> np.ndarray:
 
 
 def run_example(bundle: Bundle, rel: str) -> dict:
+    if bundle.role in MRI_ROLES:
+        return _run_mri_example(bundle, rel)
     data = _read_example(bundle, rel)
     session = bundle.session()
     if bundle.role == "joint_localiser":
@@ -45,6 +47,15 @@ def run_example(bundle: Bundle, rel: str) -> dict:
         }
     prob = pipeline.ra_probability(session, bundle, data[None])[0]
     return {"probability": round(float(prob), 4)}
+
+
+def _run_mri_example(bundle: Bundle, rel: str) -> dict:
+    """An MRI example is a volume (.npz); it is scored by the bundle in its own folder."""
+    from imaging.mri import scoring
+
+    volume = scoring.read_example(bundle.path / rel)
+    score = scoring.score_volume(bundle.meta["mri"]["bundle"], volume, dirs=[bundle.path.parent])
+    return scoring.example_output(score)
 
 
 def record_expected(bundle: Bundle) -> list[dict]:

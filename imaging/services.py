@@ -134,6 +134,9 @@ def patient_imaging_erase(patient: User) -> None:
     It runs after `patient_erase` has destroyed the patient's data key, so every file is already
     unreadable; deleting them directly (not on commit) can at worst remove undecryptable bytes
     whose rows a failed erasure leaves behind, never readable data."""
+    from imaging.mri.services import patient_mri_erase
+
+    patient_mri_erase(patient)  # MRI volumes and series, then their studies
     studies = list(Study.objects.filter(patient=patient).only("pk", "blob_name"))
     for study in studies:
         default_storage.delete(study.blob_name)

@@ -63,6 +63,37 @@ def _med(**changes):
     return {**GOOD_MED, "start_date": "{yesterday}", **changes}
 
 
+@functools.cache
+def _mri_bad_uploads() -> list[tuple[str, tuple[str, bytes], str]]:
+    """MRI uploads every one of which must be refused (see tests/imaging/test_mri_volume.py)."""
+    import zipfile
+
+    import numpy as np
+
+    from tests.imaging.mri_helpers import mr_series, nifti_bytes, zip_of
+
+    series, _ = mr_series(6, 16, 16)
+    ct, _ = mr_series(4, 16, 16, modality="CT")
+    other, _ = mr_series(4, 16, 16, seed=9)
+    broken = bytearray(nifti_bytes(np.zeros((8, 8, 4), dtype=np.int16)))
+    broken[40:56] = b"\xff" * 16
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("IM1.dcm", b"\0" * 5_000_000)
+    return [
+        ("ct-series", ("ct.zip", zip_of(ct)), "CT series"),
+        ("single-slice", ("one.dcm", series[0][1]), "single slice"),
+        ("4d-nifti", ("v.nii", nifti_bytes(np.zeros((8, 8, 4, 3), np.int16))), "4D"),
+        ("broken-nifti", ("v.nii", bytes(broken)), "NIfTI header is broken"),
+        ("zip-other-files", ("s.zip", zip_of(series + [("a.txt", b"x")])), "not DICOM"),
+        ("zip-climbs-out", ("s.zip", zip_of([("../x.dcm", series[0][1])])), "climb out"),
+        ("zip-bomb", ("s.zip", bomb.getvalue()), "zip bomb"),
+        ("missing-slice", ("s.zip", zip_of(series[:2] + series[3:])), "missing"),
+        ("mixed-series", ("s.zip", zip_of(series[:3] + [("o.dcm", other[0][1])])), "one series"),
+        ("not-a-series", ("x.bin", b"hello"), "Not DICOM (Part 10) files"),
+    ]
+
+
 CASES: list[Case] = [
     # --- URLs ---------------------------------------------------------------------------------
     Case(
@@ -1318,6 +1349,40 @@ CASES: list[Case] = [
         400,
         "valid UUID",
         {"patient": "abc", "file": ("x.png", b"123")},
+        "multipart",
+    ),
+    # --- MRI series (issue 15): each refused with its own message, nothing stored ----------
+    *[
+        Case(
+            f"mri-{name}",
+            "carol",
+            "post",
+            "/api/v1/imaging/mri/studies/",
+            400,
+            message,
+            {"patient": "{alice}", "bundle": "spine-berlin", "files": upload},
+            "multipart",
+        )
+        for name, upload, message in _mri_bad_uploads()
+    ],
+    Case(
+        "mri-page-ct-series",
+        "carol",
+        "post",
+        "/imaging/mri/patients/{alice}/",
+        400,
+        "not an MRI series",
+        {"bundle": "spine-berlin", "files": _mri_bad_uploads()[0][1]},
+        "multipart",
+    ),
+    Case(
+        "mri-unknown-bundle",
+        "carol",
+        "post",
+        "/api/v1/imaging/mri/studies/",
+        400,
+        "is not a valid choice",
+        {"patient": "{alice}", "bundle": "knee", "files": _mri_bad_uploads()[0][1]},
         "multipart",
     ),
     Case(

@@ -204,6 +204,15 @@ ROUTES: dict[str, Rule] = {
     "api_imaging_studies": Rule(UNAUTH, "patient"),
     "api_imaging_result": Rule(UNAUTH, "clinician"),
     "api_imaging_review": Rule(UNAUTH, "clinician", "post"),
+    "imaging:mri_patient_studies": Rule(LOGIN, "clinician"),
+    "imaging:mri_study": Rule(LOGIN, "clinician"),
+    "imaging:mri_volume": Rule(LOGIN, "clinician"),
+    "imaging:mri_saliency": Rule(LOGIN, "clinician"),
+    "imaging:mri_review": Rule(LOGIN, "clinician", "post"),
+    "imaging:mri_accept_model": Rule(LOGIN, "clinician", "post"),
+    "api_imaging_mri_studies": Rule(UNAUTH, "patient"),
+    "api_imaging_mri_result": Rule(UNAUTH, "clinician"),
+    "api_imaging_mri_review": Rule(UNAUTH, "clinician", "post"),
 }
 
 # Whole families of routes owned by libraries, matched before ROUTES.

@@ -3,12 +3,14 @@ and model cards. Runs the shipped ONNX graphs through the deployed pipeline (onn
 the test split of the generator, which no training or calibration step has seen.
 
     .venv/bin/python -m imaging.training.evaluate [--n 300]
+    .venv/bin/python -m imaging.training.evaluate mri [--n 200]   # the MRI bundles
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 
@@ -201,6 +203,11 @@ def evaluate(n: int, n_neg: int) -> dict:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["mri"]:  # the MRI bundles: python -m imaging.training.evaluate mri
+        from imaging.training import mri_evaluate
+
+        mri_evaluate.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--negatives", type=int, default=60)

@@ -1,0 +1,220 @@
+"""P4 (issue 15): MRI bundle speed and memory, as ratios against baselines measured in this run.
+
+For each MRI bundle (spine-berlin, sij-axspa, hand-mri-arthritis):
+1. Runtime: the bundle's weights (models/model.pt) in torch eager against the shipped ONNX graph
+   in onnxruntime, on the same volume at the working grid. Target: onnxruntime at least 2x
+   faster. torch is only in the `train` extra: without it this line is skipped, with a note.
+2. Score + saliency: imaging.mri.scoring's scorer (the shipped graph with its saliency output,
+   localisation, grades, calibrated probabilities, the saliency resampled to the series) against
+   one plain inference of the same weights without saliency (models/model_plain.onnx, exported
+   beside it for this purpose). Target: at most 1.5x.
+3. Peak memory: a fresh process builds a 30-slice 512 x 512 series and runs score_volume on it
+   (resampling, inference, saliency at full size); its peak resident set (getrusage) must stay
+   under 1.5 GiB. The process's resident set after its imports is printed beside it.
+
+Both sides of each ratio run on one CPU thread (onnxruntime, torch and numpy's BLAS),
+interleaved, and the median of BENCH_REPEAT (default 20) repetitions is compared. Exits 1 if a
+target is missed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# One thread everywhere, as one worker scores one study: numpy's BLAS (the saliency resampling
+# is a matrix product) must not spread over a machine that other workers share.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+from imaging.mri import scoring  # noqa: E402
+from imaging.mri.contract import (  # noqa: E402
+    HAND_MRI_ARTHRITIS,
+    MRI_BUNDLES,
+    SIJ_AXSPA,
+    SPINE_BERLIN,
+    Volume,
+)
+from imaging.training import mri_synth as synth  # noqa: E402
+
+REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
+TARGET_RUNTIME = 2.0
+TARGET_SALIENCY = 1.5
+TARGET_MEMORY_GIB = 1.5
+DIRS = [ROOT / "imaging" / "bundles"]
+PHANTOM = {SPINE_BERLIN: "spine", SIJ_AXSPA: "sij", HAND_MRI_ARTHRITIS: "hand"}
+
+
+def timed(fns: dict[str, Callable[[], object]], repeat: int = REPEAT) -> dict[str, float]:
+    """Median seconds per call; the functions are interleaved so drift hits all alike."""
+    for fn in fns.values():
+        fn()
+        fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def _session(path: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _torch_model(name: str, bundle):
+    import torch
+
+    from imaging.training import mri_nets
+
+    state = torch.load(bundle.path / "models" / "model.pt", weights_only=True)
+    s_n, h, w = scoring.grid_of(bundle)
+    if name == SIJ_AXSPA:
+        cnn, vit = mri_nets.SijCnn(s_n), mri_nets.SijVit(s_n, (h, w))
+        cnn.load_state_dict(state["cnn"])
+        vit.load_state_dict(state["vit"])
+        return mri_nets.SijEnsemble(cnn, vit).eval()
+    heat = bundle.meta["network_data_format"]["outputs"]["heatmaps"]["num_channels"]
+    logits = bundle.meta["network_data_format"]["outputs"]["logits"]["num_channels"]
+    coords = state["e1.0.0.weight"].shape[1] == s_n + 2  # the hand net has CoordConv channels
+    net = mri_nets.DenseNet25D(s_n, heat, logits, coords=coords)
+    net.load_state_dict(state)
+    return net.eval()
+
+
+def runtime_ratio(name: str, bundle, x: np.ndarray) -> bool | None:
+    try:
+        import torch
+    except ImportError:
+        print(
+            f"  1. runtime: SKIPPED - torch is not installed (it is in the `train` extra); "
+            f"the onnxruntime-vs-torch comparison for {name} needs it."
+        )
+        return None
+    torch.set_num_threads(1)
+    net = _torch_model(name, bundle)
+    sess = _session(bundle.model_path)
+    outputs = [o.name for o in sess.get_outputs()]
+    xt = torch.from_numpy(x)
+
+    def eager():
+        with torch.inference_mode():
+            return net(xt)
+
+    with torch.inference_mode():
+        same = np.allclose(net(xt)[1].numpy(), sess.run(outputs, {"volume": x})[1], atol=1e-3)
+    if not same:
+        print(f"  1. runtime: FAILED - torch and onnxruntime disagree on {name}'s weights")
+        return False
+    t = timed({"torch": eager, "ort": lambda: sess.run(outputs, {"volume": x})})
+    ratio = t["torch"] / t["ort"]
+    ok = ratio >= TARGET_RUNTIME
+    print(
+        f"  1. runtime (1 thread): torch eager {t['torch'] * 1e3:.1f} ms, onnxruntime "
+        f"{t['ort'] * 1e3:.1f} ms = {ratio:.2f}x faster (target >= {TARGET_RUNTIME}x) "
+        f"{'ok' if ok else 'MISSED'}"
+    )
+    return ok
+
+
+def saliency_ratio(name: str, bundle, volume: Volume, x: np.ndarray) -> bool:
+    sess = _session(bundle.model_path)
+    plain = _session(bundle.path / "models" / "model_plain.onnx")
+    plain_out = [o.name for o in plain.get_outputs()]
+    scorer = scoring.SCORERS[name]
+    score = scorer(bundle, volume, x, sess)
+    if score.saliency is None or score.saliency.shape != volume.voxels.shape:
+        print(f"  2. saliency: FAILED - {name} gave no saliency of the series' shape")
+        return False
+    outputs = [o.name for o in sess.get_outputs()]
+    t = timed(
+        {
+            "plain": lambda: plain.run(plain_out, {"volume": x}),
+            "graph": lambda: sess.run(outputs, {"volume": x}),
+            "score": lambda: scorer(bundle, volume, x, sess),
+        }
+    )
+    ratio = t["score"] / t["plain"]
+    ok = ratio <= TARGET_SALIENCY
+    print(
+        f"  2. score + saliency {t['score'] * 1e3:.1f} ms (of which the shipped graph "
+        f"{t['graph'] * 1e3:.1f} ms) vs one plain inference {t['plain'] * 1e3:.1f} ms = "
+        f"{ratio:.2f}x (target <= {TARGET_SALIENCY}x) {'ok' if ok else 'MISSED'}"
+    )
+    return ok
+
+
+MEMORY_CHILD = """
+import json, resource, sys
+sys.path.insert(0, {root!r})
+import numpy as np
+from imaging.mri import scoring
+from imaging.mri.contract import Volume
+from imaging.training import mri_synth as synth
+from pathlib import Path
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ph = synth.generator({anatomy!r})("test", 7)
+vol = Volume(scoring.resize(ph.voxels, (30, 512, 512)), ph.spacing_mm, ph.plane, "MR")
+score = scoring.score_volume({name!r}, vol, dirs=[Path({dirs!r})])
+assert score.saliency.shape == (30, 512, 512)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"after_imports_kib": base, "peak_kib": peak}}))
+"""
+
+
+def memory_peak(name: str) -> bool:
+    code = MEMORY_CHILD.format(root=str(ROOT), anatomy=PHANTOM[name], name=name, dirs=str(DIRS[0]))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    if out.returncode != 0:
+        print(f"  3. memory: FAILED - the child process failed: {out.stderr.strip()[-400:]}")
+        return False
+    m = json.loads(out.stdout.strip().splitlines()[-1])
+    peak_gib = m["peak_kib"] / 1024**2
+    ok = peak_gib < TARGET_MEMORY_GIB
+    print(
+        f"  3. peak memory scoring a 30 x 512 x 512 series: {peak_gib * 1024:.0f} MiB "
+        f"(after imports {m['after_imports_kib'] / 1024:.0f} MiB; target < "
+        f"{TARGET_MEMORY_GIB} GiB) {'ok' if ok else 'MISSED'}"
+    )
+    return ok
+
+
+def main() -> int:
+    results = []
+    only = sys.argv[1:]  # e.g. `bench_mri.py spine-berlin`; all three by default
+    for name in [n for n in MRI_BUNDLES if not only or n in only]:
+        bundle = scoring.load(name, DIRS)
+        ph = synth.generator(PHANTOM[name])("test", 3)
+        volume = Volume(ph.voxels, ph.spacing_mm, ph.plane, "MR")
+        x = scoring.prepare(volume.voxels, scoring.grid_of(bundle))
+        print(f"P4 {name} {bundle.version} (volume {'x'.join(map(str, volume.voxels.shape))}):")
+        results += [
+            runtime_ratio(name, bundle, x),
+            saliency_ratio(name, bundle, volume, x),
+            memory_peak(name),
+        ]
+    failed = [r for r in results if r is False]
+    print(f"bench_mri: {'all targets met' if not failed else f'{len(failed)} target(s) missed'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
