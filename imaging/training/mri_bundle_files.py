@@ -474,8 +474,16 @@ def write_card(folder: Path, meta: dict) -> None:
         "grade than real lesions; there is no reader disagreement in the labels.",
         "- The series is resampled to a fixed grid whatever its field of view; anatomy much "
         "smaller or larger in the frame than in training is not found and is sent for review.",
-        "- A site replaces this bundle by dropping its own folder of the same name into "
+        "- A site replaces this bundle by dropping its own bundle with the same role into "
         "IMAGING_BUNDLE_DIRS (same inputs and outputs; see imaging/bundles.py).",
+        *(
+            [
+                "- The SIJ phantoms are separable: a perfect held-out score says the generator "
+                "is easy, not that the model would read real sacroiliac joints."
+            ]
+            if anatomy == "sij"
+            else []
+        ),
         "",
     ]
     (folder / "docs").mkdir(parents=True, exist_ok=True)
