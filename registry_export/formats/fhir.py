@@ -78,6 +78,16 @@ _FACTOR_CODE = _json(
 )
 
 
+# The fast path's fragments (FhirWriter._day_lines): the subject up to the date, with a slot for
+# the patient's reference, and the ends of the lines that carry each possible value.
+_REF_SLOT = "\x00ref\x00"
+_SUBJECT = f'"subject":{{"reference":"{_REF_SLOT}"}},"effectiveDateTime":"'
+# A score 0-10 as Observation.valueInteger: the same text as int(score) gives, for an int and
+# for a bool or float equal to one (dict lookup by value); anything else takes the slow path.
+_INTEGER_ENDS = {n: f'","valueInteger":{n}}}\n' for n in range(11)}
+_BOOLEAN_ENDS = {True: '","valueBoolean":true}\n', False: '","valueBoolean":false}\n'}
+
+
 def _instant(value: datetime) -> str:
     # FHIR dateTime with a time must carry a zone; the database keeps UTC.
     return value.isoformat().replace("+00:00", "Z")
@@ -124,6 +134,20 @@ class FhirWriter:
         self._flare_parts = {
             status: f"-f{common}{flare_code}" for status, common in self._common.items()
         }
+        # The middles once more, each ending where the entry's date goes (the fast path).
+        self._day_middles = {
+            status: [f"{part},{_SUBJECT}" for part in parts]
+            for status, parts in self._symptom_parts.items()
+        }
+        self._flare_middles = {
+            status: f"{part},{_SUBJECT}" for status, part in self._flare_parts.items()
+        }
+        self._factor_middles = {
+            status: f"{common}{_FACTOR_CODE},{_SUBJECT}" for status, common in self._common.items()
+        }
+        self._six = len(symptom_fields()) == 6
+        self._days: dict[date, str] = {}
+        self._day_blocks: dict[str, list[str]] = {}
         self._factor_labels = {c.code: c.label for c in factor_choices()}
         self._medicines = {c.code: c.label for c in medicine_choices()}
         self._schedules = {c.code: c.label for c in schedule_choices()}
@@ -142,10 +166,8 @@ class FhirWriter:
         obs = RESOURCE_FILES["Observation"]
         if data.entries:
             # One write per patient: a year of days is some hundreds of KiB.
-            lines: list[str] = []
-            for entry in data.entries:
-                self._entry_observations(entry, ref, lines.append)
-            self.files.write(obs, "".join(lines).encode(), count=len(lines))
+            lines, count = self._day_lines(data.entries, ref)
+            self.files.write(obs, "".join(lines).encode(), count=count)
         for q in data.questionnaires:
             qr_id = self.ps.resource_id("QuestionnaireResponse", q.response_id)
             self.files.write(
@@ -166,6 +188,79 @@ class FhirWriter:
             # Birth year only (FHIR date allows YYYY): a full birth date is identifying.
             resource["birthDate"] = f"{data.patient.birth_year:04d}"
         return resource
+
+    def _day_lines(self, entries: list[EntryRow], ref: str) -> tuple[list[str], int]:
+        """The Observation lines of a patient's diary days, in order, and how many there are
+        (an item of the list holds one line, or a full day's seven).
+
+        A day with all six scores and the flare flag recorded (nearly every day) is one join of
+        a list of fragments in which only its id, date and values are replaced: a few list
+        stores instead of seven formatted lines (the export's hot path, millions of days). Any
+        other day, and a day's factors, go through _entry_observations. Both give the same
+        bytes (tests/registry_export/test_writer_lines.py compares them on random days).
+        """
+        lines: list[str] = []
+        append = lines.append
+        if not self._six:
+            for entry in entries:
+                self._entry_observations(entry, ref, append)
+            return lines, len(lines)
+        blocks = {status: self._day_block(status, ref) for status in ("final", "amended")}
+        factor_middles = {
+            status: middle.replace(_REF_SLOT, ref)
+            for status, middle in self._factor_middles.items()
+        }
+        ids = self._entry_ids.resource_id
+        values, flags = _INTEGER_ENDS, _BOOLEAN_ENDS
+        iso = self._iso_day
+        join = "".join
+        full_days = 0
+        for entry in entries:
+            status = "amended" if entry.amended else "final"
+            parts = blocks[status]
+            s = entry.scores
+            try:
+                if len(s) != 6:
+                    raise KeyError(len(s))
+                v0, v1, v2 = values[s[0]], values[s[1]], values[s[2]]
+                v3, v4, v5 = values[s[3]], values[s[4]], values[s[5]]
+                flag = flags[entry.flare]
+            except KeyError:
+                self._entry_observations(entry, ref, append)
+                continue
+            # Line k's fragments are parts[5k:5k+5]: head, id, middle, date, value (_day_block).
+            h = ids(entry.entry_id)[:56]
+            d = iso(entry.date)
+            parts[1] = parts[6] = parts[11] = parts[16] = parts[21] = parts[26] = parts[31] = h
+            parts[3] = parts[8] = parts[13] = parts[18] = parts[23] = parts[28] = parts[33] = d
+            parts[4], parts[9], parts[14], parts[19], parts[24], parts[29] = v0, v1, v2, v3, v4, v5
+            parts[34] = flag
+            append(join(parts))
+            full_days += 1
+            if entry.factors:
+                middle = factor_middles[status]
+                for factor in sorted(entry.factors):
+                    suffix, end = self._factor_ends(factor)
+                    append(f"{_HEAD}{h}{suffix}{middle}{d}{end}")
+        # Each full day is one item of seven lines.
+        return lines, len(lines) + 6 * full_days
+
+    def _iso_day(self, day: date) -> str:
+        """day.isoformat(), kept per writer (a run's days number some thousands)."""
+        text = self._days.get(day)
+        if text is None:
+            text = self._days[day] = day.isoformat()
+        return text
+
+    def _day_block(self, status: str, ref: str) -> list[str]:
+        """The fragments of a full day's seven lines for one patient and status: per line the
+        head, the id (slot), the middle up to the date, the date (slot), the value's end (slot).
+        """
+        parts: list[str] = []
+        middles = [*self._day_middles[status], self._flare_middles[status]]
+        for middle in middles:
+            parts += [_HEAD, "", middle.replace(_REF_SLOT, ref), "", ""]
+        return parts
 
     def _entry_observations(self, entry: EntryRow, ref: str, append) -> None:
         """Append the lines of one diary day: six scores, the flare flag, one per factor.
@@ -188,6 +283,11 @@ class FhirWriter:
             for factor in sorted(entry.factors):
                 suffix, value_json = self._factor_parts(factor)
                 append(f"{head}{suffix}{common}{_FACTOR_CODE}{tail}{value_json}}}\n")
+
+    def _factor_ends(self, factor: str) -> tuple[str, str]:
+        """(id suffix, the line's end after the date) of a factor code (the fast path)."""
+        suffix, value_json = self._factor_parts(factor)
+        return suffix, f'",{value_json}}}\n'
 
     def _factor_parts(self, factor: str) -> tuple[str, str]:
         """(id suffix, '"valueCodeableConcept":{...}') of a factor code, rendered once."""
