@@ -7,6 +7,7 @@ stable across runs of one destination so that a registry can replace an amended 
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime
 
 from registry_export.formats import PartFiles
@@ -146,6 +147,13 @@ class FhirWriter:
             status: f"{common}{_FACTOR_CODE},{_SUBJECT}" for status, common in self._common.items()
         }
         self._six = len(symptom_fields()) == 6
+        # Questionnaires: keyed ids with the common prefix hashed once, and per instrument its
+        # Observations' definitions and code JSON, and its Questionnaire URL as JSON.
+        self._response_ids = pseudonyms.resource_ids("QuestionnaireResponse")
+        self._score_ids = pseudonyms.resource_ids("QuestionnaireScore")
+        self._instrument_obs: dict[str, list[tuple[object, str]]] = {}
+        self._questionnaire_urls: dict[str, str] = {}
+        self._link_ids: dict[object, str] = {}
         self._days: dict[date, str] = {}
         self._day_blocks: dict[str, list[str]] = {}
         self._factor_labels = {c.code: c.label for c in factor_choices()}
@@ -168,14 +176,17 @@ class FhirWriter:
             # One write per patient: a year of days is some hundreds of KiB.
             lines, count = self._day_lines(data.entries, ref)
             self.files.write(obs, "".join(lines).encode(), count=count)
-        for q in data.questionnaires:
-            qr_id = self.ps.resource_id("QuestionnaireResponse", q.response_id)
-            self.files.write(
-                RESOURCE_FILES["QuestionnaireResponse"], _dumps(self._qr(q, qr_id, ref))
-            )
-            scores = self._scores(q, qr_id, ref)
+        if data.questionnaires:
+            responses: list[str] = []
+            scores: list[str] = []
+            for q in data.questionnaires:
+                qr_id = self._response_ids.resource_id(q.response_id)
+                responses.append(self._qr_line(q, qr_id, ref))
+                scores += self._score_lines(q, qr_id, ref)
+            qr_file = RESOURCE_FILES["QuestionnaireResponse"]
+            self.files.write(qr_file, "".join(responses).encode(), count=len(responses))
             if scores:
-                self.files.write(obs, b"".join(map(_dumps, scores)), count=len(scores))
+                self.files.write(obs, "".join(scores).encode(), count=len(scores))
 
     # --- resources ------------------------------------------------------------------------
     def _patient(self, data: PatientData, pid: str) -> dict:
@@ -485,6 +496,82 @@ class FhirWriter:
             out.append(resource)
         return out
 
+    # --- questionnaires, line by line (the same bytes as _dumps of _qr and _scores) -----------
+    def _qr_line(self, q: QuestionnaireRow, qr_id: str, ref: str) -> str:
+        url = self._questionnaire_urls.get(q.instrument)
+        if url is None:
+            url = _json(f"{QUESTIONNAIRE_BASE}/{q.instrument.lower()}")
+            self._questionnaire_urls[q.instrument] = url
+        items = []
+        for link_id, answer in q.answers:
+            value = _answer_json(answer)
+            if value is not None:
+                link = self._link_ids.get(link_id)
+                if link is None:
+                    link = self._link_ids[link_id] = _json(str(link_id))
+                items.append(f'{{"linkId":{link},"answer":[{{{value}}}]}}')
+        item = f',"item":[{",".join(items)}]' if items else ""
+        return (
+            f'{{"resourceType":"QuestionnaireResponse","id":"{qr_id}","questionnaire":{url},'
+            f'"status":"completed","subject":{{"reference":"{ref}"}},'
+            f'"authored":"{_instant(q.completed_at)}"{item}}}\n'
+        )
+
+    def _observations_of(self, instrument: str) -> list[tuple[object, str]]:
+        found = self._instrument_obs.get(instrument)
+        if found is None:
+            found = [
+                (
+                    obs,
+                    _json(
+                        {
+                            "coding": [
+                                {
+                                    "system": INSTRUMENT_CODE_SYSTEM,
+                                    "code": obs.code,
+                                    "display": obs.display,
+                                }
+                            ]
+                        }
+                    ),
+                )
+                for obs in instrument_observations(instrument)
+            ]
+            self._instrument_obs[instrument] = found
+        return found
+
+    def _score_lines(self, q: QuestionnaireRow, qr_id: str, ref: str) -> list[str]:
+        out = []
+        answers = dict(q.answers)
+        if q.period_start and q.period_end:
+            when = ""
+            period = (
+                f',"effectivePeriod":{{"start":"{q.period_start.isoformat()}",'
+                f'"end":"{q.period_end.isoformat()}"}}'
+            )
+        else:
+            when = f'"effectiveDateTime":"{_instant(q.completed_at)}",'
+            period = ""
+        derived = f',"derivedFrom":[{{"reference":"QuestionnaireResponse/{qr_id}"}}]'
+        for obs, code in self._observations_of(q.instrument):
+            if obs.source == "score":
+                if q.score is None:
+                    continue
+                number = _float_json(round(float(q.score), 4))
+                value = f'"valueQuantity":{{"value":{number},{_SCORE_UNIT}'
+                score_id = self._score_ids.resource_id(q.response_id)
+            else:
+                answer = answers.get(obs.source)
+                if not isinstance(answer, int) or isinstance(answer, bool):
+                    continue
+                value = f'"valueInteger":{int.__repr__(answer)}'
+                score_id = self._score_ids.resource_id(f"{q.response_id}\x1f{obs.code}")
+            out.append(
+                f'{_HEAD}{score_id}","status":"final","category":{_SURVEY},"code":{code},'
+                f'"subject":{{"reference":"{ref}"}},{when}{value}{derived}{period}}}\n'
+            )
+        return out
+
     def _score_id(self, response_id: str, obs) -> str:
         # A total score keeps the id it always had; other values are keyed by their code too.
         if obs.source == "score":
@@ -500,6 +587,29 @@ _SCHEDULE_REPEAT = {
     "four_times_daily": {"frequency": 4, "period": 1, "periodUnit": "d"},
     "weekly": {"frequency": 1, "period": 1, "periodUnit": "wk"},
 }
+
+
+# The constant JSON of a questionnaire score's Observation (FhirWriter._score_lines).
+_SURVEY = _json(SURVEY_CATEGORY)
+_SCORE_UNIT = _json({"unit": "score", "system": UCUM_SYSTEM, "code": "{score}"})[1:]
+
+
+def _float_json(value: float) -> str:
+    # json.dumps writes a finite float as float.__repr__ does; anything else as it does.
+    return float.__repr__(value) if math.isfinite(value) else _json(value)
+
+
+def _answer_json(answer: object) -> str | None:
+    """The members of _answer_value's object as JSON text (without the braces)."""
+    if answer is None or answer == "":
+        return None
+    if isinstance(answer, bool):
+        return '"valueBoolean":true' if answer else '"valueBoolean":false'
+    if isinstance(answer, int):
+        return f'"valueInteger":{int.__repr__(answer)}'
+    if isinstance(answer, float):
+        return f'"valueDecimal":{_float_json(round(answer, 4))}'
+    return f'"valueString":{_json(str(answer))}'
 
 
 def _answer_value(answer: object) -> dict | None:

@@ -211,3 +211,60 @@ def test_redcap_fast_day_rows_equal_the_general_template_and_the_csv_module_on_r
             flare = "" if entry.flare is None else "1" if entry.flare else "0"
             assert cells["flare"] == flare and cells["amended"] == str(int(entry.amended))
             assert cells["redcap_repeat_instance"] == str(instances[entry.date])
+
+
+def random_responses(seed: int, count: int = 200):
+    import random
+    from datetime import UTC, datetime
+
+    from diary.questionnaires.definitions import all_instruments
+    from registry_export.rows import QuestionnaireRow
+
+    rng = random.Random(seed)
+    instruments = {code: i for code, i in all_instruments().items()}
+    odd = [None, "", True, False, 2.5, 1 / 3, "some text", 'q"uo\\te é', 10**9, -3]
+    out = []
+    for n in range(count):
+        code = rng.choice([*instruments, "unknown"])
+        items = instruments[code].items if code in instruments else ()
+        answers = tuple(
+            (item.key, rng.choice(odd) if rng.random() < 0.2 else rng.choice(item.values))
+            for item in items
+        )
+        if rng.random() < 0.2:
+            answers += ((rng.choice(["x", 'li"nk', 7]), rng.choice(odd)),)
+        with_period = rng.random() < 0.5
+        out.append(
+            QuestionnaireRow(
+                patient_id=7,
+                response_id=f"r-{seed}-{n}",
+                instrument=code,
+                score=rng.choice([None, 0, 5, 33.333333, 1e-7, 2.5, 100.0]),
+                completed_at=datetime(2026, 3, 1, 9, rng.randint(0, 59), tzinfo=UTC)
+                + timedelta(days=n, microseconds=rng.choice([0, 1234])),
+                period_start=DAY if with_period else None,
+                period_end=DAY + timedelta(days=6) if with_period else None,
+                answers=answers,
+            )
+        )
+    return out
+
+
+def dumps_line(resource: dict) -> str:
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def test_fhir_questionnaire_lines_equal_the_dumped_resources_on_random_responses():
+    ref = f"Patient/{PS.patient(7)}"
+    writer = FhirWriter(None, PS, as_of=DAY, linkage=False)
+    questionnaire_response = importlib.import_module(
+        "fhir.resources.R4B.questionnaireresponse"
+    ).QuestionnaireResponse
+    for seed in range(5):
+        for q in random_responses(seed):
+            qr_id = PS.resource_id("QuestionnaireResponse", q.response_id)
+            line = writer._qr_line(q, qr_id, ref)
+            assert line == dumps_line(writer._qr(q, qr_id, ref))
+            questionnaire_response.model_validate(json.loads(line))
+            lines = writer._score_lines(q, qr_id, ref)
+            assert lines == [dumps_line(r) for r in writer._scores(q, qr_id, ref)]
