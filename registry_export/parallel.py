@@ -8,6 +8,7 @@ finalizes.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import queue
 from collections.abc import Callable
@@ -59,6 +60,9 @@ def write_partitions(
     half-written folder is left behind)."""
     # A forked child must never use the parent's socket: close it here, each side reconnects.
     connections.close_all()
+    # Keep the collector off the objects the children inherit: each collection would touch
+    # them all and copy every page of the parent into every child (Python's gc.freeze docs).
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     progress = context.Queue()
     pool = ProcessPoolExecutor(
@@ -77,6 +81,8 @@ def write_partitions(
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
+    finally:
+        gc.unfreeze()
     pool.shutdown(wait=True)
     _drain(progress, on_progress)
     progress.close()
