@@ -569,7 +569,8 @@ def export_partition_write(
     storage.remove_temporaries(final)
     tmp = storage.temp_sibling(final)
     try:
-        summary, rows = _write_partition(run, partition, tmp, on_progress, lease)
+        with parallel.bulk_gc():
+            summary, rows = _write_partition(run, partition, tmp, on_progress, lease)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, LeaseLost) or (isinstance(exc, Exception) and not _still_held(lease)):
