@@ -327,6 +327,12 @@ FHIR_CANONICAL_BASE = env.str("FHIR_CANONICAL_BASE", default=f"{SITE_URL}/fhir")
 REGISTRY_EXPORT_WORKERS = env.int(
     "REGISTRY_EXPORT_WORKERS", default=1 if DJANGO_ENV == "test" else (os.cpu_count() or 1)
 )
+# How long a worker's claim on an export partition lasts without renewal (issue 16). The writer
+# renews it between patients; a worker that dies stops renewing, and once the lease has run out
+# every live worker's reclaim sweep (every half lease) hands the partition to another worker.
+REGISTRY_EXPORT_LEASE_SECONDS = env.int("REGISTRY_EXPORT_LEASE_SECONDS", default=120)
+if REGISTRY_EXPORT_LEASE_SECONDS < 2:
+    raise ImproperlyConfigured("REGISTRY_EXPORT_LEASE_SECONDS must be at least 2.")
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
@@ -341,7 +347,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Longer than the longest export run, so that Redis does not redeliver a task still running.
+# Longer than the longest single task (an export partition, an imaging inference), so that Redis
+# does not redeliver a task still running. Export recovery does not wait for it: a worker that
+# starts resumes stalled runs and the partition lease hands a dead worker's partition over
+# within minutes (registry_export.tasks); the redelivery, hours later, then finds it done.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 60 * 60)
 }

@@ -279,6 +279,13 @@ class ExportPartition(models.Model):
     rows_done = models.PositiveBigIntegerField(default=0)
     # {file name: {"sha256", "bytes", "count"}} of this partition's part files.
     parts = models.JSONField(default=dict, blank=True)
+    # The lease of the worker writing it (issue 16): a random token and when it runs out, by
+    # the database's clock. The writer renews it while it writes; once it has run out, any
+    # worker may take the partition over (services.export_runs_reclaim), so a killed worker
+    # holds its partition for minutes (settings.REGISTRY_EXPORT_LEASE_SECONDS), not until the
+    # broker redelivers its task.
+    lease_owner = models.CharField(max_length=32, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "attempt", "index"]
@@ -293,6 +300,11 @@ class ExportPartition(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=PartitionStatus.values),
                 name="export_partition_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(lease_owner="", lease_expires_at__isnull=True)
+                | (~Q(lease_owner="") & Q(lease_expires_at__isnull=False)),
+                name="export_partition_lease_owner_iff_expiry",
             ),
         ]
 

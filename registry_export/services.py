@@ -7,10 +7,13 @@ A run goes pending -> running -> succeeded | failed:
 2. `export_run_plan` claims it (select_for_update(skip_locked=True)), snapshots the consenting
    patients and splits them into patient-range partitions; the partitions go out as a Celery
    group.
-3. `export_partition_write` writes one partition's part files while holding its row lock for the
-   whole write: a worker killed mid-partition drops its database connection, PostgreSQL releases
-   the lock, and a redelivered (or resumed) task takes the partition over. Completion and the
-   run's counters are committed together.
+3. `export_partition_write` claims one partition with a lease (SELECT ... FOR UPDATE SKIP
+   LOCKED, then a token and an expiry of settings.REGISTRY_EXPORT_LEASE_SECONDS, renewed while it
+   writes), writes its part files and, if the lease is still its own, publishes them. A worker
+   killed mid-partition stops renewing; once the lease has run out, `export_runs_reclaim` (every
+   live worker sweeps every half lease) sends the partition out again, and a worker that starts
+   resumes every active run (`export_runs_resume`): recovery needs neither beat nor the broker's
+   redelivery (issue 16). Completion and the run's counters are committed together.
 4. `export_run_finalize` (when every partition is done) renames each partition's files into the
    run folder (Patient.00003.ndjson is partition 3's; nothing is copied or concatenated), adds
    the withdrawal lists, the data dictionary and manifest.json listing every file, and renames
@@ -27,8 +30,10 @@ import importlib.metadata
 import json
 import logging
 import shutil
+import time
+import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -36,7 +41,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from registry_export import parallel, sources, storage
@@ -417,15 +423,23 @@ def export_withdrawals_fetched(*, run: ExportRun) -> int:
 
 
 def export_run_dispatch(*, run_id: int) -> bool:
-    """Plan a run and send its partitions out as a Celery group (or finalize an empty run)."""
+    """Plan a run and send its partitions out as a Celery group (or finalize a run whose
+    partitions are all written). Partitions under another worker's live lease are left to it."""
     planned = export_run_plan(run_id=run_id)
     if planned is None:
         return False
     run, pending = planned
-    if pending:
-        _queue().write_partitions(run.pk, run.attempts, pending)
-    else:
+    if not pending:
         _queue().finalize_run(run.pk)
+        return True
+    free = list(
+        run.partitions.filter(attempt=run.attempts, index__in=pending)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()))
+        .values_list("index", flat=True)
+        .order_by("index")
+    )
+    if free:
+        _queue().write_partitions(run.pk, run.attempts, free)
     return True
 
 
@@ -465,6 +479,71 @@ def _writers(run: ExportRun, files_dir: Path):
     return files, writers
 
 
+class LeaseLost(Exception):
+    """This worker's lease on a partition ran out and another worker took the partition over."""
+
+
+def _lease_length() -> timedelta:
+    return timedelta(seconds=settings.REGISTRY_EXPORT_LEASE_SECONDS)
+
+
+class _Lease:
+    """A worker's claim on one partition, renewed between patients (a patient takes
+    milliseconds, the lease lasts minutes) by the database's clock, so that machines with
+    different clocks agree on when it runs out."""
+
+    def __init__(self, partition_pk: int, token: str) -> None:
+        self.partition_pk = partition_pk
+        self.token = token
+        self.every = settings.REGISTRY_EXPORT_LEASE_SECONDS / 3
+        self.due = time.monotonic() + self.every
+
+    def _mine(self):
+        return ExportPartition.objects.filter(
+            pk=self.partition_pk, lease_owner=self.token, status=PartitionStatus.PENDING
+        )
+
+    def renew_if_due(self) -> None:
+        if time.monotonic() < self.due:
+            return
+        if not self._mine().update(lease_expires_at=Now() + _lease_length()):
+            raise LeaseLost(f"partition {self.partition_pk}")
+        self.due = time.monotonic() + self.every
+
+    def held(self) -> bool:
+        return self._mine().exists()
+
+
+def _partition_claim(
+    *, run_id: int, attempt: int, index: int
+) -> tuple[ExportPartition, _Lease] | None:
+    """Take the partition for this worker: pending, of the run's current attempt, and nobody
+    else's live lease on it. SELECT ... FOR UPDATE SKIP LOCKED: of two workers asking at once,
+    one takes it and the other moves on, so two workers never both write one partition."""
+    with transaction.atomic():
+        partition = (
+            ExportPartition.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("run__destination")
+            .filter(
+                Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()),
+                run_id=run_id,
+                attempt=attempt,
+                index=index,
+                status=PartitionStatus.PENDING,
+                run__status=RunStatus.RUNNING,
+                run__attempts=attempt,
+            )
+            .first()
+        )
+        if partition is None:
+            return None
+        token = uuid.uuid4().hex
+        ExportPartition.objects.filter(pk=partition.pk).update(
+            lease_owner=token, lease_expires_at=Now() + _lease_length()
+        )
+    return partition, _Lease(partition.pk, token)
+
+
 def export_partition_write(
     *,
     run_id: int,
@@ -476,45 +555,53 @@ def export_partition_write(
     """Write one partition's part files; True if this call completed the partition.
 
     Returns False without writing when the partition is done, belongs to an older attempt, or
-    is held by another live worker. Raises on a real failure (the task marks the run failed).
+    is leased by another live worker; False too when this worker's lease ran out mid-write and
+    another worker took the partition over (its output is thrown away: the other writes the
+    same bytes). Raises on a real failure (the task marks the run failed).
     """
+    claimed = _partition_claim(run_id=run_id, attempt=attempt, index=index)
+    if claimed is None:
+        return False
+    partition, lease = claimed
+    run = partition.run
+    final = storage.partition_dir(run, attempt=attempt, index=index)
+    # Whatever is beside it now was left by a worker whose lease ran out (killed or stalled).
+    storage.remove_temporaries(final)
+    tmp = storage.temp_sibling(final)
+    try:
+        with parallel.bulk_gc():
+            summary, rows = _write_partition(run, partition, tmp, on_progress, lease)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, LeaseLost) or (isinstance(exc, Exception) and not _still_held(lease)):
+            logger.warning("registry export run=%s partition=%s: lease lost", run_id, index)
+            return False
+        raise
     with transaction.atomic():
-        partition = (
-            ExportPartition.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("run__destination")
-            .filter(
-                run_id=run_id,
-                attempt=attempt,
-                index=index,
-                status=PartitionStatus.PENDING,
-                run__status=RunStatus.RUNNING,
-                run__attempts=attempt,
-            )
+        # The lease is checked under the row lock: a writer whose lease was taken over
+        # publishes nothing. Partition lock first, then the run's, always in that order.
+        mine = (
+            ExportPartition.objects.select_for_update(of=("self",))
+            .filter(pk=partition.pk, lease_owner=lease.token, status=PartitionStatus.PENDING)
             .first()
         )
-        if partition is None:
-            return False
-        run = partition.run
-        final = storage.partition_dir(run, attempt=attempt, index=index)
-        storage.remove_temporaries(final)
-        tmp = storage.temp_sibling(final)
-        try:
-            summary, rows = _write_partition(run, partition, tmp, on_progress)
-        except BaseException:
+        if mine is None:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        storage.publish(tmp, final)
-        # Lock the run last and briefly (the partition lock is always taken first).
+            logger.warning("registry export run=%s partition=%s: lease lost", run_id, index)
+            return False
         run = ExportRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.attempts != attempt:
-            shutil.rmtree(final, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
             return False
-        partition.status = PartitionStatus.DONE
-        partition.parts = summary
-        partition.rows_done = partition.rows_total
-        partition.save(update_fields=["status", "parts", "rows_done"])
+        storage.publish(tmp, final)
+        mine.status = PartitionStatus.DONE
+        mine.parts = summary
+        mine.rows_done = mine.rows_total
+        mine.lease_owner = ""
+        mine.lease_expires_at = None
+        mine.save(update_fields=["status", "parts", "rows_done", "lease_owner", "lease_expires_at"])
         run.partitions_done += 1
-        run.rows_done = min(run.rows_total, run.rows_done + partition.rows_total)
+        run.rows_done = min(run.rows_total, run.rows_done + mine.rows_total)
         run.save(update_fields=["partitions_done", "rows_done"])
         cache.delete(_progress_key(run_id, attempt, index))
         if enqueue_finalize and run.partitions_done >= run.partitions_total:
@@ -522,7 +609,20 @@ def export_partition_write(
         return True
 
 
-def _write_partition(run: ExportRun, partition: ExportPartition, tmp: Path, on_progress):
+def _still_held(lease: _Lease) -> bool:
+    try:
+        return lease.held()
+    except Exception:
+        return True  # the database is the problem: report the original error
+
+
+def _write_partition(
+    run: ExportRun,
+    partition: ExportPartition,
+    tmp: Path,
+    on_progress,
+    lease: _Lease | None = None,
+):
     selection = _selection(run)
     patient_ids = list(
         run.members.filter(
@@ -540,6 +640,8 @@ def _write_partition(run: ExportRun, partition: ExportPartition, tmp: Path, on_p
                 writer.write(data)
             done += 1
             rows += len(data.entries)
+            if lease is not None:
+                lease.renew_if_due()
             if done % PROGRESS_EVERY == 0:
                 # Live progress in entries written (the unit of rows_total), for the pages.
                 cache.set(key, rows, PROGRESS_TTL)
@@ -779,12 +881,54 @@ def export_run_cancel(*, run_id: int, reason: str) -> bool:
 
 
 def export_runs_resume() -> int:
-    """Re-dispatch every active run (beat, every few minutes). Partitions held by a live worker
-    are skipped by their lock, so only the work of dead workers is taken over."""
+    """Re-dispatch every active run (at each worker's start, and beat every few minutes).
+    Partitions under a live lease are left to their worker; the rest go out again (a copy of a
+    task still queued finds its partition taken or done and does nothing)."""
     count = 0
     for run_id in ExportRun.objects.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True):
         count += export_run_dispatch(run_id=run_id)
     return count
+
+
+def export_runs_reclaim() -> int:
+    """Hand the partitions of dead workers to live ones (every live worker, every half lease;
+    see registry_export.tasks): each partition whose lease ran out is released and sent out
+    again. Only the work of dead (or stalled) workers moves: a partition waiting in the queue
+    has no lease yet, one being written has a live one. Returns how many were sent.
+
+    Of two workers sweeping at once, SKIP LOCKED gives each expired partition to one of them,
+    and releasing it means the next sweep leaves it alone until a worker claims it again."""
+    sent = 0
+    with transaction.atomic():
+        stalled = list(
+            ExportPartition.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                status=PartitionStatus.PENDING,
+                lease_expires_at__lte=Now(),
+                run__status=RunStatus.RUNNING,
+                run__attempts=F("attempt"),
+            )
+            .order_by("run_id", "index")
+            .values_list("pk", "run_id", "attempt", "index")
+        )
+        if stalled:
+            ExportPartition.objects.filter(pk__in=[row[0] for row in stalled]).update(
+                lease_owner="", lease_expires_at=None
+            )
+        by_run: dict[tuple[int, int], list[int]] = {}
+        for _, run_id, attempt, index in stalled:
+            by_run.setdefault((run_id, attempt), []).append(index)
+        for (run_id, attempt), indexes in by_run.items():
+            logger.warning(
+                "registry export run=%s: partitions %s taken over after their lease ran out",
+                run_id,
+                indexes,
+            )
+            transaction.on_commit(
+                lambda r=run_id, a=attempt, i=indexes: _queue().write_partitions(r, a, i)
+            )
+            sent += len(indexes)
+    return sent
 
 
 def export_run_live_rows(*, run: ExportRun) -> int:

@@ -165,8 +165,9 @@ def _medications(patient_id: int, medicines, selection: Selection) -> list[Medic
     return rows
 
 
-def _numbering(days: list[tuple[date, datetime]], selection: Selection):
-    """(instance of each diary day, first day renumbered by a back-fill or None).
+def _numbering(days: list[tuple[date, bool]], selection: Selection):
+    """(instance of each diary day, first day renumbered by a back-fill or None); `days` are the
+    patient's (date, created before the window) in date order.
 
     A day's REDCap instance is its place in date order among the patient's days that exist at
     the snapshot. A day filled in during the window before a day created earlier moves every
@@ -174,11 +175,11 @@ def _numbering(days: list[tuple[date, datetime]], selection: Selection):
     instances = {day: n for n, (day, _) in enumerate(days, start=1)}
     if selection.since is None:
         return instances, None
-    older = [day for day, created in days if created < selection.since]
+    older = [day for day, before_window in days if before_window]
     if not older:
         return instances, None
     latest_older = max(older)
-    backfilled = [day for day, created in days if created >= selection.since and day < latest_older]
+    backfilled = [day for day, before_window in days if not before_window and day < latest_older]
     return instances, (min(backfilled) if backfilled else None)
 
 
@@ -225,7 +226,7 @@ def iter_patient_data(*, patient_ids: list[int], selection: Selection) -> Iterat
         questionnaires = diary_selectors.questionnaires_of_patients(patient_ids=batch)
         medicines = diary_selectors.medicines_of_patients(patient_ids=batch)
         days = diary_selectors.entry_days_of_patients(
-            patient_ids=batch, created_before=selection.at
+            patient_ids=batch, created_before=selection.at, older_than=selection.since
         )
         nhs_numbers = (
             consent_selectors.nhs_numbers_for_linkage(patient_ids=batch, at=selection.at)

@@ -44,6 +44,28 @@ class BulkError(Exception):
         self.headers = headers or {}
 
 
+# Served by registry_export.bulk.definition_views (read by id, search by canonical url).
+DEFINITION_TYPES = ("Questionnaire", "CodeSystem")
+
+
+def _definition_resource(resource_type: str) -> dict:
+    """A CapabilityStatement.rest.resource for a definition type (FHIR R4 section 2.40): the
+    read and search-type interactions, and the one search parameter the server honours."""
+    return {
+        "type": resource_type,
+        "documentation": "The project's own definitions, which the codes and questionnaire "
+        "URLs of every export resolve to. Public: they hold no patient data.",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            {
+                "name": "url",
+                "definition": f"http://hl7.org/fhir/SearchParameter/{resource_type}-url",
+                "type": "uri",
+            }
+        ],
+    }
+
+
 def capability_statement(*, base: str) -> dict:
     return {
         "resourceType": "CapabilityStatement",
@@ -85,6 +107,8 @@ def capability_statement(*, base: str) -> dict:
                     },
                     # The types an export holds (clients such as smart-fetch read them here).
                     *({"type": rtype} for rtype in exported_types()),
+                    # The project's own definitions, served at their canonical URLs.
+                    *(_definition_resource(rtype) for rtype in DEFINITION_TYPES),
                 ],
                 "operation": [
                     {

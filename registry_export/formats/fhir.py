@@ -7,6 +7,7 @@ stable across runs of one destination so that a registry can replace an amended 
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime
 
 from registry_export.formats import PartFiles
@@ -78,6 +79,16 @@ _FACTOR_CODE = _json(
 )
 
 
+# The fast path's fragments (FhirWriter._day_lines): the subject up to the date, with a slot for
+# the patient's reference, and the ends of the lines that carry each possible value.
+_REF_SLOT = "\x00ref\x00"
+_SUBJECT = f'"subject":{{"reference":"{_REF_SLOT}"}},"effectiveDateTime":"'
+# A score 0-10 as Observation.valueInteger: the same text as int(score) gives, for an int and
+# for a bool or float equal to one (dict lookup by value); anything else takes the slow path.
+_INTEGER_ENDS = {n: f'","valueInteger":{n}}}\n' for n in range(11)}
+_BOOLEAN_ENDS = {True: '","valueBoolean":true}\n', False: '","valueBoolean":false}\n'}
+
+
 def _instant(value: datetime) -> str:
     # FHIR dateTime with a time must carry a zone; the database keeps UTC.
     return value.isoformat().replace("+00:00", "Z")
@@ -124,6 +135,27 @@ class FhirWriter:
         self._flare_parts = {
             status: f"-f{common}{flare_code}" for status, common in self._common.items()
         }
+        # The middles once more, each ending where the entry's date goes (the fast path).
+        self._day_middles = {
+            status: [f"{part},{_SUBJECT}" for part in parts]
+            for status, parts in self._symptom_parts.items()
+        }
+        self._flare_middles = {
+            status: f"{part},{_SUBJECT}" for status, part in self._flare_parts.items()
+        }
+        self._factor_middles = {
+            status: f"{common}{_FACTOR_CODE},{_SUBJECT}" for status, common in self._common.items()
+        }
+        self._six = len(symptom_fields()) == 6
+        # Questionnaires: keyed ids with the common prefix hashed once, and per instrument its
+        # Observations' definitions and code JSON, and its Questionnaire URL as JSON.
+        self._response_ids = pseudonyms.resource_ids("QuestionnaireResponse")
+        self._score_ids = pseudonyms.resource_ids("QuestionnaireScore")
+        self._instrument_obs: dict[str, list[tuple[object, str]]] = {}
+        self._questionnaire_urls: dict[str, str] = {}
+        self._link_ids: dict[object, str] = {}
+        self._days: dict[date, str] = {}
+        self._day_blocks: dict[str, list[str]] = {}
         self._factor_labels = {c.code: c.label for c in factor_choices()}
         self._medicines = {c.code: c.label for c in medicine_choices()}
         self._schedules = {c.code: c.label for c in schedule_choices()}
@@ -142,18 +174,19 @@ class FhirWriter:
         obs = RESOURCE_FILES["Observation"]
         if data.entries:
             # One write per patient: a year of days is some hundreds of KiB.
-            lines: list[str] = []
-            for entry in data.entries:
-                self._entry_observations(entry, ref, lines.append)
-            self.files.write(obs, "".join(lines).encode(), count=len(lines))
-        for q in data.questionnaires:
-            qr_id = self.ps.resource_id("QuestionnaireResponse", q.response_id)
-            self.files.write(
-                RESOURCE_FILES["QuestionnaireResponse"], _dumps(self._qr(q, qr_id, ref))
-            )
-            scores = self._scores(q, qr_id, ref)
+            lines, count = self._day_lines(data.entries, ref)
+            self.files.write(obs, "".join(lines).encode(), count=count)
+        if data.questionnaires:
+            responses: list[str] = []
+            scores: list[str] = []
+            for q in data.questionnaires:
+                qr_id = self._response_ids.resource_id(q.response_id)
+                responses.append(self._qr_line(q, qr_id, ref))
+                scores += self._score_lines(q, qr_id, ref)
+            qr_file = RESOURCE_FILES["QuestionnaireResponse"]
+            self.files.write(qr_file, "".join(responses).encode(), count=len(responses))
             if scores:
-                self.files.write(obs, b"".join(map(_dumps, scores)), count=len(scores))
+                self.files.write(obs, "".join(scores).encode(), count=len(scores))
 
     # --- resources ------------------------------------------------------------------------
     def _patient(self, data: PatientData, pid: str) -> dict:
@@ -166,6 +199,79 @@ class FhirWriter:
             # Birth year only (FHIR date allows YYYY): a full birth date is identifying.
             resource["birthDate"] = f"{data.patient.birth_year:04d}"
         return resource
+
+    def _day_lines(self, entries: list[EntryRow], ref: str) -> tuple[list[str], int]:
+        """The Observation lines of a patient's diary days, in order, and how many there are
+        (an item of the list holds one line, or a full day's seven).
+
+        A day with all six scores and the flare flag recorded (nearly every day) is one join of
+        a list of fragments in which only its id, date and values are replaced: a few list
+        stores instead of seven formatted lines (the export's hot path, millions of days). Any
+        other day, and a day's factors, go through _entry_observations. Both give the same
+        bytes (tests/registry_export/test_writer_lines.py compares them on random days).
+        """
+        lines: list[str] = []
+        append = lines.append
+        if not self._six:
+            for entry in entries:
+                self._entry_observations(entry, ref, append)
+            return lines, len(lines)
+        blocks = {status: self._day_block(status, ref) for status in ("final", "amended")}
+        factor_middles = {
+            status: middle.replace(_REF_SLOT, ref)
+            for status, middle in self._factor_middles.items()
+        }
+        ids = self._entry_ids.resource_id
+        values, flags = _INTEGER_ENDS, _BOOLEAN_ENDS
+        iso = self._iso_day
+        join = "".join
+        full_days = 0
+        for entry in entries:
+            status = "amended" if entry.amended else "final"
+            parts = blocks[status]
+            s = entry.scores
+            try:
+                if len(s) != 6:
+                    raise KeyError(len(s))
+                v0, v1, v2 = values[s[0]], values[s[1]], values[s[2]]
+                v3, v4, v5 = values[s[3]], values[s[4]], values[s[5]]
+                flag = flags[entry.flare]
+            except KeyError:
+                self._entry_observations(entry, ref, append)
+                continue
+            # Line k's fragments are parts[5k:5k+5]: head, id, middle, date, value (_day_block).
+            h = ids(entry.entry_id)[:56]
+            d = iso(entry.date)
+            parts[1] = parts[6] = parts[11] = parts[16] = parts[21] = parts[26] = parts[31] = h
+            parts[3] = parts[8] = parts[13] = parts[18] = parts[23] = parts[28] = parts[33] = d
+            parts[4], parts[9], parts[14], parts[19], parts[24], parts[29] = v0, v1, v2, v3, v4, v5
+            parts[34] = flag
+            append(join(parts))
+            full_days += 1
+            if entry.factors:
+                middle = factor_middles[status]
+                for factor in sorted(entry.factors):
+                    suffix, end = self._factor_ends(factor)
+                    append(f"{_HEAD}{h}{suffix}{middle}{d}{end}")
+        # Each full day is one item of seven lines.
+        return lines, len(lines) + 6 * full_days
+
+    def _iso_day(self, day: date) -> str:
+        """day.isoformat(), kept per writer (a run's days number some thousands)."""
+        text = self._days.get(day)
+        if text is None:
+            text = self._days[day] = day.isoformat()
+        return text
+
+    def _day_block(self, status: str, ref: str) -> list[str]:
+        """The fragments of a full day's seven lines for one patient and status: per line the
+        head, the id (slot), the middle up to the date, the date (slot), the value's end (slot).
+        """
+        parts: list[str] = []
+        middles = [*self._day_middles[status], self._flare_middles[status]]
+        for middle in middles:
+            parts += [_HEAD, "", middle.replace(_REF_SLOT, ref), "", ""]
+        return parts
 
     def _entry_observations(self, entry: EntryRow, ref: str, append) -> None:
         """Append the lines of one diary day: six scores, the flare flag, one per factor.
@@ -188,6 +294,11 @@ class FhirWriter:
             for factor in sorted(entry.factors):
                 suffix, value_json = self._factor_parts(factor)
                 append(f"{head}{suffix}{common}{_FACTOR_CODE}{tail}{value_json}}}\n")
+
+    def _factor_ends(self, factor: str) -> tuple[str, str]:
+        """(id suffix, the line's end after the date) of a factor code (the fast path)."""
+        suffix, value_json = self._factor_parts(factor)
+        return suffix, f'",{value_json}}}\n'
 
     def _factor_parts(self, factor: str) -> tuple[str, str]:
         """(id suffix, '"valueCodeableConcept":{...}') of a factor code, rendered once."""
@@ -385,6 +496,82 @@ class FhirWriter:
             out.append(resource)
         return out
 
+    # --- questionnaires, line by line (the same bytes as _dumps of _qr and _scores) -----------
+    def _qr_line(self, q: QuestionnaireRow, qr_id: str, ref: str) -> str:
+        url = self._questionnaire_urls.get(q.instrument)
+        if url is None:
+            url = _json(f"{QUESTIONNAIRE_BASE}/{q.instrument.lower()}")
+            self._questionnaire_urls[q.instrument] = url
+        items = []
+        for link_id, answer in q.answers:
+            value = _answer_json(answer)
+            if value is not None:
+                link = self._link_ids.get(link_id)
+                if link is None:
+                    link = self._link_ids[link_id] = _json(str(link_id))
+                items.append(f'{{"linkId":{link},"answer":[{{{value}}}]}}')
+        item = f',"item":[{",".join(items)}]' if items else ""
+        return (
+            f'{{"resourceType":"QuestionnaireResponse","id":"{qr_id}","questionnaire":{url},'
+            f'"status":"completed","subject":{{"reference":"{ref}"}},'
+            f'"authored":"{_instant(q.completed_at)}"{item}}}\n'
+        )
+
+    def _observations_of(self, instrument: str) -> list[tuple[object, str]]:
+        found = self._instrument_obs.get(instrument)
+        if found is None:
+            found = [
+                (
+                    obs,
+                    _json(
+                        {
+                            "coding": [
+                                {
+                                    "system": INSTRUMENT_CODE_SYSTEM,
+                                    "code": obs.code,
+                                    "display": obs.display,
+                                }
+                            ]
+                        }
+                    ),
+                )
+                for obs in instrument_observations(instrument)
+            ]
+            self._instrument_obs[instrument] = found
+        return found
+
+    def _score_lines(self, q: QuestionnaireRow, qr_id: str, ref: str) -> list[str]:
+        out = []
+        answers = dict(q.answers)
+        if q.period_start and q.period_end:
+            when = ""
+            period = (
+                f',"effectivePeriod":{{"start":"{q.period_start.isoformat()}",'
+                f'"end":"{q.period_end.isoformat()}"}}'
+            )
+        else:
+            when = f'"effectiveDateTime":"{_instant(q.completed_at)}",'
+            period = ""
+        derived = f',"derivedFrom":[{{"reference":"QuestionnaireResponse/{qr_id}"}}]'
+        for obs, code in self._observations_of(q.instrument):
+            if obs.source == "score":
+                if q.score is None:
+                    continue
+                number = _float_json(round(float(q.score), 4))
+                value = f'"valueQuantity":{{"value":{number},{_SCORE_UNIT}'
+                score_id = self._score_ids.resource_id(q.response_id)
+            else:
+                answer = answers.get(obs.source)
+                if not isinstance(answer, int) or isinstance(answer, bool):
+                    continue
+                value = f'"valueInteger":{int.__repr__(answer)}'
+                score_id = self._score_ids.resource_id(f"{q.response_id}\x1f{obs.code}")
+            out.append(
+                f'{_HEAD}{score_id}","status":"final","category":{_SURVEY},"code":{code},'
+                f'"subject":{{"reference":"{ref}"}},{when}{value}{derived}{period}}}\n'
+            )
+        return out
+
     def _score_id(self, response_id: str, obs) -> str:
         # A total score keeps the id it always had; other values are keyed by their code too.
         if obs.source == "score":
@@ -400,6 +587,29 @@ _SCHEDULE_REPEAT = {
     "four_times_daily": {"frequency": 4, "period": 1, "periodUnit": "d"},
     "weekly": {"frequency": 1, "period": 1, "periodUnit": "wk"},
 }
+
+
+# The constant JSON of a questionnaire score's Observation (FhirWriter._score_lines).
+_SURVEY = _json(SURVEY_CATEGORY)
+_SCORE_UNIT = _json({"unit": "score", "system": UCUM_SYSTEM, "code": "{score}"})[1:]
+
+
+def _float_json(value: float) -> str:
+    # json.dumps writes a finite float as float.__repr__ does; anything else as it does.
+    return float.__repr__(value) if math.isfinite(value) else _json(value)
+
+
+def _answer_json(answer: object) -> str | None:
+    """The members of _answer_value's object as JSON text (without the braces)."""
+    if answer is None or answer == "":
+        return None
+    if isinstance(answer, bool):
+        return '"valueBoolean":true' if answer else '"valueBoolean":false'
+    if isinstance(answer, int):
+        return f'"valueInteger":{int.__repr__(answer)}'
+    if isinstance(answer, float):
+        return f'"valueDecimal":{_float_json(round(answer, 4))}'
+    return f'"valueString":{_json(str(answer))}'
 
 
 def _answer_value(answer: object) -> dict | None:

@@ -538,6 +538,12 @@ def _d(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+# Diary-day cells by value (RedcapWriter._entries_csv): a score 0-10 (or None) as str(int(...))
+# gives it, for an int and a bool or float equal to one; the flare flag as "1", "0" or blank.
+_SCORE_CELLS: dict[object, str] = {None: "", **{n: str(n) for n in range(11)}}
+_FLARE_CELLS: dict[object, str] = {None: "", True: "1", False: "0"}
+
+
 def _number(value: float | None) -> str:
     return "" if value is None else f"{round(float(value), 4):g}"
 
@@ -554,6 +560,15 @@ class RedcapWriter:
         self._no_flags = ["0"] * len(self._factor_codes)
         self._entry_format = self._entry_template()
         self._instruments = questionnaire_forms()
+        self._layout = self._diary_layout()
+        self._no_flags_text = ",".join(self._no_flags)
+        self._flag_texts: dict[tuple[str, ...], str] = {}
+        self._days: dict[date, str] = {}
+        # Per instrument: (item key, column, allowed whole numbers) of each item, once.
+        self._items = {
+            code: [(i.key, f"{code}_{i.key.lower()}", frozenset(i.values)) for i in inst.items]
+            for code, inst in self._instruments.items()
+        }
 
     def _entry_template(self) -> str:
         """The CSV line of a diary day after `record_id,`, as a str.format template.
@@ -570,26 +585,82 @@ class RedcapWriter:
         cells += [f"{{{slots[i]}}}" if i in slots else "" for i in range(3, len(self.columns))]
         return ",".join(cells) + "\r\n"
 
+    def _diary_layout(self) -> tuple[int, int] | None:
+        """(column of diary_date, number of columns) when the diary day's columns follow each
+        other as the fast path writes them (date, symptoms, flare, factors, amended); else None.
+        """
+        names = ["diary_date", *self._symptoms, "flare"]
+        names += [f"factors___{code}" for code in self._factor_codes]
+        names.append("amended")
+        first = self._index[names[0]]
+        if [self._index[n] for n in names] != list(range(first, first + len(names))):
+            return None
+        if len(self._symptoms) != 6 or first < 3:
+            return None
+        return first, len(self.columns)
+
     def _entries_csv(self, rid: str, entries: list[EntryRow], instances: dict[date, int]) -> str:
-        line = f"{rid},{self._entry_format}".format
-        codes = self._factor_codes
+        """The diary-day rows of one patient. Nearly every day takes the fast path: one f-string
+        of the varying cells between constant runs of commas, with the cells looked up rather
+        than converted; a day with any unusual value goes through the general template. Both
+        give the same bytes (tests/registry_export/test_writer_lines.py)."""
+        layout = self._layout
+        if layout is None:
+            return "".join(self._entry_line(rid, e, instances[e.date]) for e in entries)
+        first, width = layout
+        prefix = f"{rid},{DAILY_DIARY},"
+        gap = "," * (first - 2)  # from the instance (column 2) to diary_date
+        last = first + 6 + 1 + len(self._factor_codes) + 1  # the amended column
+        end = "," * (width - 1 - last) + "\r\n"
+        cells, flares, amended = _SCORE_CELLS, _FLARE_CELLS, ("0", "1")
+        iso = self._iso_day
+        flags_of = self._flags_of
+        no_flags = self._no_flags_text
         out = []
+        append = out.append
         for e in entries:
-            scores = ["" if s is None else str(int(s)) for s in e.scores]
-            flare = "" if e.flare is None else "1" if e.flare else "0"
-            chosen = e.factors
-            flags = ["1" if code in chosen else "0" for code in codes] if chosen else self._no_flags
-            out.append(
-                line(
-                    instances[e.date],
-                    e.date.isoformat(),
-                    *scores,
-                    flare,
-                    *flags,
-                    "1" if e.amended else "0",
-                )
+            s = e.scores
+            try:
+                if len(s) != 6:
+                    raise KeyError(len(s))
+                a, b, c = cells[s[0]], cells[s[1]], cells[s[2]]
+                d, f, g = cells[s[3]], cells[s[4]], cells[s[5]]
+                flare = flares[e.flare]
+            except KeyError:
+                append(self._entry_line(rid, e, instances[e.date]))
+                continue
+            flags = flags_of(e.factors) if e.factors else no_flags
+            append(
+                f"{prefix}{instances[e.date]}{gap}{iso(e.date)},{a},{b},{c},{d},{f},{g},{flare},"
+                f"{flags},{amended[bool(e.amended)]}{end}"
             )
         return "".join(out)
+
+    def _entry_line(self, rid: str, e: EntryRow, instance: int) -> str:
+        """One diary-day row from the general template (any values)."""
+        scores = ["" if s is None else str(int(s)) for s in e.scores]
+        flare = "" if e.flare is None else "1" if e.flare else "0"
+        chosen = e.factors
+        codes = self._factor_codes
+        flags = ["1" if code in chosen else "0" for code in codes] if chosen else self._no_flags
+        return f"{rid},{self._entry_format}".format(
+            instance, e.date.isoformat(), *scores, flare, *flags, "1" if e.amended else "0"
+        )
+
+    def _flags_of(self, factors: tuple[str, ...]) -> str:
+        """The factor checkbox cells ("0,1,0,...") of a set of factors, kept per writer."""
+        text = self._flag_texts.get(factors)
+        if text is None:
+            codes = self._factor_codes
+            text = ",".join("1" if code in factors else "0" for code in codes)
+            self._flag_texts[factors] = text
+        return text
+
+    def _iso_day(self, day: date) -> str:
+        text = self._days.get(day)
+        if text is None:
+            text = self._days[day] = day.isoformat()
+        return text
 
     def _row(self, record_id: str, instrument: str, instance: int | str, **values) -> list[str]:
         row = [""] * len(self.columns)
@@ -651,11 +722,11 @@ class RedcapWriter:
         }
         answers = dict(q.answers)
         answered = 0
-        for item in instrument.items:
-            value = answers.get(item.key)
+        for key, column, allowed in self._items[form]:
+            value = answers.get(key)
             # Only whole numbers in the item's range: "not applicable" and anything else is blank.
-            if isinstance(value, int) and not isinstance(value, bool) and value in item.values:
-                values[f"{form}_{item.key.lower()}"] = str(value)
+            if isinstance(value, int) and not isinstance(value, bool) and value in allowed:
+                values[column] = str(value)
                 answered += 1
         method = instrument.scoring["method"]
         if method == "sum_scaled":

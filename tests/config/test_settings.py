@@ -27,6 +27,11 @@ def test_celery_reads_the_reliability_settings():
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["visibility_timeout"] >= 6 * 60 * 60
+    # Recovery of a killed export worker waits a lease of minutes, not the visibility timeout.
+    assert 2 <= settings.REGISTRY_EXPORT_LEASE_SECONDS <= 10 * 60
+    assert (
+        settings.REGISTRY_EXPORT_LEASE_SECONDS < conf.broker_transport_options["visibility_timeout"]
+    )
     assert conf.task_serializer == "json"
     assert conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
 

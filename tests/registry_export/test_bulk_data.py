@@ -91,6 +91,35 @@ def test_metadata_is_a_capability_statement_naming_the_export_operation(client):
     assert ops[0]["name"] == "export" and ops[0]["definition"].endswith("group-export")
 
 
+def test_metadata_lists_the_questionnaires_and_code_systems_served_under_fhir(client):
+    """Issue 11: a client learns from /metadata that the definitions can be read and searched
+    by canonical url, beside the export operation; and each interaction it lists answers."""
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    data = client.get(f"{FHIR}metadata").json()
+    CapabilityStatement.model_validate(data)  # a valid R4(B) CapabilityStatement
+    rest = data["rest"][0]
+    assert rest["operation"][0]["name"] == "export"
+    by_type = {r["type"]: r for r in rest["resource"]}
+    assert by_type["Group"]["operation"][0]["name"] == "export"
+    for rtype in ("Questionnaire", "CodeSystem"):
+        listed = by_type[rtype]
+        assert {i["code"] for i in listed["interaction"]} == {"read", "search-type"}
+        assert [p["name"] for p in listed["searchParam"]] == ["url"]
+        # What the statement promises is there: search, search by url, read by id.
+        bundle = client.get(f"{FHIR}{rtype}").json()
+        assert bundle["type"] == "searchset" and bundle["total"] >= 1
+        first = bundle["entry"][0]["resource"]
+        by_url = client.get(f"{FHIR}{rtype}", {"url": first["url"]}).json()
+        assert [e["resource"]["id"] for e in by_url["entry"]] == [first["id"]]
+        assert client.get(f"{FHIR}{rtype}/{first['id']}").json() == first
+        # And what it does not promise is refused.
+        assert client.get(f"{FHIR}{rtype}", {"name": "x"}).status_code == 400
+        assert client.get(f"{FHIR}{rtype}/no-such-definition").status_code == 404
+    # The exported types are listed without interactions: they come only through $export.
+    assert "interaction" not in by_type["Observation"]
+
+
 def test_smart_configuration_names_the_token_endpoint_and_backend_services(client):
     data = client.get(f"{FHIR}.well-known/smart-configuration").json()
     assert data["token_endpoint"] == "http://testserver/fhir/auth/token"

@@ -94,11 +94,11 @@ def test_a_partition_being_written_does_not_hold_up_the_others(cohort, destinati
     writing, release = threading.Event(), threading.Event()
     real = services._write_partition
 
-    def slow(run, partition, tmp, on_progress):
+    def slow(run, partition, *args):
         if partition.index == 1:
             writing.set()
             release.wait(10)
-        return real(run, partition, tmp, on_progress)
+        return real(run, partition, *args)
 
     monkeypatch.setattr(services, "_write_partition", slow)
 
