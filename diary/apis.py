@@ -161,8 +161,10 @@ DAY_SAVE_HEADERS = [
 ]
 
 
-def _etag(request, day: date) -> dict:
-    version = selectors.day_version(patient=request.user, day=day)
+def _etag(request, day: date, version: str | None = None) -> dict:
+    """The ETag header: the version a save just returned, or the day's current one."""
+    if version is None:
+        version = selectors.day_version(patient=request.user, day=day)
     return {"ETag": f'"{version}"'} if version else {}
 
 
@@ -227,7 +229,7 @@ class EntryDetailApi(PatientApi):
         data = EntryInput(data=request.data)
         data.is_valid(raise_exception=True)
         if_match = _if_match(request)
-        existed = selectors.entry_on(patient=request.user, day=day) is not None
+        existed = selectors.entry_exists(patient=request.user, day=day)
         if if_match == "*":
             if not existed:
                 return _precondition_failed(selectors.day_version(patient=request.user, day=day))
@@ -246,7 +248,7 @@ class EntryDetailApi(PatientApi):
         entry = selectors.entry_on(patient=request.user, day=saved.date)
         if entry is None:  # a replayed key whose day was deleted since
             raise Http404("No entry for this day.")
-        headers = _etag(request, saved.date)
+        headers = _etag(request, saved.date, saved.version)
         if saved.status == "duplicate":
             headers["Idempotent-Replayed"] = "true"
             return Response(EntryOutput(entry).data, status=200, headers=headers)

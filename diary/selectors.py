@@ -152,6 +152,11 @@ def entry_on(*, patient, day: date) -> EntryView | None:
     return _entry_views([row], crypto.DataKeyCache())[0] if row else None
 
 
+def entry_exists(*, patient, day: date) -> bool:
+    """Whether the patient has an entry on a day (nothing is decrypted)."""
+    return DailyEntry.objects.filter(patient_id=patient.pk, date=day).exists()
+
+
 def entry_before(*, patient, day: date) -> EntryView | None:
     """The most recent entry before a day: what 'same as yesterday' starts from."""
     row = (

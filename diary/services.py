@@ -240,13 +240,23 @@ def day_save(
                 "duplicate", done.entry_date, day_version(patient=patient, day=done.entry_date)
             )
     payload = clean_entry_values(values) if values is not None else None
-    answers, stored_doses = _clean_doses(patient=patient, day=entry_date, doses=doses)
+    # The schedule is read only when doses are answered (or a conflict must show them): most
+    # saves are the entry alone, and this is the diary's hottest write.
+    answers, stored_doses = (
+        _clean_doses(patient=patient, day=entry_date, doses=doses) if doses else ([], None)
+    )
     if payload is None and not answers:
         raise ValidationError({"non_field_errors": ["There is nothing to save for this day."]})
-    current = day_version(patient=patient, day=entry_date)
+    current = (
+        day_version(patient=patient, day=entry_date)
+        if if_match is not None or base_version is not None
+        else None
+    )
     if if_match is not None and if_match != current:
         raise VersionMismatch(current)
     if base_version is not None and base_version != current:
+        if stored_doses is None:
+            stored_doses = _clean_doses(patient=patient, day=entry_date, doses=())[1]
         stored = entry_on(patient=patient, day=entry_date)
         if _stored_differs(stored, payload, stored_doses, answers):
             raise DayConflict(
@@ -288,7 +298,7 @@ def day_save(
     if receipt is not None:
         receipt.version = version
         receipt.save(update_fields=["version"])
-    _prune_receipts(patient=patient)
+        _prune_receipts(patient=patient)  # receipts_prune (beat) forgets the rest
     logger.info("diary day saved patient=%s doses=%d", patient.pk, len(answers))
     return DaySaved("saved", entry_date, version)
 

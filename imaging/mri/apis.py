@@ -16,11 +16,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
+from accounts.api_schema import error_response
 from accounts.permissions import TwoFactorSatisfied
 from imaging.apis import ClinicianOnly, _raise_400
 from imaging.mri import selectors, services
 from imaging.mri.contract import MRI_BUNDLES
 from imaging.mri.views import MRI_BANNER
+
+NO_SUCH_PATIENT = error_response(404, "No such patient, or not one sharing with you.")
 
 
 class MriUploadInput(serializers.Serializer):
@@ -117,7 +120,7 @@ class MriStudyListApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("patient", OpenApiTypes.UUID, required=True)],
-        responses=MriStudyOutput(many=True),
+        responses={200: MriStudyOutput(many=True), 404: NO_SUCH_PATIENT},
     )
     def get(self, request):
         params = MriListInput(data=request.query_params)
@@ -129,7 +132,7 @@ class MriStudyListApi(APIView):
         )
         return Response(MriStudyOutput(studies, many=True).data)
 
-    @extend_schema(request=MriUploadInput, responses={202: MriStudyOutput})
+    @extend_schema(request=MriUploadInput, responses={202: MriStudyOutput, 404: NO_SUCH_PATIENT})
     def post(self, request):
         body = MriUploadInput(
             data={
