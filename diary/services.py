@@ -556,15 +556,12 @@ def _dose_upsert(patient_id, medicine_id, day, slot, status, now, cache) -> Dose
     return log
 
 
-TALLY_STATUSES = ("taken", "missed", "skipped")
-
-
 def _seal_tally(patient_id: int, tally: DoseTally, counts: dict, cache) -> None:
     tally.payload = crypto.encrypt_json(
         patient_id=patient_id,
         record_type=DOSE_TALLY_RECORD,
         record_id=str(tally.id),
-        payload={s: int(counts.get(s, 0)) for s in TALLY_STATUSES},
+        payload={s: int(counts.get(s, 0)) for s in DoseStatus.values},
         cache=cache,
     )
 
