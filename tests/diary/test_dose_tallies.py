@@ -14,6 +14,8 @@ from diary import crypto, months, selectors, services
 from diary.fields import doses_on
 from diary.models import DOSE_TALLY_RECORD, DoseLog, DoseTally
 from diary.selectors import patient_today
+from tests.diary.test_day_save_races import race
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +234,33 @@ def test_a_refused_answer_changes_no_tally(patient_alice):
             patient=patient_alice, medicine_id=med.id, day=today, status="taken", slot=2
         )
     assert _tally_contents(patient_alice) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_answers_at_once_keep_the_tally_exact():
+    """Threads answering days of one month at once (the first ones race to create the month's
+    tally, later ones re-answer the same slots): the tally ends equal to a recount of the rows."""
+    patient = PatientFactory()
+    month = months.month_start(months.month_start(patient_today(patient)) - timedelta(days=1))
+    med = services.medicine_add(
+        patient=patient, name="Pilocarpine", dose="5", unit="mg",
+        schedule="twice_daily", start_date=month,
+    )  # fmt: skip
+
+    def answer(day_offset, slot, status):
+        return lambda: services.dose_log_set(
+            patient=patient,
+            medicine_id=med.id,
+            day=month + timedelta(days=day_offset),
+            slot=slot,
+            status=status,
+        )
+
+    for round_, status in enumerate(("taken", "missed", "skipped")):
+        results = race(
+            [answer(day, 1 + (day + round_) % 2, status) for day in range(4)]
+            + [answer(0, 1, STATUSES[(round_ + 1) % 3])]  # the same slot as another thread
+        )
+        assert not [r for r in results if isinstance(r, Exception)], results
+    assert _tally_contents(patient) == _recounted(patient)
+    assert DoseTally.objects.filter(medicine_id=med.id).count() == 1
