@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 
+from accounts.models import User
+from demo.synthetic import generate_patients
 from diary import crypto, months, selectors, services
 from diary.fields import doses_on
 from diary.models import DOSE_TALLY_RECORD, DoseLog, DoseTally
@@ -264,3 +266,21 @@ def test_answers_at_once_keep_the_tally_exact():
         assert not [r for r in results if isinstance(r, Exception)], results
     assert _tally_contents(patient) == _recounted(patient)
     assert DoseTally.objects.filter(medicine_id=med.id).count() == 1
+
+
+def test_synthetic_patients_get_their_tallies_with_their_doses():
+    generate_patients(count=3, days=90, seed=16)
+    patients = list(User.objects.filter(email__startswith="synthetic-"))
+    assert DoseTally.objects.filter(medicine__patient__in=patients).exists()
+    counted = 0
+    for patient in patients:
+        assert _tally_contents(patient) == _recounted(patient)
+        today = patient_today(patient)
+        first = today - timedelta(days=89)
+        fast = selectors.dose_status_counts(patient=patient, date_from=first, date_to=today)
+        slow = selectors.dose_status_counts_from_rows(
+            patient=patient, date_from=first, date_to=today
+        )
+        assert fast == slow
+        counted += sum(fast.values())
+    assert counted
