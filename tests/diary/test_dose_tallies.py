@@ -5,6 +5,7 @@ counting every dose row gives, however the doses were answered and re-answered."
 from __future__ import annotations
 
 import random
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -12,9 +13,9 @@ import pytest
 
 from accounts.models import User
 from demo.synthetic import generate_patients
-from diary import crypto, months, selectors, services
+from diary import crypto, dates, months, selectors, services
 from diary.fields import doses_on
-from diary.models import DOSE_TALLY_RECORD, DoseLog, DoseTally
+from diary.models import DOSE_RECORD, DOSE_TALLY_RECORD, DoseLog, DoseTally
 from diary.selectors import patient_today
 from tests.diary.test_day_save_races import race
 from tests.factories import PatientFactory
@@ -284,3 +285,55 @@ def test_synthetic_patients_get_their_tallies_with_their_doses():
         assert fast == slow
         counted += sum(fast.values())
     assert counted
+
+
+def test_the_longest_period_decrypts_tallies_not_every_dose(patient_alice, monkeypatch):
+    """Ten years of two daily medicines (7,320 doses, written directly and the tallies rebuilt,
+    as bench_adherence does): the longest request opens one blob per medicine and month plus
+    at most two partial months of doses, a small multiple of what a 30-day request opens."""
+    today = patient_today(patient_alice)
+    first = today - timedelta(days=dates.MAX_PERIOD_DAYS - 1)
+    meds = [
+        services.medicine_add(
+            patient=patient_alice,
+            name=f"M{i}",
+            dose="5",
+            unit="mg",
+            schedule="once_daily",
+            start_date=first,
+        )  # fmt: skip
+        for i in range(2)
+    ]
+    cache = crypto.DataKeyCache()
+    logs = []
+    for med in meds:
+        for back in range(dates.MAX_PERIOD_DAYS):
+            dose_id = uuid.uuid4()
+            blob = crypto.encrypt_json(
+                patient_id=patient_alice.pk, record_type=DOSE_RECORD, record_id=str(dose_id),
+                payload={"status": STATUSES[back % 3]}, cache=cache,
+            )  # fmt: skip
+            logs.append(
+                DoseLog(
+                    id=dose_id, medicine_id=med.id, date=first + timedelta(days=back), payload=blob
+                )
+            )
+    DoseLog.objects.bulk_create(logs, batch_size=5000)
+    services.dose_tallies_rebuild(medicine_ids=[m.id for m in meds])
+    opened = Counter()
+    real = crypto.decrypt_bytes_many
+
+    def counting(*, record_type, rows, cache):
+        rows = list(rows)
+        opened[record_type] += len(rows)
+        return real(record_type=record_type, rows=rows, cache=cache)
+
+    monkeypatch.setattr(crypto, "decrypt_bytes_many", counting)
+    longest = selectors.adherence(patient=patient_alice, date_from=first, date_to=today)
+    worst = sum(opened.values()) - opened["diary.medicine"]
+    opened.clear()
+    selectors.adherence(patient=patient_alice, date_from=today - timedelta(days=29), date_to=today)
+    normal = sum(opened.values()) - opened["diary.medicine"]
+    assert [(r.taken, r.missed, r.skipped) for r in longest] == [(1220, 1220, 1220)] * 2
+    assert worst <= 2 * (dates.MAX_PERIOD_DAYS // 28 + 62)  # was 7,320 (every dose)
+    assert 0 < normal <= 2 * 31 and worst <= 8 * normal
