@@ -6,7 +6,9 @@ year 1 walked every day of two thousand years per medicine (about 9 s) and six s
 every web worker. Now a period starts inside the patient's date window and spans at most
 diary.dates.MAX_PERIOD_DAYS, doses due are counted arithmetically and doses taken by one grouped
 query. Since the dose statuses are sealed (issue 16, every health value encrypted), the doses
-taken are counted after one batched decryption instead. Targets: adherence(longest) <= 1.5 x
+taken are counted after one batched decryption instead, and (issue 16, adh) the whole months
+of a period are read from the sealed monthly tallies (one blob per medicine and month), only
+the days around them from the dose rows. Targets: adherence(longest) <= 1.5 x
 trend(longest), and <= 10 x adherence(30 days).
 
 Both run through the full stack (Django's test client, session auth, middleware, DRF), against
@@ -87,6 +89,8 @@ def seed(patient, date_from, date_to) -> None:
                 )
             )
     DoseLog.objects.bulk_create(logs, batch_size=5000)
+    # Written directly, so their sealed monthly tallies are rebuilt (as migration 0004 does).
+    services.dose_tallies_rebuild(medicine_ids=[m.id for m in medicines])
     rng = np.random.default_rng(7)
     entries = []
     for d in range(days):

@@ -24,11 +24,14 @@ from diary import crypto
 from diary.fields import FACTOR_CHOICES, SYMPTOM_NAMES, doses_on
 from diary.models import (
     DOSE_RECORD,
+    DOSE_TALLY_RECORD,
     ENTRY_RECORD,
     MEDICINE_RECORD,
     QUESTIONNAIRE_RECORD,
     DailyEntry,
     DoseLog,
+    DoseStatus,
+    DoseTally,
     Medicine,
     PatientKey,
     QuestionnaireResponse,
@@ -63,6 +66,7 @@ class Rows:
     entries: list = field(default_factory=list)
     medicines: list = field(default_factory=list)
     doses: list = field(default_factory=list)
+    tallies: list = field(default_factory=list)
     questionnaires: list = field(default_factory=list)
 
 
@@ -193,6 +197,7 @@ def _dose_rows(rows, rng, cache, owner, schedule, start: date, last: date, adher
     """owner: (patient id, medicine id). Each status is sealed like diary.services does."""
     patient_id, med_id = owner
     first_logged = max(start, last - timedelta(days=DOSE_LOG_DAYS - 1))
+    counts: dict[date, dict[str, int]] = {}
     for offset in range((last - first_logged).days + 1):
         day = first_logged + timedelta(days=offset)
         for slot in range(1, doses_on(schedule=schedule, start=start, day=day) + 1):
@@ -209,6 +214,19 @@ def _dose_rows(rows, rng, cache, owner, schedule, start: date, last: date, adher
                 cache=cache,
             )
             rows.doses.append((dose_id, med_id, day, slot, blob, _stamp(day, 8 + slot)))
+            month = counts.setdefault(day.replace(day=1), dict.fromkeys(DoseStatus.values, 0))
+            month[status] += 1
+    # The sealed monthly tallies, as diary.services keeps them (adherence reads whole months).
+    for month, tally in counts.items():
+        tally_id = uuid.uuid4()
+        blob = crypto.encrypt_json(
+            patient_id=patient_id,
+            record_type=DOSE_TALLY_RECORD,
+            record_id=str(tally_id),
+            payload=tally,
+            cache=cache,
+        )
+        rows.tallies.append((tally_id, med_id, month, blob))
 
 
 # --- Writing --------------------------------------------------------------------------------
@@ -225,6 +243,7 @@ TABLES = [
         ["id", "patient_id", "payload", "start_date", "end_date", "created_at", "updated_at"],
     ),
     ("doses", DoseLog, ["id", "medicine_id", "date", "slot", "payload", "recorded_at"]),
+    ("tallies", DoseTally, ["id", "medicine_id", "month", "payload"]),
     (
         "questionnaires",
         QuestionnaireResponse,
@@ -252,6 +271,7 @@ def write_rows(rows: Rows) -> None:
         "entries": rows.entries,
         "medicines": rows.medicines,
         "doses": rows.doses,
+        "tallies": rows.tallies,
         "questionnaires": rows.questionnaires,
     }
     with transaction.atomic():

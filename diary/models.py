@@ -22,6 +22,7 @@ ENTRY_RECORD = "diary.entry"
 MEDICINE_RECORD = "diary.medicine"
 QUESTIONNAIRE_RECORD = "diary.questionnaire"
 DOSE_RECORD = "diary.dose"
+DOSE_TALLY_RECORD = "diary.dose_tally"
 
 
 class PatientKey(models.Model):
@@ -130,6 +131,32 @@ class DoseLog(models.Model):
 
     def __str__(self) -> str:
         return f"dose {self.date} #{self.slot}"
+
+
+class DoseTally(models.Model):
+    """How many of a medicine's doses in one calendar month were answered taken, missed and
+    skipped, sealed as one blob ({"taken": n, "missed": n, "skipped": n}, record type
+    diary.dose_tally) with the medicine's patient's key (issue 16).
+
+    Derived data, kept so that a long adherence period decrypts one blob per medicine and month
+    instead of every dose: the dose write service adjusts it in the same transaction as the dose
+    (row locked), services.dose_tallies_rebuild and the migration that added it rebuild it from
+    the doses. Only whole months inside a period are read from it; the rest comes from the rows.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    medicine = models.ForeignKey(Medicine, on_delete=models.CASCADE, related_name="dose_tallies")
+    month = models.DateField()  # the first day of the month
+    payload = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["medicine", "month"], name="dosetally_one_per_month"),
+            models.CheckConstraint(condition=Q(month__day=1), name="dosetally_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"dose tally {self.month:%Y-%m}"
 
 
 class Instrument(models.TextChoices):

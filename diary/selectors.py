@@ -17,15 +17,17 @@ from django.db.models import BooleanField, CharField, ExpressionWrapper, Max, Q,
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from diary import crypto
+from diary import crypto, months
 from diary.fields import SYMPTOM_NAMES, doses_between, doses_on, medicine_code_for
 from diary.models import (
     DOSE_RECORD,
+    DOSE_TALLY_RECORD,
     ENTRY_RECORD,
     MEDICINE_RECORD,
     QUESTIONNAIRE_RECORD,
     DailyEntry,
     DoseLog,
+    DoseTally,
     Medicine,
     QuestionnaireResponse,
 )
@@ -346,8 +348,8 @@ def _medicine_view(row: Medicine, cache: crypto.DataKeyCache) -> MedicineView:
     )
 
 
-def medicines_for(*, patient) -> list[MedicineView]:
-    cache = crypto.DataKeyCache()
+def medicines_for(*, patient, cache: crypto.DataKeyCache | None = None) -> list[MedicineView]:
+    cache = cache or crypto.DataKeyCache()
     rows = Medicine.objects.filter(patient_id=patient.pk).order_by("start_date", "created_at")
     return [_medicine_view(row, cache) for row in rows]
 
@@ -432,22 +434,59 @@ def dose_logs_between(*, patient, date_from: date, date_to: date) -> list[DoseVi
     return _dose_views(list(rows), crypto.DataKeyCache())
 
 
-def dose_status_counts(*, patient, date_from: date, date_to: date) -> Counter:
+def dose_status_counts_from_rows(*, patient, date_from: date, date_to: date) -> Counter:
+    """(medicine id, status) -> how many doses were recorded so in the range, every dose row
+    decrypted (the reference the tallies are checked against; see dose_status_counts)."""
+    pid = patient.pk
+    medicines = list(Medicine.objects.filter(patient_id=pid).values_list("id", flat=True))
+    return _row_counts(pid, medicines, [(date_from, date_to)], crypto.DataKeyCache())
+
+
+def dose_status_counts(
+    *, patient, date_from: date, date_to: date, medicine_ids=None, cache=None
+) -> Counter:
     """(medicine id, status) -> how many doses were recorded so in the range.
 
-    The statuses are sealed, so they are counted after decryption: one query, one key, one
-    tight loop (a ten-year period of twenty medicines is over 70,000 doses). The rows are read
-    with the ids as text straight from the cursor (no model or UUID object per row), and the
-    few possible plaintexts are looked up rather than parsed."""
+    The statuses are sealed. The whole calendar months inside the range are read from the
+    sealed monthly tallies (one blob per medicine and month, kept by the dose write service),
+    the days before and after them from the dose rows: a ten-year period of twenty medicines
+    decrypts about 2,400 tallies and at most two months of doses instead of 73,000 doses
+    (issue 16). The same counts as dose_status_counts_from_rows."""
     pid = patient.pk
-    medicines = {
-        str(m): m for m in Medicine.objects.filter(patient_id=pid).values_list("id", flat=True)
-    }
-    if not medicines:
+    cache = cache or crypto.DataKeyCache()
+    if medicine_ids is None:
+        medicine_ids = Medicine.objects.filter(patient_id=pid).values_list("id", flat=True)
+    medicine_ids = list(medicine_ids)
+    if not medicine_ids:
         return Counter()
-    doses = DoseLog.objects.filter(
-        medicine_id__in=list(medicines.values()), date__gte=date_from, date__lte=date_to
+    whole, rest = months.split_whole_months(date_from, date_to)
+    counts = _row_counts(pid, medicine_ids, rest, cache) if rest else Counter()
+    if whole is not None:
+        counts.update(_tally_counts(pid, medicine_ids, whole[0], whole[1], cache))
+    return counts
+
+
+def _tally_counts(pid: int, medicine_ids: list, first: date, last: date, cache) -> Counter:
+    rows = DoseTally.objects.filter(
+        medicine_id__in=medicine_ids, month__gte=first, month__lte=last
+    ).values_list("id", "medicine_id", "payload")
+    rows = list(rows)
+    tallies = crypto.decrypt_json_many(
+        record_type=DOSE_TALLY_RECORD,
+        rows=[(pid, str(tally_id), blob) for tally_id, _, blob in rows],
+        cache=cache,
     )
+    counts: Counter = Counter()
+    for (_, medicine, _), tally in zip(rows, tallies, strict=True):
+        for status, n in tally.items():
+            if n:
+                counts[(medicine, status)] += n
+    return counts
+
+
+def _dose_rows_text(doses) -> list[tuple[str, str, bytes]]:
+    """(dose id, medicine id, payload) of the doses, the ids as text straight from the cursor
+    (no model or UUID object per row)."""
     if connection.vendor == "postgresql":
         doses = doses.annotate(
             id_text=Cast("id", output_field=CharField()),
@@ -457,23 +496,54 @@ def dose_status_counts(*, patient, date_from: date, date_to: date) -> Counter:
         sql, params = query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            rows = cursor.fetchall()
-    else:  # SQLite keeps 32 hex digits: str(UUID) formats them as the blobs' record ids
-        found = doses.values_list("id", "medicine_id", "payload")
-        rows = [(str(i), str(m), p) for i, m, p in found]
+            return cursor.fetchall()
+    # SQLite keeps 32 hex digits: str(UUID) formats them as the blobs' record ids
+    return [(str(i), str(m), p) for i, m, p in doses.values_list("id", "medicine_id", "payload")]
+
+
+def _row_counts(pid: int, medicine_ids: list, ranges: list, cache) -> Counter:
+    """Dose rows of the medicines in the (first, last) ranges, decrypted and counted: one
+    query, one key, one tight loop, the few possible plaintexts looked up, not parsed."""
+    if not medicine_ids or not ranges:
+        return Counter()
+    medicines = {str(m): m for m in medicine_ids}
+    within = Q()
+    for first, last in ranges:
+        within |= Q(date__gte=first, date__lte=last)
+    rows = _dose_rows_text(DoseLog.objects.filter(within, medicine_id__in=medicine_ids))
     plain = crypto.decrypt_bytes_many(
         record_type=DOSE_RECORD,
         rows=[(pid, dose_id, blob) for dose_id, _, blob in rows],
-        cache=crypto.DataKeyCache(),
+        cache=cache,
     )
-    known = _DOSE_PLAINTEXTS
     tally: Counter = Counter()
     for (_, medicine, _), data in zip(rows, plain, strict=True):
-        status = known.get(data)
-        if status is None:
-            status = crypto._decode_json(data)["status"]
-        tally[(medicine, status)] += 1
+        tally[(medicine, _dose_status(data))] += 1
     return Counter({(medicines[m], status): n for (m, status), n in tally.items()})
+
+
+def _dose_status(data: bytes) -> str:
+    status = _DOSE_PLAINTEXTS.get(data)
+    return status if status is not None else crypto._decode_json(data)["status"]
+
+
+def dose_month_counts(owners: dict, *, cache) -> dict[tuple, Counter]:
+    """(medicine id, first day of month) -> Counter of statuses, from every dose row of the
+    medicines (owners: medicine id -> patient id); what the sealed tallies must hold."""
+    found: dict[tuple, Counter] = {}
+    if not owners:
+        return found
+    doses = DoseLog.objects.filter(medicine_id__in=list(owners)).order_by("medicine_id")
+    rows = list(doses.values_list("id", "medicine_id", "date", "payload"))
+    plain = crypto.decrypt_bytes_many(
+        record_type=DOSE_RECORD,
+        rows=[(owners[m], str(i), blob) for i, m, _, blob in rows],
+        cache=cache,
+    )
+    for (_, medicine, day, _), data in zip(rows, plain, strict=True):
+        key = (medicine, months.month_start(day))
+        found.setdefault(key, Counter())[_dose_status(data)] += 1
+    return found
 
 
 # The exact bytes crypto.encrypt_json writes for each status (compact separators).
@@ -485,11 +555,19 @@ _DOSE_PLAINTEXTS = {
 def adherence(*, patient, date_from: date, date_to: date) -> list[AdherenceRow]:
     """Per medicine: doses expected by its schedule in the period, and what was recorded."""
     date_to = min(date_to, patient_today(patient))
-    # The recorded doses are counted after decryption (their status is sealed), and the doses
-    # due counted arithmetically (doses_between).
-    counts = dose_status_counts(patient=patient, date_from=date_from, date_to=date_to)
+    # The recorded doses are counted from the sealed monthly tallies and the rows around them
+    # (their status is sealed), and the doses due counted arithmetically (doses_between).
+    cache = crypto.DataKeyCache()
+    medicines = medicines_for(patient=patient, cache=cache)
+    counts = dose_status_counts(
+        patient=patient,
+        date_from=date_from,
+        date_to=date_to,
+        medicine_ids=[med.id for med in medicines],
+        cache=cache,
+    )
     rows = []
-    for med in medicines_for(patient=patient):
+    for med in medicines:
         expected = _expected_doses(med, date_from, date_to)
         taken, missed, skipped = (counts[(med.id, s)] for s in ("taken", "missed", "skipped"))
         if expected == 0 and not (taken or missed or skipped):

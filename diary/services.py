@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from diary import crypto, dates
+from diary import crypto, dates, months
 from diary.fields import (
     MEDICINE_CODES,
     MEDICINE_DOSE_MAX,
@@ -27,19 +27,27 @@ from diary.fields import (
 )
 from diary.models import (
     DOSE_RECORD,
+    DOSE_TALLY_RECORD,
     ENTRY_RECORD,
     MEDICINE_RECORD,
     QUESTIONNAIRE_RECORD,
     DailyEntry,
     DoseLog,
     DoseStatus,
+    DoseTally,
     Instrument,
     Medicine,
     QuestionnaireResponse,
     SaveReceipt,
 )
 from diary.records import DoseView, QuestionnaireView
-from diary.selectors import day_version, dose_checklist, entry_on, patient_today
+from diary.selectors import (
+    day_version,
+    dose_checklist,
+    dose_month_counts,
+    entry_on,
+    patient_today,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -531,6 +539,15 @@ def _dose_upsert(patient_id, medicine_id, day, slot, status, now, cache) -> Dose
     created = log is None
     if created:
         log = DoseLog(id=uuid.uuid4(), medicine_id=medicine_id, date=day, slot=slot)
+        before = None
+    else:
+        before = crypto.decrypt_json(
+            patient_id=patient_id,
+            record_type=DOSE_RECORD,
+            record_id=str(log.id),
+            blob=log.payload,
+            cache=cache,
+        )["status"]
     log.recorded_at = now
     log.payload = crypto.encrypt_json(
         patient_id=patient_id,
@@ -544,7 +561,69 @@ def _dose_upsert(patient_id, medicine_id, day, slot, status, now, cache) -> Dose
             log.save(force_insert=created)
     except IntegrityError as exc:
         raise _LostRace from exc
+    if before != status:
+        _tally_move(patient_id, medicine_id, months.month_start(day), before, status, cache)
     return log
+
+
+def _seal_tally(patient_id: int, tally: DoseTally, counts: dict, cache) -> None:
+    tally.payload = crypto.encrypt_json(
+        patient_id=patient_id,
+        record_type=DOSE_TALLY_RECORD,
+        record_id=str(tally.id),
+        payload={s: int(counts.get(s, 0)) for s in DoseStatus.values},
+        cache=cache,
+    )
+
+
+def _tally_move(patient_id: int, medicine_id, month: date, before, after: str, cache) -> None:
+    """One dose of the month changed from `before` (None: newly answered) to `after`: adjust
+    the month's sealed tally, its row locked, inside the dose's transaction."""
+    tally = DoseTally.objects.select_for_update().filter(medicine_id=medicine_id, month=month)
+    row = tally.first()
+    if row is None:
+        row = DoseTally(id=uuid.uuid4(), medicine_id=medicine_id, month=month)
+        _seal_tally(patient_id, row, {after: 1}, cache)
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+            return
+        except IntegrityError:
+            row = tally.get()  # another dose of the month created it first: adjust theirs
+    counts = crypto.decrypt_json(
+        patient_id=patient_id,
+        record_type=DOSE_TALLY_RECORD,
+        record_id=str(row.id),
+        blob=row.payload,
+        cache=cache,
+    )
+    if before is not None:
+        counts[before] -= 1
+    counts[after] = counts.get(after, 0) + 1
+    _seal_tally(patient_id, row, counts, cache)
+    row.save(update_fields=["payload"])
+
+
+def dose_tallies_rebuild(*, medicine_ids) -> int:
+    """Recount the sealed monthly tallies of these medicines from their doses (after a bulk
+    load that wrote doses directly, such as the synthetic patients). Returns the tallies
+    written. Locks the medicines, so no dose of theirs is written meanwhile."""
+    with transaction.atomic():
+        owners = dict(
+            Medicine.objects.select_for_update()
+            .filter(id__in=list(medicine_ids))
+            .values_list("id", "patient_id")
+        )
+        DoseTally.objects.filter(medicine_id__in=list(owners)).delete()
+        cache = crypto.DataKeyCache()
+        cache.preload(set(owners.values()))
+        tallies = []
+        for (medicine_id, month), counts in dose_month_counts(owners, cache=cache).items():
+            tally = DoseTally(id=uuid.uuid4(), medicine_id=medicine_id, month=month)
+            _seal_tally(owners[medicine_id], tally, counts, cache)
+            tallies.append(tally)
+        DoseTally.objects.bulk_create(tallies, batch_size=2000)
+    return len(tallies)
 
 
 # --- Questionnaires (scoring lives with the instruments; this only stores) -----------------
