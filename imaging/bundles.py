@@ -222,6 +222,9 @@ def ort_session(path: Path):
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # One study per call: a batch of one lets the optimiser fold shape-dependent subgraphs
+    # (the hand net's CoordConv position channels) into constants. Outputs are unchanged.
+    options.add_free_dimension_override_by_name("batch", 1)
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

@@ -94,6 +94,36 @@ def test_example_volume_gets_the_grades_it_was_drawn_with(name, example):
         assert score.summary["arthritis"] in (truth["arthritis"], None)
 
 
+@pytest.mark.parametrize("name, example", list(_examples()))
+def test_scoring_without_saliency_gives_the_same_answer_and_no_map(name, example):
+    """bench_mri's "one inference" (a full score without saliency, on the plain graph) answers
+    exactly as the shipped score does; only the map is left out."""
+    b = _bundle(name)
+    volume = scoring.read_example(b.path / example["input"])
+    with_map = scoring.score_volume(name, volume)
+    without = scoring.score_volume(name, volume, saliency=False)
+    assert with_map.saliency is not None
+    assert with_map.saliency.shape == volume.voxels.shape
+    assert float(with_map.saliency.min()) >= 0 and float(with_map.saliency.max()) <= 1
+    assert without.saliency is None
+    assert scoring.example_output(without) == scoring.example_output(with_map)
+    assert [r.probabilities for r in without.regions] == [r.probabilities for r in with_map.regions]
+    n = volume.voxels.shape[0]
+    assert all(0 <= r.slices[0] <= r.slices[1] <= n - 1 for r in without.regions)
+
+
+def test_plain_session_has_no_saliency_output_and_the_same_grades():
+    b = _bundle(SPINE_BERLIN)
+    shipped = [o.name for o in b.session().get_outputs()]
+    plain = [o.name for o in b.session(plain=True).get_outputs()]
+    assert "saliency" in shipped
+    assert "saliency" not in plain
+    # Asking the plain graph for a saliency map is a clear error, not a silent empty map.
+    volume = scoring.read_example(b.path / b.meta["examples"][0]["input"])
+    with pytest.raises(Exception, match="saliency"):
+        scoring.score_volume(SPINE_BERLIN, volume, session=b.session(plain=True))
+
+
 @pytest.mark.parametrize("name", MRI_BUNDLES)
 def test_self_test_matches_recorded_outputs(name):
     assert selftest.self_test(_bundle(name)) == []
