@@ -280,3 +280,30 @@ def test_coronal_and_axial_sij_answers_combine_into_one():
     assert combined["probability"] == pytest.approx(
         np.mean([s.summary["probability"] for s in scores]), abs=1e-3
     )
+
+
+@pytest.mark.parametrize(
+    "voxels",
+    [
+        np.random.default_rng(0).normal(size=(16, 256, 96)).astype(np.float32),
+        np.random.default_rng(1).integers(0, 5, (7, 33, 40)).astype(np.float32),  # many ties
+        np.random.default_rng(2).exponential(size=(30, 64, 64)).astype(np.float32),
+        np.arange(10, dtype=np.float32).reshape(1, 2, 5),  # tiny: the full-sort fallback
+        np.concatenate([np.zeros(10_000), np.ones(5)]).astype(np.float32).reshape(1, 1, -1),
+    ],
+)
+def test_normalisation_percentiles_are_numpys_and_the_output_float32(voxels):
+    lo, hi = scoring.tail_percentiles(voxels, 1.0, 99.5)
+    assert (lo, hi) == tuple(float(v) for v in np.percentile(voxels, [1.0, 99.5]))
+    out = scoring.normalise(voxels)
+    assert out.dtype == np.float32
+    assert out.shape == voxels.shape
+    reference = np.clip((voxels - lo) / max(hi - lo, 1e-6), 0, 1)
+    assert np.abs(out - reference).max() <= 1e-6
+    assert not np.shares_memory(out, voxels)  # the caller's volume is left as it was
+
+
+def test_normalising_a_blank_volume_gives_zeros_not_nan():
+    out = scoring.normalise(np.full((3, 32, 32), 7.0, np.float32))
+    assert np.isfinite(out).all()
+    assert float(out.max()) == 0.0
