@@ -3,7 +3,9 @@
 For each MRI bundle (spine-berlin, sij-axspa, hand-mri-arthritis):
 1. Runtime: the bundle's weights (models/model.pt) in torch eager against the shipped ONNX graph
    in onnxruntime, on the same volume at the working grid. Target: onnxruntime at least 2x
-   faster. torch is only in the `train` extra: without it this line is skipped, with a note.
+   faster. torch runs the training architecture (BatchNorm, upsample then conv); the ONNX graph
+   has BatchNorm folded and the upsample folded into polyphase convolutions (same function).
+   torch is only in the `train` extra: without it this line is skipped, with a note.
 2. Score + saliency against one inference, as issue 15 defines it: one inference is a full score
    of the volume without saliency (scoring.score_loaded(..., saliency=False): the volume checked,
    resampled to the working grid and normalised, the plain graph of the same weights without the
@@ -224,6 +226,12 @@ def memory_peak(name: str) -> bool:
 def main() -> int:
     results = []
     only = sys.argv[1:]  # e.g. `bench_mri.py spine-berlin`; all three by default
+    print(
+        "bench_mri: one thread each; ratios are medians of paired rounds. 'One inference' = a "
+        "full score of the volume without saliency (check, resample, normalise, plain graph, "
+        "regions, grades, calibration); 'score + saliency' = the same with the shipped graph's "
+        "saliency resampled to the series."
+    )
     for name in [n for n in MRI_BUNDLES if not only or n in only]:
         bundle = scoring.load(name, DIRS)
         ph = synth.generator(PHANTOM[name])("test", 3)
