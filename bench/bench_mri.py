@@ -89,7 +89,7 @@ def paired_ratio(num: list[float], den: list[float]) -> float:
 
 
 def _session(path: Path):
-    return bundles_mod.ort_session(path)
+    return bundles_mod.ort_session(path, batch_of_one=True)  # as scoring opens it
 
 
 def _torch_model(name: str, bundle):

@@ -595,7 +595,7 @@ def score_volume(
     slices from its anatomy), with the bundle's plain graph when no session is given."""
     bundle = load(bundle_name, dirs)
     if session is None:
-        session = bundle.session() if saliency else bundle.session(plain=True)
+        session = bundle.session(plain=not saliency, batch_of_one=True)
     return score_loaded(bundle, bundle_name, volume, session, saliency)
 
 
