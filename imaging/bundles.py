@@ -184,15 +184,14 @@ class Bundle:
         t = self.meta["calibration"]["temperature"]
         return float(t[output] if isinstance(t, dict) else t)
 
-    def session(self):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # one study per worker process; workers scale out
-        options.inter_op_num_threads = 1
-        return ort.InferenceSession(
-            str(self.model_path), options, providers=["CPUExecutionProvider"]
-        )
+    def session(self, plain: bool = False, batch_of_one: bool = False):
+        """An onnxruntime session on the bundle's graph; `plain`: its graph without the saliency
+        output (models/model_plain.onnx) where the bundle ships one, else the graph itself;
+        `batch_of_one`: for callers that always run one item (an MRI volume), not a batch."""
+        path = self.model_path
+        if plain and (self.path / "models" / "model_plain.onnx").is_file():
+            path = self.path / "models" / "model_plain.onnx"
+        return ort_session(path, batch_of_one)
 
     def describe(self) -> dict:
         return {
@@ -212,6 +211,23 @@ def _field_path(error: jsonschema.ValidationError) -> str:
 
 def _expected_shape(spec: dict) -> list[int]:
     return [spec["num_channels"], *spec["spatial_shape"]]
+
+
+def ort_session(path: Path, batch_of_one: bool = False):
+    """One CPU thread (one study per worker process; workers scale out), sequential execution,
+    every graph optimisation (constant folding, Conv+activation fusion, the NCHWc layout)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if batch_of_one:
+        # One volume per call: fixing the batch lets the optimiser fold shape-dependent
+        # subgraphs (the hand net's CoordConv position channels) into constants.
+        options.add_free_dimension_override_by_name("batch", 1)
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def check_graph(name: str, meta: dict, model_path: Path) -> None:

@@ -72,7 +72,8 @@ class DenseNet25D(nn.Module):
 
 
 class DensePlain(nn.Module):
-    """The same weights without the saliency head: the benchmark's "one plain inference"."""
+    """The same weights without the saliency head: what the benchmark's "one inference" (a full
+    score without saliency) runs."""
 
     def __init__(self, net: DenseNet25D) -> None:
         super().__init__()

@@ -126,3 +126,23 @@ def test_listing_reports_a_broken_site_bundle_and_exits_non_zero(settings, site_
     with pytest.raises(CommandError, match="1 invalid bundle"):
         call_command("imaging_bundles")
     assert "task" in capsys.readouterr().err
+
+
+def test_sessions_run_batches_unless_opened_for_one_item():
+    import numpy as np
+
+    scorer = bundles.load_bundle(bundles.PROJECT_BUNDLES / "hand_joint_scorer")
+    crops = np.zeros((3, 1, 48, 48), np.float32)
+    batched = scorer.session()
+    assert batched.run(None, {"crops": crops})[0].shape[0] == 3  # the pipeline scores 11 at once
+    single = scorer.session(batch_of_one=True)
+    assert single.run(None, {"crops": crops[:1]})[0].shape[0] == 1
+    with pytest.raises(Exception, match="(?i)dimension|shape"):
+        single.run(None, {"crops": crops})  # a batch through a one-item session is refused
+
+
+def test_plain_session_falls_back_to_the_graph_when_the_bundle_has_no_plain_one():
+    localiser = bundles.load_bundle(bundles.PROJECT_BUNDLES / "hand_joint_localiser")
+    assert not (localiser.path / "models" / "model_plain.onnx").exists()
+    outputs = [o.name for o in localiser.session(plain=True).get_outputs()]
+    assert outputs == [o.name for o in localiser.session().get_outputs()]

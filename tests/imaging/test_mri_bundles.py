@@ -94,6 +94,36 @@ def test_example_volume_gets_the_grades_it_was_drawn_with(name, example):
         assert score.summary["arthritis"] in (truth["arthritis"], None)
 
 
+@pytest.mark.parametrize("name, example", list(_examples()))
+def test_scoring_without_saliency_gives_the_same_answer_and_no_map(name, example):
+    """bench_mri's "one inference" (a full score without saliency, on the plain graph) answers
+    exactly as the shipped score does; only the map is left out."""
+    b = _bundle(name)
+    volume = scoring.read_example(b.path / example["input"])
+    with_map = scoring.score_volume(name, volume)
+    without = scoring.score_volume(name, volume, saliency=False)
+    assert with_map.saliency is not None
+    assert with_map.saliency.shape == volume.voxels.shape
+    assert float(with_map.saliency.min()) >= 0 and float(with_map.saliency.max()) <= 1
+    assert without.saliency is None
+    assert scoring.example_output(without) == scoring.example_output(with_map)
+    assert [r.probabilities for r in without.regions] == [r.probabilities for r in with_map.regions]
+    n = volume.voxels.shape[0]
+    assert all(0 <= r.slices[0] <= r.slices[1] <= n - 1 for r in without.regions)
+
+
+def test_plain_session_has_no_saliency_output_and_the_same_grades():
+    b = _bundle(SPINE_BERLIN)
+    shipped = [o.name for o in b.session().get_outputs()]
+    plain = [o.name for o in b.session(plain=True).get_outputs()]
+    assert "saliency" in shipped
+    assert "saliency" not in plain
+    # Asking the plain graph for a saliency map is a clear error, not a silent empty map.
+    volume = scoring.read_example(b.path / b.meta["examples"][0]["input"])
+    with pytest.raises(Exception, match="saliency"):
+        scoring.score_volume(SPINE_BERLIN, volume, session=b.session(plain=True))
+
+
 @pytest.mark.parametrize("name", MRI_BUNDLES)
 def test_self_test_matches_recorded_outputs(name):
     assert selftest.self_test(_bundle(name)) == []
@@ -250,3 +280,30 @@ def test_coronal_and_axial_sij_answers_combine_into_one():
     assert combined["probability"] == pytest.approx(
         np.mean([s.summary["probability"] for s in scores]), abs=1e-3
     )
+
+
+@pytest.mark.parametrize(
+    "voxels",
+    [
+        np.random.default_rng(0).normal(size=(16, 256, 96)).astype(np.float32),
+        np.random.default_rng(1).integers(0, 5, (7, 33, 40)).astype(np.float32),  # many ties
+        np.random.default_rng(2).exponential(size=(30, 64, 64)).astype(np.float32),
+        np.arange(10, dtype=np.float32).reshape(1, 2, 5),  # tiny: the full-sort fallback
+        np.concatenate([np.zeros(10_000), np.ones(5)]).astype(np.float32).reshape(1, 1, -1),
+    ],
+)
+def test_normalisation_percentiles_are_numpys_and_the_output_float32(voxels):
+    lo, hi = scoring.tail_percentiles(voxels, 1.0, 99.5)
+    assert (lo, hi) == tuple(float(v) for v in np.percentile(voxels, [1.0, 99.5]))
+    out = scoring.normalise(voxels)
+    assert out.dtype == np.float32
+    assert out.shape == voxels.shape
+    reference = np.clip((voxels - lo) / max(hi - lo, 1e-6), 0, 1)
+    assert np.abs(out - reference).max() <= 1e-6
+    assert not np.shares_memory(out, voxels)  # the caller's volume is left as it was
+
+
+def test_normalising_a_blank_volume_gives_zeros_not_nan():
+    out = scoring.normalise(np.full((3, 32, 32), 7.0, np.float32))
+    assert np.isfinite(out).all()
+    assert float(out.max()) == 0.0
