@@ -47,6 +47,9 @@ EXPORTED = {
     "imaging.Review": "imaging.reviews",
     "imaging.JointReview": "imaging.reviews",
     "imaging.RaReview": "imaging.reviews",
+    "imaging.MriStudy": "mri.series",
+    "imaging.MriResult": "mri.results",
+    "imaging.MriReview": "mri.reviews",
     "reminders.ReminderSettings": "reminders.reminder_settings",
     "reminders.ReminderSend": "reminders.reminders_sent",
     "reminders.PushSubscription": "reminders.push_devices",
@@ -102,9 +105,11 @@ def alice_everything(patient_alice, clinician_carol, settings, tmp_path,
                      django_capture_on_commit_callbacks, monkeypatch):  # fmt: skip
     from config.celery import app
     from imaging import services as imaging_services
+    from imaging.mri import services as mri_services
     from imaging.training.synth import generate, to_png_bytes
     from reminders import services as reminder_services
     from reminders.models import ReminderSend
+    from tests.imaging.mri_helpers import mr_series, zip_of
 
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setattr(app.conf, "task_always_eager", True)
@@ -149,6 +154,18 @@ def alice_everything(patient_alice, clinician_carol, settings, tmp_path,
     imaging_services.result_review_grade(
         result=result, reviewer=clinician_carol, grades=model_grades(study), ra_pattern=False
     )
+    files, _ = mr_series(6, 40, 40)
+    with django_capture_on_commit_callbacks(execute=True):
+        mri, _ = mri_services.mri_study_upload(
+            uploaded_by=clinician_carol, patient=alice, files=[("series.zip", zip_of(files))],
+            bundle_name="spine-berlin",
+        )  # fmt: skip
+    mri_result = mri.results.get()
+    regions = mri_services.model_regions(mri_result)
+    mri_services.mri_review_grade(
+        result=mri_result, reviewer=clinician_carol,
+        grades={(r["region"], r["feature"]): 0 for r in regions},
+    )  # fmt: skip
     return alice, study
 
 
@@ -180,10 +197,13 @@ def test_the_export_holds_every_kind_of_patient_record(client, alice_everything,
     names = set(archive.namelist())
     for csv_name in ("entries.csv", "medicines.csv", "doses.csv", "questionnaires.csv",
                      "consent_history.csv", "sharing.csv", "access_log.csv", "radiographs.csv",
-                     "radiograph_scores.csv", "radiograph_reviews.csv"):  # fmt: skip
+                     "radiograph_scores.csv", "radiograph_reviews.csv", "mri_series.csv",
+                     "mri_scores.csv", "mri_reviews.csv"):  # fmt: skip
         assert csv_name in names and len(archive.read(csv_name).splitlines()) > 1, csv_name
     image = data["imaging"]["radiographs"][0]["file"]
     assert archive.read(image)[:8] == b"\x89PNG\r\n\x1a\n"  # the radiograph itself
+    series = zipfile.ZipFile(io.BytesIO(archive.read(data["mri"]["series"][0]["file"])))
+    assert len(series.namelist()) == 6  # the de-identified DICOM files of the MRI series
 
     bundle = Bundle.model_validate(json.loads(archive.read("fhir_bundle.json")))
     kinds = {entry.resource.__resource_type__ for entry in bundle.entry}
@@ -202,3 +222,4 @@ def test_the_export_holds_no_one_elses_records(client, alice_everything, patient
     assert data["consent"]["consent_history"] == [] and data["imaging"]["radiographs"] == []
     assert data["consent"]["nhs_number"] is None
     assert not [n for n in archive.namelist() if n.startswith("radiographs/")]
+    assert data["mri"]["series"] == [] and not [n for n in archive.namelist() if "mri/" in n]
