@@ -432,6 +432,8 @@ def test_a_german_patient_sees_the_offline_queue_in_german(browse):
 
     for name in ("Trockene Augen", "Trockener Mund", "Trockene Haut"):
         tap(page, name, 4)
+    for name in ("Müdigkeit (Fatigue)", "Muskelschmerzen", "Gelenkschmerzen"):
+        tap(page, name, 2)
     page.get_by_role("button", name="Heute speichern", exact=True).click()
     status = page.locator("#offline-queue").get_by_role("status")
     status.wait_for()
