@@ -49,8 +49,12 @@ bench: $(STAMP)
 # Third-party and generated folders are left out; --no-location keeps diffs to real changes.
 MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench \
 	--ignore=var --ignore=staticfiles --ignore=demo --ignore=imaging/training
+# The page scripts' words (gettext() in pwa/js/ and static/*/ scripts) are the djangojs domain;
+# the built bundles (static/pwa, minified) and vendored libraries are left out.
 messages: $(STAMP)
 	DJANGO_ENV=development $(PY) manage.py makemessages --all --no-location $(MESSAGES_IGNORE)
+	DJANGO_ENV=development $(PY) manage.py makemessages --all --no-location -d djangojs $(MESSAGES_IGNORE) \
+		--ignore=static/pwa --ignore=static/vendor
 	DJANGO_ENV=development $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 clean:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="service_worker"),
     path("offline/", views.offline, name="offline"),
+    path("jsi18n/<str:language>/", views.javascript_catalog, name="javascript_catalog"),
 ]

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
+import django
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.staticfiles import finders
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import get_template
 from django.templatetags.static import static
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils import translation
+from django.views.decorators.http import etag, require_GET
+from django.views.i18n import JavaScriptCatalog
 
 from pwa import manifest as app_manifest
 
@@ -37,6 +44,12 @@ OFFLINE_TEMPLATE = "pwa/offline.html"
 # Workbox's build tools replace this marker with the precache list; here the view does, so the
 # list names the deployed URLs (hashed file names under ManifestStaticFilesStorage).
 PRECACHE_MARKER = "self.__WB_MANIFEST"
+# The words of the page scripts (djangojs domain, locale/<lang>/LC_MESSAGES/djangojs.po): only
+# the project's own catalogues (LOCALE_PATHS; these apps ship none of their own), never Django's
+# or a third party's.
+CATALOG_PACKAGES = ["pwa", "reminders"]
+CATALOG_CACHE_SECONDS = 24 * 3600
+_javascript_catalog = JavaScriptCatalog.as_view(packages=CATALOG_PACKAGES)
 
 
 @require_GET
@@ -61,7 +74,52 @@ def precache_entries() -> list[dict]:
     source = get_template(OFFLINE_TEMPLATE).template.source.encode()
     revision = hashlib.sha256(source + entries[0]["revision"].encode()).hexdigest()[:20]
     entries.append({"url": "/offline/", "revision": revision})
+    # Every language's catalogue, so a page kept on the device has its words offline too.
+    for code, _name in settings.LANGUAGES:
+        entries.append({"url": catalog_url(code), "revision": catalog_revision(code)})
     return entries
+
+
+def catalog_url(language: str | None = None) -> str:
+    """The catalogue of `language` (default: the active one, or the site's if not offered)."""
+    language = language or translation.get_language()
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    return reverse("pwa:javascript_catalog", args=[language])
+
+
+def catalog_revision(language: str) -> str:
+    """Changes when the language's compiled catalogue (or Django's catalogue script) does."""
+    digest = hashlib.sha256(f"{language}\0{django.get_version()}\0".encode())
+    for base in settings.LOCALE_PATHS:
+        compiled = Path(base) / translation.to_locale(language) / "LC_MESSAGES" / "djangojs.mo"
+        if compiled.exists():
+            digest.update(compiled.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def _catalog_etag(request: HttpRequest, language: str) -> str | None:
+    return catalog_revision(language) if language in dict(settings.LANGUAGES) else None
+
+
+@require_GET
+@etag(_catalog_etag)
+def javascript_catalog(request: HttpRequest, language: str) -> HttpResponse:
+    """Django's JavaScript catalogue (gettext, ngettext, interpolate) in the language named by
+    the URL, so each URL always holds the same words: the worker precaches each language's, and
+    the page names the patient's. Built once per language and revision, then cached."""
+    if language not in dict(settings.LANGUAGES):
+        raise Http404("No such language.")
+    key = f"pwa:jsi18n:{language}:{catalog_revision(language)}"
+    body = cache.get(key)
+    if body is None:
+        with translation.override(language):
+            body = _javascript_catalog(request).content
+        cache.set(key, body, CATALOG_CACHE_SECONDS)
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    # Revalidated each time (the ETag answers 304): a deploy's new words reach the page at once.
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 @require_GET

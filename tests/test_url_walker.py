@@ -88,6 +88,8 @@ ROUTES: dict[str, Rule] = {
     "pwa:manifest": Rule(PUBLIC, None),
     "pwa:service_worker": Rule(PUBLIC, None),
     "pwa:offline": Rule(PUBLIC, None),
+    # The page scripts' words (Django's JavaScript catalogue), the same for everyone.
+    "pwa:javascript_catalog": Rule(PUBLIC, None, kwargs=lambda w: {"language": "de"}),
     # --- diary -----------------------------------------------------------------------------
     "diary:entry_list": _patient(),
     "diary:entry_today": _patient(),

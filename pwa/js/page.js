@@ -9,8 +9,10 @@
  * - Signing out removes the queue, its key and the kept pages. Another account signing in on
  *   this device neither sees nor sends a day queued by someone else (it waits for its owner),
  *   and the pages kept for the previous person are removed.
- * Text is set with textContent only (no HTML from data), and no inline style (the CSP).
+ * Text is set with textContent only (no HTML from data), and no inline style (the CSP); every
+ * word shown is translated (i18n.js, the djangojs catalogue), English where the catalogue is absent.
  */
+import { gettext, interpolate, ngettext, pageLocale } from "./i18n.js";
 import { clearOwn, clearPages, count, enqueue, flush, list, owner, remove, setOwner, update } from "./queue.js";
 
 const script = document.getElementById("pwa-script");
@@ -36,7 +38,7 @@ function newKey() {
 function niceDay(iso) {
   const [y, m, d] = iso.split("-").map(Number);
   const date = new Date(y, m - 1, d, 12);
-  return date.toLocaleDateString("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  return date.toLocaleDateString(pageLocale(), { weekday: "long", day: "numeric", month: "long", year: "numeric" });
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -99,7 +101,7 @@ async function queueForm(form, submitter) {
   // this one and dropped as a duplicate).
   const key = form.querySelector("input[name=idempotency_key]");
   if (key) key.value = newKey();
-  announcement = `Your diary for ${niceDay(day.date)} is kept on this device.`;
+  announcement = interpolate(gettext("Your diary for %(day)s is kept on this device."), { day: niceDay(day.date) });
   await requestSync();
   return true;
 }
@@ -125,7 +127,14 @@ function hookDayForm() {
     event.preventDefault();
     queueForm(form, event.submitter)
       .then(() => render({ focus: true }))
-      .catch((err) => showError(`Your diary could not be kept on this device (${err.message}). Nothing was sent: please keep this page open until you are back online.`));
+      .catch((err) =>
+        showError(
+          interpolate(
+            gettext("Your diary could not be kept on this device (%(error)s). Nothing was sent: please keep this page open until you are back online."),
+            { error: err.message },
+          ),
+        ),
+      );
   });
 }
 
@@ -176,13 +185,13 @@ function showError(text) {
   const section = panel();
   if (!section) return;
   section.replaceChildren(
-    el("h2", { id: "offline-queue-heading", text: "Saved on this device" }),
+    el("h2", { id: "offline-queue-heading", text: gettext("Saved on this device") }),
     el("p", { class: "message error", role: "alert", text }),
   );
 }
 
 function shown(entry, name, value) {
-  if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) return "(not answered)";
+  if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) return gettext("(not answered)");
   const names = (entry.choices && entry.choices[name]) || {};
   if (Array.isArray(value)) return value.map((v) => names[v] || v).join(", ");
   return names[value] || String(value);
@@ -190,7 +199,9 @@ function shown(entry, name, value) {
 
 function label(entry, name) {
   if (entry.labels && entry.labels[name]) return entry.labels[name];
-  return name.replace(/^dose-.*-(\d+)$/, "Dose $1").replace(/_/g, " ");
+  const dose = /^dose-.*-(\d+)$/.exec(name);
+  if (dose) return interpolate(gettext("Dose %(number)s"), { number: dose[1] });
+  return name.replace(/_/g, " ");
 }
 
 function mineValues(entry) {
@@ -213,7 +224,7 @@ function conflictCard(item) {
   const rows = names.map((name) => {
     const differs = !same(mine[name], server[name]);
     const th = el("th", { scope: "row", text: label(entry, name) });
-    if (differs) th.append(" ", el("span", { class: "differs-mark", text: "(different)" }));
+    if (differs) th.append(" ", el("span", { class: "differs-mark", text: gettext("(different)") }));
     return el("tr", differs ? { class: "differs" } : {}, th, el("td", { text: shown(entry, name, mine[name]) }), el("td", { text: shown(entry, name, server[name]) }));
   });
   const table = el(
@@ -221,21 +232,21 @@ function conflictCard(item) {
     { class: "conflict-table" },
     // Announced, not shown: the card's heading names the day, and a caption would scroll away
     // with the table on a phone.
-    el("caption", { class: "visually-hidden", text: `Your version and the saved one for ${niceDay(entry.date)}` }),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Question" }), el("th", { scope: "col", text: "Yours (on this device)" }), el("th", { scope: "col", text: "Saved" }))),
+    el("caption", { class: "visually-hidden", text: interpolate(gettext("Your version and the saved one for %(day)s"), { day: niceDay(entry.date) }) }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: gettext("Question") }), el("th", { scope: "col", text: gettext("Yours (on this device)") }), el("th", { scope: "col", text: gettext("Saved") }))),
     el("tbody", {}, ...rows),
   );
   return el(
     "div",
     { class: "card conflict", role: "group", "aria-labelledby": headingId },
-    el("h3", { id: headingId, text: `${niceDay(entry.date)} was changed somewhere else` }),
-    el("p", { text: "The day you saved on this device was not sent: since then, it was saved from another device. Nothing was overwritten. Choose which version to keep." }),
-    el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": `Both versions of ${niceDay(entry.date)}` }, table),
+    el("h3", { id: headingId, text: interpolate(gettext("%(day)s was changed somewhere else"), { day: niceDay(entry.date) }) }),
+    el("p", { text: gettext("The day you saved on this device was not sent: since then, it was saved from another device. Nothing was overwritten. Choose which version to keep.") }),
+    el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": interpolate(gettext("Both versions of %(day)s"), { day: niceDay(entry.date) }) }, table),
     el(
       "p",
       { class: "actions" },
-      el("button", { type: "button", class: "button", onclick: () => keepMine(item) , text: "Keep mine" }),
-      el("button", { type: "button", class: "button secondary", onclick: () => keepSaved(item), text: "Keep the saved one" }),
+      el("button", { type: "button", class: "button", onclick: () => keepMine(item) , text: gettext("Keep mine") }),
+      el("button", { type: "button", class: "button secondary", onclick: () => keepSaved(item), text: gettext("Keep the saved one") }),
     ),
   );
 }
@@ -250,14 +261,14 @@ function invalidCard(item) {
   return el(
     "div",
     { class: "card refused", role: "group", "aria-labelledby": headingId },
-    el("h3", { id: headingId, text: `${niceDay(entry.date)} was not saved` }),
-    el("p", { text: "The diary refused this day, so it stays on this device:" }),
+    el("h3", { id: headingId, text: interpolate(gettext("%(day)s was not saved"), { day: niceDay(entry.date) }) }),
+    el("p", { text: gettext("The diary refused this day, so it stays on this device:") }),
     el("ul", {}, ...messages.map((m) => el("li", { text: m }))),
     el(
       "p",
       { class: "actions" },
-      el("button", { type: "button", class: "button", onclick: () => retry(item), text: "Try again" }),
-      el("button", { type: "button", class: "button secondary", onclick: () => discard(item, "Removed from this device."), text: "Remove it from this device" }),
+      el("button", { type: "button", class: "button", onclick: () => retry(item), text: gettext("Try again") }),
+      el("button", { type: "button", class: "button secondary", onclick: () => discard(item, gettext("Removed from this device.")), text: gettext("Remove it from this device") }),
     ),
   );
 }
@@ -267,9 +278,9 @@ function unreadableCard(item) {
   return el(
     "div",
     { class: "card refused", role: "group", "aria-labelledby": headingId },
-    el("h3", { id: headingId, text: "A saved day cannot be read" }),
-    el("p", { text: `An entry kept on this device cannot be sent: ${item.error}. It is left as it is until you remove it.` }),
-    el("p", { class: "actions" }, el("button", { type: "button", class: "button secondary", onclick: () => discard(item, "Removed from this device."), text: "Remove the unreadable entry" })),
+    el("h3", { id: headingId, text: gettext("A saved day cannot be read") }),
+    el("p", { text: interpolate(gettext("An entry kept on this device cannot be sent: %(error)s. It is left as it is until you remove it."), { error: item.error }) }),
+    el("p", { class: "actions" }, el("button", { type: "button", class: "button secondary", onclick: () => discard(item, gettext("Removed from this device.")), text: gettext("Remove the unreadable entry") })),
   );
 }
 
@@ -278,7 +289,7 @@ async function render({ focus = false } = {}) {
   try {
     items = await list();
   } catch (err) {
-    showError("The days kept on this device cannot be opened in this browser.");
+    showError(gettext("The days kept on this device cannot be opened in this browser."));
     return;
   }
   const section = panel();
@@ -288,27 +299,39 @@ async function render({ focus = false } = {}) {
     return;
   }
   const pending = items.filter((i) => i.entry && i.state === "pending");
-  const children = [el("h2", { id: "offline-queue-heading", text: "Saved on this device" })];
+  const children = [el("h2", { id: "offline-queue-heading", text: gettext("Saved on this device") })];
   let status = announcement;
   if (pending.length) {
     const days = pending.map((i) => niceDay(i.entry.date)).join("; ");
-    const waiting = `${pending.length === 1 ? "1 day is" : `${pending.length} days are`} waiting to be sent (${days}).`;
-    const it = pending.length === 1 ? "it" : "them";
-    let why = `${it === "it" ? "It" : "They"} will be sent as soon as you are back online.`;
-    if (navigator.onLine && lastOutcome === "signin") why = `Sign in again to send ${it}.`;
-    else if (navigator.onLine && lastOutcome === "retry") why = `The diary could not take ${it} just now: ${it === "it" ? "it is" : "they are"} sent again on your next page.`;
+    const n = pending.length;
+    const waiting = interpolate(
+      ngettext("%(count)s day is waiting to be sent (%(days)s).", "%(count)s days are waiting to be sent (%(days)s).", n),
+      { count: n, days },
+    );
+    let why = ngettext("It will be sent as soon as you are back online.", "They will be sent as soon as you are back online.", n);
+    if (navigator.onLine && lastOutcome === "signin") why = ngettext("Sign in again to send it.", "Sign in again to send them.", n);
+    else if (navigator.onLine && lastOutcome === "retry") {
+      why = ngettext(
+        "The diary could not take it just now: it is sent again on your next page.",
+        "The diary could not take them just now: they are sent again on your next page.",
+        n,
+      );
+    }
     status = `${status ? `${status} ` : ""}${waiting} ${why}`;
   }
   const waitingForYou = items.length - pending.length;
   if (waitingForYou) {
-    const need = waitingForYou === 1 ? "1 day kept on this device needs" : `${waitingForYou} days kept on this device need`;
-    status = `${status ? `${status} ` : ""}${need} your decision, below.`;
+    const need = interpolate(
+      ngettext("%(count)s day kept on this device needs your decision, below.", "%(count)s days kept on this device need your decision, below.", waitingForYou),
+      { count: waitingForYou },
+    );
+    status = `${status ? `${status} ` : ""}${need}`;
   }
-  children.push(el("p", { class: "message", role: "status", text: status || "Everything saved on this device has been sent." }));
-  if (pending.length) children.push(el("p", { class: "help", text: "Signing out removes days that are not sent yet." }));
+  children.push(el("p", { class: "message", role: "status", text: status || gettext("Everything saved on this device has been sent.") }));
+  if (pending.length) children.push(el("p", { class: "help", text: gettext("Signing out removes days that are not sent yet.") }));
   // This page may be the copy kept on the device, older than what was just sent.
   for (const date of sentDates) {
-    children.push(el("p", {}, el("a", { href: `/diary/day/${date}/`, text: `See ${niceDay(date)} as saved` })));
+    children.push(el("p", {}, el("a", { href: `/diary/day/${date}/`, text: interpolate(gettext("See %(day)s as saved"), { day: niceDay(date) }) })));
   }
   for (const item of items) {
     if (!item.entry) children.push(unreadableCard(item));
@@ -329,7 +352,7 @@ async function keepMine(item) {
 
 async function keepSaved(item) {
   await remove(item.id);
-  announcement = `Kept the saved version of ${niceDay(item.entry.date)}.`;
+  announcement = interpolate(gettext("Kept the saved version of %(day)s."), { day: niceDay(item.entry.date) });
   await render({ focus: true });
 }
 
@@ -356,7 +379,7 @@ function noteResults(results) {
   lastOutcome = results[results.length - 1].outcome;
   announcement = ""; // "kept on this device" is old news once the server has answered
   const sent = results.filter((r) => r.outcome === "saved" || r.outcome === "duplicate");
-  if (sent.length) announcement = `Sent to your diary: ${sent.map((r) => niceDay(r.date)).join("; ")}.`;
+  if (sent.length) announcement = interpolate(gettext("Sent to your diary: %(days)s."), { days: sent.map((r) => niceDay(r.date)).join("; ") });
   sentDates = sent.map((r) => r.date);
 }
 

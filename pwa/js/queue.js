@@ -16,6 +16,8 @@
  * so a send whose answer was lost is simply answered "duplicate" the next time.
  */
 
+import { gettext, interpolate } from "./i18n.js";
+
 const DB_NAME = "diary-offline";
 const DB_VERSION = 1;
 const AAD_PREFIX = "diary-offline-queue:v1:";
@@ -41,7 +43,7 @@ export function openDb() {
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
-    req.onblocked = () => reject(new Error("the offline store is open elsewhere"));
+    req.onblocked = () => reject(new Error(gettext("the offline store is open elsewhere")));
   });
 }
 
@@ -93,7 +95,7 @@ async function seal(id, ownerTag, value) {
 
 async function open(stored) {
   const key = await getMeta("key");
-  if (!key) throw new Error("the key that encrypted this entry is gone");
+  if (!key) throw new Error(gettext("the key that encrypted this entry is gone"));
   const additionalData = aad(stored.id, stored.owner);
   const plain = await crypto.subtle.decrypt(
     { name: "AES-GCM", iv: stored.iv, additionalData },
@@ -106,15 +108,15 @@ async function open(stored) {
 /** What a queued day must look like before it is sent; a list of problems (empty = fine). */
 export function problems(entry) {
   const found = [];
-  if (!entry || typeof entry !== "object") return ["it is not a diary entry"];
-  if (typeof entry.date !== "string" || !DATE_RE.test(entry.date)) found.push("its date is missing or malformed");
-  if (typeof entry.action !== "string" || !PATH_RE.test(entry.action)) found.push("it does not name a diary day");
-  else if (entry.date && !entry.action.includes(entry.date)) found.push("its date does not match its day");
+  if (!entry || typeof entry !== "object") return [gettext("it is not a diary entry")];
+  if (typeof entry.date !== "string" || !DATE_RE.test(entry.date)) found.push(gettext("its date is missing or malformed"));
+  if (typeof entry.action !== "string" || !PATH_RE.test(entry.action)) found.push(gettext("it does not name a diary day"));
+  else if (entry.date && !entry.action.includes(entry.date)) found.push(gettext("its date does not match its day"));
   if (!Array.isArray(entry.fields) || !entry.fields.every((f) => Array.isArray(f) && f.length === 2 && f.every((x) => typeof x === "string"))) {
-    found.push("its answers are malformed");
+    found.push(gettext("its answers are malformed"));
   }
   if (typeof entry.idempotency_key !== "string" || !entry.idempotency_key || entry.idempotency_key.length > 64) {
-    found.push("its save key is missing");
+    found.push(gettext("its save key is missing"));
   }
   return found;
 }
@@ -123,7 +125,7 @@ export function problems(entry) {
  *  second offline edit of the same day does not conflict with the first. */
 export async function enqueue(entry) {
   const bad = problems(entry);
-  if (bad.length) throw new Error(`not queued: ${bad.join(", ")}`);
+  if (bad.length) throw new Error(interpolate(gettext("not queued: %(problems)s"), { problems: bad.join(", ") }));
   const waiting = (await list()).filter((item) => item.entry && item.entry.date === entry.date && item.state === "pending");
   let base = entry;
   if (waiting.length) base = { ...entry, base_version: waiting[0].entry.base_version };
@@ -153,7 +155,7 @@ export async function list() {
   const out = [];
   for (const item of stored) {
     try {
-      if (!item.iv || !item.data) throw new Error("it has no encrypted content");
+      if (!item.iv || !item.data) throw new Error(gettext("it has no encrypted content"));
       const entry = await open(item);
       const bad = problems(entry);
       if (bad.length) out.push({ id: item.id, created: item.created, state: item.state, entry: null, error: bad.join(", ") });

@@ -7,9 +7,11 @@
  * - Any other page offline: the offline page.
  * - A day form POST that fails for want of a connection is queued (encrypted) rather than lost.
  * - Background Sync sends the queue when the connection returns, even with no page open.
+ * - The page scripts' words (/jsi18n/<lang>/, every language precached): from the network when
+ *   online, else the precached copy, so a page kept on the device keeps its language.
  */
-import { clientsClaim } from "workbox-core";
-import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from "workbox-precaching";
+import { cacheNames, clientsClaim } from "workbox-core";
+import { cleanupOutdatedCaches, getCacheKeyForURL, matchPrecache, precacheAndRoute } from "workbox-precaching";
 import { registerRoute, setCatchHandler } from "workbox-routing";
 import { NetworkFirst, NetworkOnly, StaleWhileRevalidate } from "workbox-strategies";
 import { ExpirationPlugin } from "workbox-expiration";
@@ -18,6 +20,7 @@ import { PAGES_CACHE, enqueue, flush } from "./queue.js";
 const OFFLINE_URL = "/offline/";
 const DIARY_PAGE = /^\/(diary\/day\/\d{4}-\d{2}-\d{2}\/)?$/;
 const DAY_POST = /^\/diary\/day\/(\d{4}-\d{2}-\d{2})\/$/;
+const CATALOG = /^\/jsi18n\/[a-z]{2}(-[a-z]{2})?\/$/;
 // Set on the page script tag of a signed-in patient's pages (pwa/templatetags/pwa.py); escaped
 // user text can never contain it (Django escapes the quotes).
 const PATIENT_MARK = 'data-patient="1"';
@@ -25,6 +28,23 @@ export const SYNC_TAG = "diary-queue";
 
 self.skipWaiting();
 clientsClaim();
+// Registered before the precache's own route, which would miss: the catalogue answers with
+// Vary (Cookie, Accept-Language) though its words follow only the URL, so it is looked up
+// ignoring Vary.
+registerRoute(
+  ({ url }) => url.origin === self.location.origin && !url.search && CATALOG.test(url.pathname),
+  async ({ request, url }) => {
+    try {
+      return await fetch(request);
+    } catch (err) {
+      const key = getCacheKeyForURL(url.pathname);
+      const cache = key && (await caches.open(cacheNames.precache));
+      const kept = cache && (await cache.match(key, { ignoreVary: true }));
+      if (kept) return kept;
+      throw err;
+    }
+  },
+);
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 

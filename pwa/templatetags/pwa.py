@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.html import format_html
 
+from pwa.views import catalog_url
+
 register = template.Library()
 
 
@@ -25,9 +27,12 @@ def pwa_script(context) -> str:
     user = context.get("user")
     signed_in = bool(user is not None and user.is_authenticated)
     patient = signed_in and getattr(user, "is_patient", False)
+    # The page scripts' words first (deferred, so it runs before them in document order).
     return format_html(
+        '<script src="{}" defer></script>'
         '<script type="module" id="pwa-script" src="{}" data-user="{}" data-patient="{}" '
         'data-logout="{}" data-offline-page="{}"></script>',
+        catalog_url(),
         static("pwa/pwa.js"),
         owner_tag(user) if signed_in else "",
         "1" if patient else "0",

@@ -1,8 +1,14 @@
 /* "Allow notifications on this device": registers the reminder service worker, subscribes
  * with the server's VAPID key and sends the subscription to the API. Static file (the CSP
- * forbids inline script). The button stays hidden where the browser has no Web Push. */
+ * forbids inline script). The button stays hidden where the browser has no Web Push.
+ * Its words come from Django's JavaScript catalogue (/jsi18n/<lang>/, loaded before it on every
+ * page), English where that is absent. */
 (function () {
   "use strict";
+
+  function gettext(text) {
+    return typeof window.gettext === "function" ? window.gettext(text) : text;
+  }
   var button = document.getElementById("push-subscribe");
   var statusLine = document.getElementById("push-status");
   if (!button || !("serviceWorker" in navigator) || !("PushManager" in window)) {
@@ -49,7 +55,7 @@
     try {
       var permission = await Notification.requestPermission();
       if (permission !== "granted") {
-        say("Notifications are blocked for this site in your browser settings.");
+        say(gettext("Notifications are blocked for this site in your browser settings."));
         return;
       }
       var registration = await withTimeout(
@@ -66,14 +72,14 @@
         body: JSON.stringify(subscription.toJSON())
       });
       if (response.ok) {
-        say("This device will get reminder notifications. Tick \"As a notification\" above and save, if you have not yet.");
+        say(gettext("This device will get reminder notifications. Tick \"As a notification\" above and save, if you have not yet."));
       } else {
-        say("This device could not be set up for notifications. Please try again later.");
+        say(gettext("This device could not be set up for notifications. Please try again later."));
       }
     } catch (error) {
       // Kept for support (and the browser test): which step the browser refused.
       statusLine.dataset.error = String(error && error.name) + ": " + String(error && error.message);
-      say("This browser could not set up notifications here.");
+      say(gettext("This browser could not set up notifications here."));
     } finally {
       button.disabled = false;
     }

@@ -416,3 +416,50 @@ def test_a_save_whose_connection_drops_in_flight_is_queued_by_the_worker(browse)
     saved = selectors.entry_on(patient=alice, day=today).values()
     assert (saved["note"], saved["fatigue"], saved["flare"]) == (NOTE, 8, True)
     assert doses_of(alice, today) == {1: "taken", 2: "missed"}
+
+
+def test_a_german_patient_sees_the_offline_queue_in_german(browse):
+    # The page script's words come from the JavaScript catalogue (/jsi18n/de/), which the
+    # worker precaches: the day page opened from the device still speaks German.
+    from tests.e2e.test_german_pages import german_patient, tap
+
+    anna, today = german_patient("anna.offline@example.org")
+    page = browse.page
+    sign_in(browse, anna.email)
+    day_path = f"/diary/day/{today.isoformat()}/"
+    go_offline_on_the_day_page(browse, day_path)
+    assert page.locator("html").get_attribute("lang") == "de"
+
+    for name in ("Trockene Augen", "Trockener Mund", "Trockene Haut"):
+        tap(page, name, 4)
+    for name in ("Müdigkeit (Fatigue)", "Muskelschmerzen", "Gelenkschmerzen"):
+        tap(page, name, 2)
+    page.get_by_role("button", name="Heute speichern", exact=True).click()
+    status = page.locator("#offline-queue").get_by_role("status")
+    status.wait_for()
+    assert page.get_by_role("heading", name="Auf diesem Gerät gespeichert").is_visible()
+    assert not page.get_by_role("heading", name="Saved on this device").count()
+    text = status.inner_text()
+    assert "ist auf diesem Gerät gespeichert. 1 Tag wartet darauf, gesendet zu werden" in text
+    weekday = today.strftime("%A")
+    german_days = dict(
+        zip(
+            ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+            ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+            strict=True,
+        )
+    )
+    assert german_days[weekday] in text and weekday not in text  # the date, in German too
+    assert "Beim Abmelden werden Tage entfernt" in page.locator("#offline-queue").inner_text()
+    browse.check()  # axe: no violations in the German panel
+    browse.screenshot("offline-day-queued-de")
+    assert selectors.entry_on(patient=anna, day=today) is None
+
+    # Back online: the day is sent, and the panel says so in German.
+    page.context.set_offline(False)
+    wait_for_queue_length(page, 0)
+    page.wait_for_function(
+        "() => /An Ihr Tagebuch gesendet/.test(document.querySelector('#offline-queue')?.innerText"
+        " || '') || !document.querySelector('#offline-queue')"
+    )
+    assert selectors.entry_on(patient=anna, day=today) is not None

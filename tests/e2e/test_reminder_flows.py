@@ -95,3 +95,24 @@ def test_unsubscribe_pages_from_a_reminder(browse):
     assert ReminderSettings.objects.get(patient=dan).email is False
     browse.goto(reverse("reminders:unsubscribe", kwargs={"token": token[:-4]}), expect_status=400)
     assert browse.page.get_by_role("heading", level=1).inner_text() == "This link is not valid"
+
+
+def test_push_button_answers_a_german_patient_in_german(browser, live_server, browse):
+    # push.js's words come from the JavaScript catalogue (/jsi18n/de/).
+    dora = PatientFactory(email="dora-reminders@example.org", language="de")
+    browse.page.context.grant_permissions(["notifications"], origin=live_server.url)
+    sign_in(browse, dora.email)
+    browse.goto(reverse("reminders:settings"))
+    button = browse.page.get_by_role("button", name="Benachrichtigungen auf diesem Gerät erlauben")
+    button.click()
+    status = browse.page.locator("#push-status")
+    expect(status).not_to_have_text("Noch kein Gerät erhält Benachrichtigungen.", timeout=40_000)
+    text = status.inner_text()
+    assert text in (
+        # Headless Chromium refuses the push registration itself (see the test above).
+        "Dieser Browser konnte hier keine Benachrichtigungen einrichten.",
+        "Dieses Gerät erhält Erinnerungen als Benachrichtigung. Wählen Sie oben "
+        "„Als Benachrichtigung“ und speichern Sie, falls noch nicht geschehen.",
+    ), text
+    assert "notifications" not in text
+    browse.check()

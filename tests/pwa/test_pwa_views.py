@@ -136,3 +136,74 @@ def test_signed_out_and_clinician_pages_are_not_marked_as_a_patients(client, cli
 def test_worker_routes_answer_get_only(client):
     assert client.post("/sw.js").status_code == 405
     assert client.post("/manifest.webmanifest").status_code == 405
+
+
+# --- the page scripts' words (issue 13): Django's JavaScript catalogue ---------------------
+
+
+def _catalog_src(html: str) -> str:
+    match = re.search(r'<script src="(/jsi18n/[^"]+)" defer></script><script type="module"', html)
+    assert match, "no catalogue script before the page script"
+    return match.group(1)
+
+
+def test_a_german_patient_gets_the_german_catalogue_before_the_page_script(client):
+    from tests.factories import PatientFactory
+
+    anna = PatientFactory(email="anna.de@example.org", language="de")
+    client.force_login(anna)
+    src = _catalog_src(client.get("/offline/").content.decode())
+    assert src == "/jsi18n/de/"
+    response = client.get(src)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    script = response.content.decode()
+    assert '"Saved on this device": "Auf diesem Ger\\u00e4t gespeichert"' in script
+    assert "django.gettext" in script and "django.interpolate" in script
+    # Only the project's own catalogue: none of Django's admin words.
+    assert "Show all dates" not in script and '"Today"' not in script
+
+
+def test_an_english_patient_gets_the_english_catalogue_without_german(client, patient_alice):
+    client.force_login(patient_alice)
+    src = _catalog_src(client.get("/offline/").content.decode())
+    assert src == "/jsi18n/en-gb/"
+    script = client.get(src).content.decode()
+    assert "Auf diesem Ger" not in script
+    assert "django.gettext" in script
+
+
+def test_the_catalogue_url_names_its_language_whoever_asks(client, patient_alice):
+    # The words follow the URL, not the visitor: a URL is cacheable and precacheable.
+    client.force_login(patient_alice)
+    assert "Auf diesem Ger" in client.get("/jsi18n/de/").content.decode()
+
+
+def test_an_unknown_language_is_refused(client):
+    for language in ("fr", "xx", "en"):
+        response = client.get(f"/jsi18n/{language}/")
+        assert response.status_code == 404, language
+    assert client.post("/jsi18n/de/").status_code == 405
+
+
+def test_the_catalogue_is_cached_per_language_and_revalidated_with_its_etag(client):
+    from django.core.cache import cache
+
+    from pwa.views import catalog_revision
+
+    cache.delete(f"pwa:jsi18n:de:{catalog_revision('de')}")
+    first = client.get("/jsi18n/de/")
+    assert first["Cache-Control"] == "no-cache"
+    assert cache.get(f"pwa:jsi18n:de:{catalog_revision('de')}") == first.content
+    assert cache.get(f"pwa:jsi18n:en-gb:{catalog_revision('en-gb')}") is None
+    assert catalog_revision("de") != catalog_revision("en-gb")
+    again = client.get("/jsi18n/de/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert client.get("/jsi18n/de/", HTTP_IF_NONE_MATCH='"stale"').status_code == 200
+
+
+def test_the_worker_precaches_every_languages_catalogue(client):
+    script = client.get("/sw.js").content.decode()
+    entries = {e["url"]: e["revision"] for e in _precache_list(script)}
+    assert {"/jsi18n/en-gb/", "/jsi18n/de/"} <= entries.keys()
+    assert entries["/jsi18n/de/"] != entries["/jsi18n/en-gb/"]
