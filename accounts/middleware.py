@@ -121,13 +121,16 @@ class RequestIdMiddleware:
 
 
 # Pages reachable before two-factor: signing out, the two-factor pages themselves, account
-# e-mail confirmation, static files and the health check. The API checks two-factor itself
+# e-mail confirmation, static files, the page scripts' words (the same for everyone; redirected,
+# the script's request would open the enrolment page again and replace its secret) and the
+# health check. The API checks two-factor itself
 # (accounts.permissions.TwoFactorSatisfied) because token requests carry no session.
 _EXEMPT_PREFIXES = (
     "/accounts/logout/",
     "/accounts/2fa/",
     "/accounts/confirm-email/",
     "/static/",
+    "/jsi18n/",
     "/healthz",
     "/api/",
 )

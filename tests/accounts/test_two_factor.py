@@ -27,6 +27,21 @@ def test_clinician_without_a_device_is_sent_to_enrolment(client, clinician_carol
     assert response["Location"].startswith("/accounts/2fa/enrol/")
 
 
+def test_the_enrolment_page_scripts_load_without_replacing_its_secret(client, clinician_carol):
+    # The enrolment page loads the scripts' words (/jsi18n/...): redirected to enrolment, that
+    # request would start a new device and the secret on screen would no longer work.
+    _sign_in(client, clinician_carol)
+    page = client.get("/accounts/2fa/enrol/")
+    shown = page.context["secret"]
+    assert b"/jsi18n/" in page.content
+    words = client.get("/jsi18n/en-gb/")
+    assert words.status_code == 200
+    assert words["Content-Type"].startswith("text/javascript")
+    device = TOTPDevice.objects.get(user=clinician_carol, confirmed=False)
+    assert page.context["secret"] == shown and device.config_url.count(shown) == 1
+    assert client.get("/diary/").status_code == 302  # other pages still wait for enrolment
+
+
 def test_enrolment_shows_a_qr_code_then_backup_codes(client, clinician_carol):
     _sign_in(client, clinician_carol)
     page = client.get("/accounts/2fa/enrol/")
