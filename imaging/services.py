@@ -25,6 +25,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.models import User
+from imaging.access import access_allowed_log
 from imaging.inputs import InputError, inspect
 from imaging.joints import EROSION_GRADES, JOINTS, JSN_GRADES
 from imaging.models import (
@@ -100,7 +101,7 @@ def study_upload(
             result = Result(study=study)
             result.full_clean()
             result.save(force_insert=True)
-            _log(uploaded_by, patient.pk, f"imaging upload study={study.pk}", request)
+            access_allowed_log(uploaded_by, patient.pk, f"imaging upload study={study.pk}", request)
             transaction.on_commit(lambda: _enqueue(result.pk))
     except Exception:
         default_storage.delete(saved_name)  # nothing half-stored
@@ -112,19 +113,6 @@ def _enqueue(result_id) -> None:
     from imaging.tasks import run_inference
 
     run_inference.delay(str(result_id))
-
-
-def _log(actor: User, patient_id: int, what: str, request: HttpRequest | None) -> None:
-    from consent.models import AccessOutcome
-    from consent.services import access_log_record
-
-    access_log_record(
-        actor=actor,
-        patient_id=patient_id,
-        what=what,
-        outcome=AccessOutcome.ALLOWED,
-        request=request,
-    )
 
 
 def patient_imaging_erase(patient: User) -> None:
@@ -236,7 +224,7 @@ def _save_review(
         )
         ra.full_clean()
         ra.save()
-        _log(
+        access_allowed_log(
             reviewer,
             result.study.patient_id,
             f"imaging review {kind} result={result.pk}",

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.models import User
+from imaging.access import access_allowed_log
 from imaging.inputs import InputError
 from imaging.mri import storage
 from imaging.mri.contract import (
@@ -116,7 +117,9 @@ def mri_study_upload(
             result = MriResult(study=study)
             result.full_clean()
             result.save(force_insert=True)
-            _log(uploaded_by, patient.pk, f"imaging mri upload study={study.pk}", request)
+            access_allowed_log(
+                uploaded_by, patient.pk, f"imaging mri upload study={study.pk}", request
+            )
             transaction.on_commit(lambda: _enqueue(result.pk))
     except Exception:
         for name in saved:  # nothing half-stored
@@ -129,19 +132,6 @@ def _enqueue(result_id) -> None:
     from imaging.tasks import run_mri_scoring
 
     run_mri_scoring.delay(str(result_id))
-
-
-def _log(actor: User, patient_id: int, what: str, request: HttpRequest | None) -> None:
-    from consent.models import AccessOutcome
-    from consent.services import access_log_record
-
-    access_log_record(
-        actor=actor,
-        patient_id=patient_id,
-        what=what,
-        outcome=AccessOutcome.ALLOWED,
-        request=request,
-    )
 
 
 def patient_mri_erase(patient: User) -> None:
@@ -249,7 +239,9 @@ def _save_review(
         )
         review.full_clean()
         review.save()
-        _log(reviewer, patient_id, f"imaging mri review {kind} result={result.pk}", request)
+        access_allowed_log(
+            reviewer, patient_id, f"imaging mri review {kind} result={result.pk}", request
+        )
     return review
 
 

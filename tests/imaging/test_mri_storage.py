@@ -131,7 +131,7 @@ def test_failed_transaction_leaves_no_file(carol_imaging, patient_alice, _media,
     def broken(*args, **kwargs):
         raise RuntimeError("access log down")
 
-    monkeypatch.setattr(mri_services, "_log", broken)
+    monkeypatch.setattr(mri_services, "access_allowed_log", broken)
     files, _ = mr_series(4)
     with pytest.raises(RuntimeError):
         services.mri_study_upload(uploaded_by=carol_imaging, patient=patient_alice,

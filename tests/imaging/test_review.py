@@ -183,7 +183,7 @@ def test_a_failure_inside_the_submit_leaves_nothing(carol_imaging, scored, monke
     def broken_log(*args, **kwargs):
         raise RuntimeError("access log unavailable")
 
-    monkeypatch.setattr(services, "_log", broken_log)
+    monkeypatch.setattr(services, "access_allowed_log", broken_log)
     with pytest.raises(RuntimeError):
         services.result_review_grade(
             result=scored, reviewer=carol_imaging, grades=MODEL, ra_pattern=True
