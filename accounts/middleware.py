@@ -121,9 +121,9 @@ class RequestIdMiddleware:
 
 
 # Pages reachable before two-factor: signing out, the two-factor pages themselves, account
-# e-mail confirmation, static files, the page scripts' words (the same for everyone; redirected,
-# the script's request would open the enrolment page again and replace its secret) and the
-# health check. The API checks two-factor itself
+# e-mail confirmation, static files, what the browser fetches by itself (the page scripts' words,
+# the manifest, the service worker and its offline page: the same for everyone, and no use as
+# an enrolment page) and the health check. The API checks two-factor itself
 # (accounts.permissions.TwoFactorSatisfied) because token requests carry no session.
 _EXEMPT_PREFIXES = (
     "/accounts/logout/",
@@ -131,6 +131,9 @@ _EXEMPT_PREFIXES = (
     "/accounts/confirm-email/",
     "/static/",
     "/jsi18n/",
+    "/manifest.webmanifest",
+    "/sw.js",
+    "/offline/",
     "/healthz",
     "/api/",
 )

@@ -63,8 +63,10 @@ def _safe_next(request: HttpRequest) -> str:
 def two_factor_enrol(request: HttpRequest) -> HttpResponse:
     if selectors.two_factor_enabled(user=request.user):
         return redirect("account_settings")
+    # The secret stays the same until it is confirmed: a reload, or the browser fetching the
+    # page again behind the person's back, must not void the code their app already shows.
     device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
-    if device is None or request.method == "GET":
+    if device is None:
         device = services.totp_device_start(user=request.user)
     form = OtpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -151,7 +151,11 @@ def decode_image(data: bytes, *, date_offset_days: int = 0) -> DecodedImage:
 
 
 def _decode_raster(data: bytes, kind: str) -> DecodedImage:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageFile, UnidentifiedImageError
+
+    # A library may have turned this process-wide switch on (WeasyPrint does at import): a
+    # truncated upload must be refused, never padded with grey and scored.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     with warnings.catch_warnings():
         # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; treat both as errors.

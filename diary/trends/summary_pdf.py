@@ -173,7 +173,12 @@ def summary_context(data: SummaryData) -> dict:
 
 def build_summary_pdf(data: SummaryData) -> bytes:
     # Imported here: WeasyPrint loads Pango through cffi, which only this view needs.
+    from PIL import ImageFile
     from weasyprint import HTML
+
+    # WeasyPrint's import turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES; this PDF holds
+    # no raster images, and a truncated upload must stay an error for imaging in this process.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     html = render_to_string("diary/summary_pdf_document.html", summary_context(data))
     # PDF/UA-1 turns on tagging (pdf_tags) and the metadata it requires (title shown, language).

@@ -40,6 +40,11 @@ def test_the_enrolment_page_scripts_load_without_replacing_its_secret(client, cl
     device = TOTPDevice.objects.get(user=clinician_carol, confirmed=False)
     assert page.context["secret"] == shown and device.config_url.count(shown) == 1
     assert client.get("/diary/").status_code == 302  # other pages still wait for enrolment
+    again = client.get("/accounts/2fa/enrol/")  # a reload shows the same secret
+    assert again.context["secret"] == shown
+    assert TOTPDevice.objects.filter(user=clinician_carol).count() == 1
+    for fetched_by_the_browser in ("/manifest.webmanifest", "/sw.js"):
+        assert client.get(fetched_by_the_browser).status_code == 200
 
 
 def test_enrolment_shows_a_qr_code_then_backup_codes(client, clinician_carol):

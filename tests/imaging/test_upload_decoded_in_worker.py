@@ -75,9 +75,16 @@ def test_upload_is_not_served_until_the_worker_has_deidentified_it(
     assert shown.status_code == 200 and shown.content.startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("pdf_library_loaded", [False, True])
 def test_upload_that_fails_to_decode_in_the_worker_keeps_nothing_identifiable(
-    patient_alice, carol_imaging, hand_png
+    patient_alice, carol_imaging, hand_png, pdf_library_loaded, monkeypatch
 ):
+    if pdf_library_loaded:
+        # WeasyPrint (the patient's PDF) sets Pillow's LOAD_TRUNCATED_IMAGES at import.
+        import weasyprint  # noqa: F401
+        from PIL import ImageFile
+
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     broken = hand_png[: len(hand_png) // 2]  # a valid header, a truncated body
     study, result = services.study_upload(
         uploaded_by=carol_imaging, patient=patient_alice, data=broken
