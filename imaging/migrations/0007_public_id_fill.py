@@ -1,25 +1,13 @@
 """Opaque public ids (issue 16), step 2 of 3: give every existing row its own random UUID."""
 
-import uuid
-
 from django.db import migrations
 
-BATCH = 1000
-
-
-def fill(apps, schema_editor):
-    for name in ("review",):
-        model = apps.get_model("imaging", name)
-        while True:
-            rows = list(model.objects.filter(public_id__isnull=True).only("pk")[:BATCH])
-            if not rows:
-                break
-            for row in rows:
-                row.public_id = uuid.uuid4()
-            model.objects.bulk_update(rows, ["public_id"])
+from config.public_ids import fill_public_ids
 
 
 class Migration(migrations.Migration):
     dependencies = [("imaging", "0006_public_id_add")]
 
-    operations = [migrations.RunPython(fill, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(fill_public_ids("imaging", ("review",)), migrations.RunPython.noop)
+    ]
