@@ -5,3 +5,7 @@ uses this module; the app never serves that endpoint."""
 from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.load_urls"
+
+# Served as production serves it: each worker keeps its database connection (the test settings
+# open one per request).
+DATABASES["default"]["CONN_MAX_AGE"] = PRODUCTION_CONN_MAX_AGE  # noqa: F405

@@ -153,7 +153,14 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Production keeps each worker's connection open (a new PostgreSQL connection per request
+# costs more than a diary write: bench/bench_load.py) and checks it before reuse. Tests and
+# development open one per request, so that no test leaves a connection behind.
+PRODUCTION_CONN_MAX_AGE = 60
+DATABASES["default"]["CONN_MAX_AGE"] = env.int(
+    "DATABASE_CONN_MAX_AGE", default=PRODUCTION_CONN_MAX_AGE if PRODUCTION else 0
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if PRODUCTION and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production needs PostgreSQL: set DATABASE_URL=postgres://...")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

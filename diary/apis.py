@@ -229,9 +229,8 @@ class EntryDetailApi(PatientApi):
         data = EntryInput(data=request.data)
         data.is_valid(raise_exception=True)
         if_match = _if_match(request)
-        existed = selectors.entry_exists(patient=request.user, day=day)
         if if_match == "*":
-            if not existed:
+            if not selectors.entry_exists(patient=request.user, day=day):
                 return _precondition_failed(selectors.day_version(patient=request.user, day=day))
             if_match = None
         try:
@@ -245,14 +244,17 @@ class EntryDetailApi(PatientApi):
             )
         except services.VersionMismatch as exc:
             return _precondition_failed(exc.version)
-        entry = selectors.entry_on(patient=request.user, day=saved.date)
+        # The answer is the entry as this save stored it; a replayed key reads the day.
+        entry = saved.entry or selectors.entry_on(patient=request.user, day=saved.date)
         if entry is None:  # a replayed key whose day was deleted since
             raise Http404("No entry for this day.")
         headers = _etag(request, saved.date, saved.version)
         if saved.status == "duplicate":
             headers["Idempotent-Replayed"] = "true"
             return Response(EntryOutput(entry).data, status=200, headers=headers)
-        return Response(EntryOutput(entry).data, status=200 if existed else 201, headers=headers)
+        return Response(
+            EntryOutput(entry).data, status=201 if saved.created else 200, headers=headers
+        )
 
     @extend_schema(request=EntryPatchInput, responses=EntryOutput)
     def patch(self, request, day: date):

@@ -142,9 +142,11 @@ class DataKeyCache:
     def _load(patient_id: int, *, create: bool) -> tuple[bytes, AESGCM]:
         from diary.models import PatientKey
 
-        if create:
-            ensure_patient_key(patient_id)
+        # One query when the key exists (every save after a patient's first).
         row = PatientKey.objects.filter(patient_id=patient_id).first()
+        if row is None and create:
+            ensure_patient_key(patient_id)
+            row = PatientKey.objects.filter(patient_id=patient_id).first()
         if row is None:
             raise DecryptionError("This patient has no data key.")
         return _cipher_for(row)

@@ -40,12 +40,13 @@ from diary.models import (
     QuestionnaireResponse,
     SaveReceipt,
 )
-from diary.records import DoseView, QuestionnaireView
+from diary.records import DoseView, EntryView, QuestionnaireView
 from diary.selectors import (
     day_version,
     dose_checklist,
     dose_month_counts,
     entry_on,
+    entry_view_of,
     patient_today,
 )
 
@@ -103,16 +104,22 @@ def _entry_write(patient, entry_date: date, payload: dict, create_only: bool):
     entry.payload = crypto.encrypt_json(
         patient_id=patient.pk, record_type=ENTRY_RECORD, record_id=str(entry.id), payload=payload
     )
-    entry.full_clean(validate_unique=False, validate_constraints=False)
+    # The patient is the signed-in user: checking that the foreign key exists would cost a query.
+    entry.full_clean(exclude=["patient"], validate_unique=False, validate_constraints=False)
+    if not created:
+        # An update cannot break the unique (patient, date): no savepoint needed.
+        entry.save(force_update=True)
+        logger.info("diary entry updated patient=%s", patient.pk)
+        return entry, created
     try:
         with transaction.atomic():
-            entry.save(force_insert=created)
+            entry.save(force_insert=True)
     except IntegrityError as exc:
         existing = DailyEntry.objects.get(patient=patient, date=entry_date)
         if create_only:
             raise EntryAlreadyExists(existing) from exc
         raise _LostRace from exc
-    logger.info("diary entry %s patient=%s", "created" if created else "updated", patient.pk)
+    logger.info("diary entry created patient=%s", patient.pk)
     return entry, created
 
 
@@ -136,6 +143,10 @@ class DaySaved:
     status: str
     date: date
     version: str
+    # Whether this save created the day's entry, and the entry as stored (None when the
+    # entry was not written: a duplicate, or doses only).
+    created: bool = False
+    entry: EntryView | None = None
 
 
 class DayConflict(Exception):
@@ -240,7 +251,11 @@ def day_save(
     _refuse_outside_window(patient=patient, day=entry_date)
     if idempotency_key:
         _check_key(idempotency_key)
-    _lock_day(patient, entry_date)
+    if idempotency_key or doses or if_match is not None or base_version is not None:
+        # A save that compares versions, answers doses or records a receipt holds the day.
+        # A plain entry save needs no more than its row lock and the unique (patient, date)
+        # (a lost race to create the row becomes an update: _entry_write).
+        _lock_day(patient, entry_date)
     if idempotency_key:
         done = _receipt(patient, idempotency_key)
         if done is not None:
@@ -286,11 +301,12 @@ def day_save(
                 "duplicate", done.entry_date, day_version(patient=patient, day=done.entry_date)
             )
     now = timezone.now()
+    written = created = None
     if payload is not None:
         try:
-            _entry_write(patient, entry_date, payload, create_only=False)
+            written, created = _entry_write(patient, entry_date, payload, create_only=False)
         except _LostRace:
-            _entry_write(patient, entry_date, payload, create_only=False)
+            written, created = _entry_write(patient, entry_date, payload, create_only=False)
     cache = crypto.DataKeyCache()
     for slot, status in answers:
         _dose_write(
@@ -302,13 +318,16 @@ def day_save(
             now=now,
             cache=cache,
         )
-    version = day_version(patient=patient, day=entry_date)
+    version = day_version(
+        patient=patient, day=entry_date, entry_updated=written.updated_at if written else None
+    )
     if receipt is not None:
         receipt.version = version
         receipt.save(update_fields=["version"])
         _prune_receipts(patient=patient)  # receipts_prune (beat) forgets the rest
     logger.info("diary day saved patient=%s doses=%d", patient.pk, len(answers))
-    return DaySaved("saved", entry_date, version)
+    view = entry_view_of(written, payload) if written else None
+    return DaySaved("saved", entry_date, version, created=bool(created), entry=view)
 
 
 def _prune_receipts(*, patient=None) -> int:
