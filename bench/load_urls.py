@@ -4,10 +4,10 @@ gunicorn, middleware and Python, none of the diary's work (token, database, encr
 from django.http import JsonResponse
 from django.urls import path
 
-from config.urls import handler404
+from config.urls import handler400, handler404
 from config.urls import urlpatterns as app_urlpatterns
 
-__all__ = ["handler404", "urlpatterns"]
+__all__ = ["handler400", "handler404", "urlpatterns"]
 
 
 def ping(request):

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts import views as account_views
 from config.app_urls import api_patterns, page_patterns
 
+handler400 = "accounts.api_errors.bad_request"
 handler404 = "accounts.api_errors.page_not_found"
 
 admin.site.site_header = "My Sjögren's Diary administration"

@@ -232,7 +232,17 @@ def test_more_loose_files_than_a_series_may_have_is_refused(client, carol_imagin
     response = client.post(f"/imaging/mri/patients/{patient_alice.public_id}/",
                            {"bundle": "spine-berlin", "files": files})  # fmt: skip
     assert response.status_code == 400
+    assert "more files than one upload may carry (at most 20)" in response.content.decode()
     assert MriStudy.objects.count() == 0
+
+
+def test_too_many_files_to_the_api_is_a_json_400(client, carol_imaging, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    login_verified(client, carol_imaging)
+    files = [SimpleUploadedFile(f"IM{i}.dcm", b"x") for i in range(4)]
+    response = client.post("/api/v1/imaging/mri/studies/", {"files": files})
+    assert response.status_code == 400
+    assert "at most 3" in response.json()["detail"]
 
 
 def test_the_file_limit_follows_the_series_limit():
